@@ -1,0 +1,30 @@
+// The per-layer key/value cache of one generation session, each layer's beside that layer.
+#pragma once
+
+#include <torch/types.h>
+
+#include <vector>
+
+#include "vlm/model/loaded_model.h"
+
+namespace vlm {
+
+class KvCache {
+ public:
+  // Allocates, for every decoder layer, keys and values [batch, kv_heads, capacity, head_dim] in
+  // the model dtype on the layer's device. Layers write into them in place.
+  KvCache(const LoadedModel& model, int64_t capacity, int64_t batch = 1);
+
+  int64_t capacity() const { return capacity_; }
+  const torch::Tensor& keys(size_t layer) const { return keys_[layer]; }
+  const torch::Tensor& values(size_t layer) const { return values_[layer]; }
+  // Bytes held on all devices.
+  int64_t bytes() const;
+
+ private:
+  int64_t capacity_;
+  std::vector<torch::Tensor> keys_;
+  std::vector<torch::Tensor> values_;
+};
+
+}  // namespace vlm

@@ -1,0 +1,53 @@
+// The loaded model: every unit's TorchScript module on its planned device. Immutable and shared.
+#pragma once
+
+#include <torch/script.h>
+
+#include <memory>
+#include <vector>
+
+#include "vlm/model/manifest.h"
+#include "vlm/model/placement_plan.h"
+
+namespace vlm {
+
+// One placement unit, loaded.
+struct LoadedUnit {
+  const UnitSpec* spec = nullptr;  // points into LoadedModel::manifest()
+  c10::Device device = c10::kCPU;  // where its weights live and its forward runs
+  torch::jit::Module module;       // eval mode; forward per docs/model-format.md
+};
+
+class LoadedModel {
+ public:
+  // Loads every unit directly onto its device (torch::jit::load(path, device)), one loader thread
+  // per device. A unit that fails to load is a UserError naming the unit, file and device.
+  static std::shared_ptr<const LoadedModel> load(Manifest manifest, PlacementPlan plan);
+
+  const Manifest& manifest() const { return manifest_; }
+  const PlacementPlan& plan() const { return plan_; }
+  const LoadedUnit& vision() const { return units_[vision_]; }
+  const LoadedUnit& projector() const { return units_[projector_]; }
+  const LoadedUnit& embedding() const { return units_[embedding_]; }
+  const LoadedUnit& norm() const { return units_[norm_]; }
+  const LoadedUnit& head() const { return units_[head_]; }
+  // Decoder layers in layer order.
+  const std::vector<const LoadedUnit*>& layers() const { return layers_; }
+  // Wall time of load(), milliseconds.
+  double load_ms() const { return load_ms_; }
+
+ private:
+  LoadedModel(Manifest manifest, PlacementPlan plan);
+
+  Manifest manifest_;
+  PlacementPlan plan_;
+  std::vector<LoadedUnit> units_;  // manifest order
+  std::vector<const LoadedUnit*> layers_;
+  size_t vision_ = 0, projector_ = 0, embedding_ = 0, norm_ = 0, head_ = 0;
+  double load_ms_ = 0;
+};
+
+// Runs a unit's forward. Module handles are shallow, so this is safe on a const LoadedUnit.
+torch::jit::IValue run_unit(const LoadedUnit& unit, std::vector<torch::jit::IValue> inputs);
+
+}  // namespace vlm
