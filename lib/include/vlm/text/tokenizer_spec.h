@@ -1,0 +1,54 @@
+// TokenizerSpec: the manifest's "tokenizer" object, validated, and the factory that loads it.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vlm/text/tokenizer.h"
+
+namespace vlm {
+
+// Which tokenizer implementation a model uses (manifest tokenizer.kind).
+enum class TokenizerKind {
+  kSentencePiece,  // "sentencepiece": HF slow sentencepiece tokenizers (InternLM2Tokenizer)
+};
+
+// A token split out of the text before the model's own tokenization (HF added_tokens_decoder).
+struct AddedToken {
+  int64_t id = 0;        // its id; may lie inside the model vocabulary (<s>) or past it (<img>)
+  std::string content;   // its literal text, UTF-8, non-empty
+  bool special = false;  // HF's flag; informational, decode skipping is decided by skip_ids
+};
+
+// Everything needed to build a Tokenizer, as written by the exporter (docs/model-format.md).
+struct TokenizerSpec {
+  TokenizerKind kind = TokenizerKind::kSentencePiece;  // tokenizer.kind
+  std::filesystem::path file;                          // tokenizer.file, resolved under model_dir
+  bool add_bos = true;                                 // encode() prepends bos_id
+  std::optional<int64_t> bos_id;                       // null when the model has no BOS
+  std::optional<int64_t> eos_id;                       // null when the model has no EOS
+  std::optional<int64_t> unk_id;                       // null when the model has no UNK
+  std::optional<int64_t> pad_id;                       // null when the model has no PAD
+  std::vector<AddedToken> added_tokens;                // split out before the model's tokenizer
+  std::vector<int64_t> skip_ids;                       // dropped by decode(skip_special=true)
+  // Optional manifest key tokenizer.clean_up_tokenization (default false): apply transformers'
+  // clean_up_tokenization (" ." -> ".", " ," -> ",", " 's" -> "'s", ...) to each decoded run, as
+  // InternLM2Tokenizer.convert_tokens_to_string always does.
+  bool clean_up_tokenization = false;
+
+  // Parses and validates the manifest's "tokenizer" object. Relative `file` is taken under
+  // model_dir and must exist. Throws UserError naming the field, e.g.
+  // "manifest.json: tokenizer.bos_id missing".
+  static TokenizerSpec from_json(const nlohmann::json& j, const std::filesystem::path& model_dir);
+};
+
+// Loads the tokenizer `spec` describes. Throws UserError if its file cannot be loaded or an id in
+// the spec lies outside the loaded vocabulary.
+std::unique_ptr<Tokenizer> make_tokenizer(const TokenizerSpec& spec);
+
+}  // namespace vlm
