@@ -1,0 +1,363 @@
+#include "vlm/data/dataset.h"
+
+#include <unordered_map>
+
+#include "vlm/core/error.h"
+#include "vlm/core/log.h"
+#include "vlm/core/md5.h"
+
+namespace vlm {
+namespace {
+
+// Python's len() of a UTF-8 string: code points (continuation bytes are not counted).
+size_t utf8_length(const std::string& s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+void append_utf8(std::string& out, uint32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+// VLMEvalKit's istype(x, int) followed by int(x): decimal digits with an optional sign and
+// surrounding blanks, no leading zeros (Python rejects '007' as a literal).
+std::optional<int64_t> python_int_like(const std::string& s) {
+  size_t b = 0, e = s.size();
+  while (b < e && (s[b] == ' ' || s[b] == '\t')) ++b;
+  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\n')) --e;
+  bool negative = false;
+  if (b < e && (s[b] == '+' || s[b] == '-')) negative = s[b++] == '-';
+  if (b == e) return std::nullopt;
+  for (size_t i = b; i < e; ++i) {
+    if (s[i] < '0' || s[i] > '9') return std::nullopt;
+  }
+  const std::string digits = s.substr(b, e - b);
+  if (digits.size() > 1 && digits[0] == '0' && digits.find_first_not_of('0') != std::string::npos) {
+    return std::nullopt;
+  }
+  if (digits.size() > 18) return std::nullopt;  // beyond int64 comfort; keep as a string
+  const int64_t v = std::stoll(digits);
+  return negative ? -v : v;
+}
+
+class ListParser {
+ public:
+  explicit ListParser(const std::string& s) : s_(s) {}
+
+  std::vector<std::string> parse() {
+    std::vector<std::string> out;
+    pos_ = 1;  // past '['
+    skip_ws();
+    if (peek() == ']') {
+      ++pos_;
+      return finish(out);
+    }
+    while (true) {
+      skip_ws();
+      out.push_back(element());
+      skip_ws();
+      const char c = next();
+      if (c == ']') return finish(out);
+      if (c != ',') fail("expected ',' or ']'");
+      skip_ws();
+      if (peek() == ']') {  // trailing comma
+        ++pos_;
+        return finish(out);
+      }
+    }
+  }
+
+ private:
+  std::vector<std::string>& finish(std::vector<std::string>& out) {
+    skip_ws();
+    if (pos_ != s_.size()) fail("text after the closing ']'");
+    return out;
+  }
+  char peek() const { return pos_ < s_.size() ? s_[pos_] : '\0'; }
+  char next() {
+    if (pos_ >= s_.size()) fail("unexpected end");
+    return s_[pos_++];
+  }
+  void skip_ws() {
+    while (pos_ < s_.size() &&
+           (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r')) {
+      ++pos_;
+    }
+  }
+  [[noreturn]] void fail(const std::string& what) const {
+    throw UserError("cannot parse list literal: " + what + " at character " + std::to_string(pos_));
+  }
+
+  std::string element() {
+    const char c = peek();
+    if (c == '\'' || c == '"') {
+      std::string value = string_literal();
+      // Adjacent literals concatenate, as in Python.
+      while (true) {
+        const size_t save = pos_;
+        skip_ws();
+        if (peek() == '\'' || peek() == '"') {
+          value += string_literal();
+        } else {
+          pos_ = save;
+          break;
+        }
+      }
+      return value;
+    }
+    // A bare number: str(x) of it; kept as written.
+    const size_t start = pos_;
+    while (pos_ < s_.size() && s_[pos_] != ',' && s_[pos_] != ']') ++pos_;
+    std::string token = s_.substr(start, pos_ - start);
+    while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.pop_back();
+    bool numeric = !token.empty();
+    for (size_t i = 0; i < token.size(); ++i) {
+      const char t = token[i];
+      const bool ok =
+          (t >= '0' && t <= '9') || t == '.' || t == 'e' || t == 'E' ||
+          ((t == '-' || t == '+') && (i == 0 || token[i - 1] == 'e' || token[i - 1] == 'E'));
+      numeric = numeric && ok;
+    }
+    if (!numeric) {
+      pos_ = start;
+      fail("expected a quoted string or a number");
+    }
+    return token;
+  }
+
+  std::string string_literal() {
+    const char quote = next();
+    std::string out;
+    while (true) {
+      const char c = next();
+      if (c == quote) return out;
+      if (c == '\n') fail("newline inside a string literal");
+      if (c != '\\') {
+        out += c;
+        continue;
+      }
+      const char e = next();
+      switch (e) {
+        case '\\':
+          out += '\\';
+          break;
+        case '\'':
+          out += '\'';
+          break;
+        case '"':
+          out += '"';
+          break;
+        case 'n':
+          out += '\n';
+          break;
+        case 't':
+          out += '\t';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case '0':
+          out += '\0';
+          break;
+        case '\n':
+          break;  // line continuation
+        case 'x':
+          out += static_cast<char>(hex(2));
+          break;
+        case 'u':
+          append_utf8(out, hex(4));
+          break;
+        case 'U':
+          append_utf8(out, hex(8));
+          break;
+        default:  // unknown escapes keep the backslash, as in Python
+          out += '\\';
+          out += e;
+      }
+    }
+  }
+
+  uint32_t hex(int n) {
+    uint32_t v = 0;
+    for (int i = 0; i < n; ++i) {
+      const char c = next();
+      v <<= 4;
+      if (c >= '0' && c <= '9')
+        v |= static_cast<uint32_t>(c - '0');
+      else if (c >= 'a' && c <= 'f')
+        v |= static_cast<uint32_t>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F')
+        v |= static_cast<uint32_t>(c - 'A' + 10);
+      else
+        fail("bad hex escape");
+    }
+    return v;
+  }
+
+  const std::string& s_;
+  size_t pos_ = 0;
+};
+
+std::string where(const Dataset& d, const Item& item) {
+  return d.path().string() + " line " + std::to_string(item.line) + " (index " + item.index + ")";
+}
+
+}  // namespace
+
+std::vector<std::string> parse_list_str(const std::string& cell) {
+  if (cell.size() >= 2 && cell.front() == '[' && cell.back() == ']')
+    return ListParser(cell).parse();
+  return {cell};
+}
+
+ColumnKind Dataset::column_kind(const std::string& column) const {
+  for (size_t i = 0; i < columns_.size(); ++i) {
+    if (columns_[i] == column) return kinds_[i];
+  }
+  throw UserError(path_.string() + ": no column '" + column + "'");
+}
+
+Dataset::Dataset(DatasetSpec spec, const std::filesystem::path& data_root)
+    : spec_(std::move(spec)), path_(data_root / spec_.file) {
+  std::error_code ec;
+  check_user(std::filesystem::is_regular_file(path_, ec),
+             "dataset " + spec_.name + ": file " + path_.string() +
+                 " not found (put the TSV there; it is never downloaded)" +
+                 (spec_.url.empty() ? std::string() : "; upstream URL: " + spec_.url));
+  if (!spec_.md5.empty()) {
+    file_md5_ = md5_file_hex(path_);
+    if (file_md5_ != spec_.md5) {
+      log::warning("dataset " + spec_.name + ": md5 of " + path_.string() + " is " + file_md5_ +
+                   ", expected " + spec_.md5 +
+                   " (VLMEvalKit would download it again); using the local file");
+    }
+  }
+
+  TsvTable table = TsvTable::read(path_);
+  columns_ = table.columns();
+  for (size_t c = 0; c < table.num_columns(); ++c) kinds_.push_back(table.column_kind(c));
+  const size_t index_col = table.column_index("index");
+  const auto image_col = table.find_column("image");
+  const auto image_path_col = table.find_column("image_path");
+  const auto question_col = table.find_column("question");
+  const auto hint_col = table.find_column("hint");
+  const auto answer_col = table.find_column("answer");
+  std::vector<std::pair<char, size_t>> option_cols;
+  for (char letter = 'A'; letter <= 'Z'; ++letter) {
+    if (auto c = table.find_column(std::string(1, letter))) option_cols.emplace_back(letter, *c);
+  }
+
+  std::vector<std::string> images;  // raw image cell per kept row
+  for (size_t r = 0; r < table.num_rows(); ++r) {
+    if (image_col && !table.cell(r, *image_col)) {
+      ++dropped_without_image_;
+      continue;
+    }
+    Item item;
+    item.row = r;
+    item.line = table.line(r);
+    item.index = table.python_str(r, index_col).value_or("nan");
+    item.question = question_col ? table.python_str(r, *question_col) : std::nullopt;
+    if (hint_col) item.hint = table.python_str(r, *hint_col);
+    if (answer_col) item.answer = table.python_str(r, *answer_col);
+    for (const auto& [letter, c] : option_cols) {
+      if (auto v = table.python_str(r, c)) item.options.emplace_back(letter, std::move(*v));
+    }
+    if (image_path_col) {
+      item.image_path = table.cell(r, *image_path_col);
+      if (item.image_path) {
+        try {
+          item.image_paths = parse_list_str(*item.image_path);
+        } catch (const UserError& e) {
+          item.error = "image_path: " + std::string(e.what());
+        }
+      }
+    }
+    for (size_t c = 0; c < table.num_columns(); ++c) {
+      if (image_col && c == *image_col) continue;
+      item.fields[columns_[c]] = table.python_str(r, c);
+    }
+    if (!item.question && !item.error) {
+      item.error = "no question: the 'question' cell is missing or NA at " + where(*this, item);
+    }
+    if (image_col) images.push_back(std::move(*table.take_cell(r, *image_col)));
+    items_.push_back(std::move(item));
+  }
+
+  // Indices: unique; int when every one is integer-like (VLMEvalKit: istype(x, int) for all).
+  std::unordered_map<std::string, size_t> by_index;
+  for (size_t i = 0; i < items_.size(); ++i) {
+    const auto [it, fresh] = by_index.emplace(items_[i].index, i);
+    check_user(fresh, path_.string() + ": index " + items_[i].index + " appears twice (lines " +
+                          std::to_string(items_[it->second].line) + " and " +
+                          std::to_string(items_[i].line) + ")");
+  }
+  index_is_int_ = !items_.empty();
+  std::vector<std::optional<int64_t>> ints;
+  for (const auto& item : items_) {
+    ints.push_back(python_int_like(item.index));
+    index_is_int_ = index_is_int_ && ints.back().has_value();
+  }
+  if (index_is_int_) {
+    for (size_t i = 0; i < items_.size(); ++i) {
+      items_[i].index_int = ints[i];
+      items_[i].index = std::to_string(*ints[i]);
+    }
+  }
+
+  if (!image_col) return;
+  // References: an image of <= 64 characters names another row's index. Resolved in file order,
+  // in place, as VLMEvalKit does (a reference to an earlier, already resolved row works).
+  for (size_t i = 0; i < items_.size(); ++i) {
+    if (utf8_length(images[i]) > 64) continue;
+    const std::string target = images[i];
+    const auto it = by_index.find(target);
+    if (it == by_index.end()) {
+      items_[i].error = "image refers to index '" + target +
+                        "', which no row with an image has, at " + where(*this, items_[i]);
+      images[i].clear();
+      continue;
+    }
+    if (utf8_length(images[it->second]) <= 64) {
+      items_[i].error = "image refers to index '" + target +
+                        "', whose own image is a reference or too short, at " +
+                        where(*this, items_[i]);
+      images[i].clear();
+      continue;
+    }
+    images[i] = images[it->second];
+  }
+  for (size_t i = 0; i < items_.size(); ++i) {
+    if (images[i].empty()) continue;
+    try {
+      std::vector<std::string> list = parse_list_str(images[i]);
+      if (list.size() == 1 && list[0].size() == images[i].size()) {
+        items_[i].images_b64.push_back(std::move(images[i]));
+      } else {
+        items_[i].images_b64 = std::move(list);
+      }
+    } catch (const UserError& e) {
+      if (!items_[i].error) {
+        items_[i].error = "image list: " + std::string(e.what()) + " at " + where(*this, items_[i]);
+      }
+    }
+    images[i] = std::string();
+  }
+}
+
+}  // namespace vlm

@@ -1,0 +1,149 @@
+#include "vlm/data/dataset_spec.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "vlm/core/closest_names.h"
+#include "vlm/core/error.h"
+#include "vlm/data/tsv_table.h"
+
+namespace vlm {
+namespace {
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+bool is_md5_hex(const std::string& s) {
+  if (s.size() != 32) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+  });
+}
+
+std::string default_scorer(DatasetKind kind) {
+  switch (kind) {
+    case DatasetKind::kMcq:
+      return "mcq_exact";
+    case DatasetKind::kYn:
+      return "yn_exact";
+    case DatasetKind::kVqa:
+      break;
+  }
+  return "none";
+}
+
+}  // namespace
+
+std::string to_string(DatasetKind kind) {
+  switch (kind) {
+    case DatasetKind::kMcq:
+      return "MCQ";
+    case DatasetKind::kYn:
+      return "Y/N";
+    case DatasetKind::kVqa:
+      return "VQA";
+  }
+  return "?";
+}
+
+DatasetKind parse_dataset_kind(const std::string& text, const std::string& where) {
+  if (text == "MCQ") return DatasetKind::kMcq;
+  if (text == "Y/N" || text == "YN") return DatasetKind::kYn;
+  if (text == "VQA") return DatasetKind::kVqa;
+  throw UserError(where + ": kind must be one of MCQ, Y/N, VQA, got '" + text + "'");
+}
+
+DatasetSpec load_dataset_spec(const std::filesystem::path& yaml_path) {
+  const std::string where = yaml_path.string();
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(where);
+  } catch (const YAML::Exception& e) {
+    throw UserError(where + ": cannot parse YAML: " + e.what());
+  }
+  check_user(root.IsMap(), where + ": expected a mapping of dataset settings");
+  auto get = [&](const char* key, bool required) -> std::string {
+    const YAML::Node node = root[key];
+    if (!node || node.IsNull()) {
+      check_user(!required, where + ": missing required key '" + key + "'");
+      return "";
+    }
+    check_user(node.IsScalar(), where + ": '" + key + "' must be a string");
+    return node.as<std::string>();
+  };
+  static const std::vector<std::string> kKeys = {"name", "file", "md5", "kind", "scorer", "url"};
+  for (const auto& kv : root) {
+    const std::string key = kv.first.as<std::string>();
+    check_user(std::find(kKeys.begin(), kKeys.end(), key) != kKeys.end(),
+               where + ": unknown key '" + key + "' (known: name, file, md5, kind, scorer, url)");
+  }
+  DatasetSpec spec;
+  spec.config_path = yaml_path;
+  spec.name = yaml_path.stem().string();
+  const std::string name = get("name", false);
+  check_user(name.empty() || name == spec.name,
+             where + ": name '" + name + "' differs from the file name '" + spec.name + "'");
+  spec.file = get("file", true);
+  check_user(!spec.file.empty(), where + ": 'file' must not be empty");
+  spec.md5 = lower(get("md5", false));
+  check_user(spec.md5.empty() || is_md5_hex(spec.md5),
+             where + ": 'md5' must be 32 hex digits, got '" + spec.md5 + "'");
+  spec.kind = parse_dataset_kind(get("kind", true), where);
+  spec.scorer = get("scorer", false);
+  if (spec.scorer.empty()) spec.scorer = default_scorer(spec.kind);
+  spec.url = get("url", false);
+  return spec;
+}
+
+std::vector<std::string> known_dataset_names(const std::filesystem::path& configs_dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(configs_dir, ec)) return names;
+  for (const auto& entry : std::filesystem::directory_iterator(configs_dir, ec)) {
+    if (entry.is_regular_file() && entry.path().extension() == ".yaml") {
+      names.push_back(entry.path().stem().string());
+    }
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+DatasetSpec resolve_dataset(const std::string& name, const std::filesystem::path& configs_dir,
+                            const std::filesystem::path& data_root) {
+  check_user(!name.empty(), "dataset name must not be empty");
+  const std::filesystem::path yaml = configs_dir / (name + ".yaml");
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(yaml, ec)) return load_dataset_spec(yaml);
+
+  const std::filesystem::path tsv = data_root / (name + ".tsv");
+  if (std::filesystem::is_regular_file(tsv, ec)) {
+    const std::vector<std::string> header = TsvTable::read_header(tsv);
+    auto has = [&](const char* c) {
+      return std::find(header.begin(), header.end(), c) != header.end();
+    };
+    DatasetSpec spec;
+    spec.name = name;
+    spec.file = name + ".tsv";
+    spec.kind = has("A") && has("B") ? DatasetKind::kMcq : DatasetKind::kVqa;
+    spec.scorer = default_scorer(spec.kind);
+    spec.custom = true;
+    return spec;
+  }
+
+  // Unknown: suggest the closest known names (case-insensitive edit distance).
+  const std::vector<std::string> known = known_dataset_names(configs_dir);
+  std::string message = "unknown dataset '" + name + "': no config " + yaml.string() +
+                        " and no custom TSV " + tsv.string();
+  if (known.empty()) {
+    message += " (no dataset configs found in " + configs_dir.string() + ")";
+  } else {
+    message += "; closest known names: " + join_names(closest_names(name, known, 3));
+  }
+  throw UserError(message);
+}
+
+}  // namespace vlm

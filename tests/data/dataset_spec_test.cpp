@@ -1,0 +1,96 @@
+#include "vlm/data/dataset_spec.h"
+
+#include <gtest/gtest.h>
+
+#include "data/scratch_dir.h"
+#include "vlm/core/error.h"
+
+namespace vlm {
+namespace {
+
+using testing::ScratchDir;
+
+// configs/datasets/RealWorldQA.yaml against the reference (vlmevalkit-behaviour.md section 2).
+TEST(DatasetSpec, RealWorldQaConfigMatchesTheReference) {
+  ScratchDir data;
+  const DatasetSpec s =
+      resolve_dataset("RealWorldQA", testing::source_dir() / "configs" / "datasets", data.path());
+  EXPECT_EQ(s.name, "RealWorldQA");
+  EXPECT_EQ(s.file, "RealWorldQA.tsv");
+  EXPECT_EQ(s.md5, "4de008f55dc4fd008ca9e15321dc44b7");
+  EXPECT_EQ(s.kind, DatasetKind::kMcq);
+  EXPECT_EQ(s.scorer, "mcq_exact");
+  EXPECT_EQ(s.url, "https://opencompass.openxlab.space/utils/VLMEval/RealWorldQA.tsv");
+  EXPECT_FALSE(s.custom);
+}
+
+TEST(DatasetSpec, CustomTsvIsMcqWhenItHasColumnsAAndB) {
+  ScratchDir configs, data;
+  data.write("MyMCQ.tsv", "index\tquestion\tA\tB\tanswer\timage_path\n0\tq\tx\ty\tA\tp.jpg\n");
+  data.write("MyVQA.tsv", "index\tquestion\tA\tanswer\timage\n0\tq\tx\tfoo\tAAAA\n");
+  const DatasetSpec mcq = resolve_dataset("MyMCQ", configs.path(), data.path());
+  EXPECT_TRUE(mcq.custom);
+  EXPECT_EQ(mcq.kind, DatasetKind::kMcq);
+  EXPECT_EQ(mcq.file, "MyMCQ.tsv");
+  EXPECT_TRUE(mcq.md5.empty());
+  const DatasetSpec vqa = resolve_dataset("MyVQA", configs.path(), data.path());
+  EXPECT_EQ(vqa.kind, DatasetKind::kVqa);
+}
+
+TEST(DatasetSpec, YamlWinsOverATsvOfTheSameName) {
+  ScratchDir configs, data;
+  configs.write("Foo.yaml", "file: foo_v2.tsv\nkind: Y/N\n");
+  data.write("Foo.tsv", "index\tA\tB\n");
+  const DatasetSpec s = resolve_dataset("Foo", configs.path(), data.path());
+  EXPECT_EQ(s.file, "foo_v2.tsv");
+  EXPECT_EQ(s.kind, DatasetKind::kYn);
+  EXPECT_EQ(s.scorer, "yn_exact");
+  EXPECT_EQ(s.config_path, configs.path() / "Foo.yaml");
+}
+
+TEST(DatasetSpec, UnknownNameListsPathsAndClosestNames) {
+  ScratchDir configs, data;
+  for (const char* n : {"RealWorldQA", "MMBench_DEV_EN", "MME", "HallusionBench", "MMStar"}) {
+    configs.write(std::string(n) + ".yaml", "file: x.tsv\nkind: MCQ\n");
+  }
+  try {
+    resolve_dataset("RealWordQA", configs.path(), data.path());
+    FAIL() << "no throw";
+  } catch (const UserError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find((configs.path() / "RealWordQA.yaml").string()), std::string::npos) << m;
+    EXPECT_NE(m.find((data.path() / "RealWordQA.tsv").string()), std::string::npos) << m;
+    const size_t closest = m.find("closest known names: RealWorldQA");
+    EXPECT_NE(closest, std::string::npos) << m;
+  }
+  try {
+    resolve_dataset("mmstar", configs.path(), data.path());  // case differs only
+    FAIL();
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("closest known names: MMStar"), std::string::npos);
+  }
+}
+
+TEST(DatasetSpec, MalformedYamlNamesFileAndKey) {
+  ScratchDir configs;
+  auto expect_error = [&](const std::string& body, const std::string& needle) {
+    const auto p = configs.write("D.yaml", body);
+    try {
+      load_dataset_spec(p);
+      FAIL() << body;
+    } catch (const UserError& e) {
+      const std::string m = e.what();
+      EXPECT_NE(m.find(p.string()), std::string::npos) << m;
+      EXPECT_NE(m.find(needle), std::string::npos) << m;
+    }
+  };
+  expect_error("kind: MCQ\n", "'file'");
+  expect_error("file: d.tsv\nkind: Essay\n", "Essay");
+  expect_error("file: d.tsv\nkind: MCQ\nmd5: 1234\n", "md5");
+  expect_error("file: d.tsv\nkind: MCQ\nfiel: x\n", "fiel");
+  expect_error("name: Other\nfile: d.tsv\nkind: MCQ\n", "Other");
+  expect_error("file: [d.tsv\n", "YAML");
+}
+
+}  // namespace
+}  // namespace vlm
