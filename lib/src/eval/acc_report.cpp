@@ -1,0 +1,119 @@
+#include "vlm/eval/acc_report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <set>
+
+#include "vlm/core/error.h"
+#include "vlm/eval/atomic_file.h"
+#include "vlm/eval/pandas_csv.h"
+
+namespace vlm {
+namespace {
+
+using Field = std::optional<std::string> AccItem::*;
+
+// Whether any item has the column; then every item must have it.
+bool column_present(const std::vector<AccItem>& items, Field field, const char* name) {
+  const bool present = std::any_of(items.begin(), items.end(),
+                                   [&](const AccItem& item) { return (item.*field).has_value(); });
+  if (!present) return false;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    check_user((items[i].*field).has_value(), std::string("report_acc: item ") + std::to_string(i) +
+                                                  " has no `" + name +
+                                                  "` value, but other items have one");
+  }
+  return true;
+}
+
+// np.mean of the hits of items in `split` (and, when `field` is set, with that group value).
+double mean_hit(const std::vector<AccItem>& items, const std::string& split, bool has_split,
+                Field field, const std::string& group) {
+  long sum = 0;
+  long count = 0;
+  for (const AccItem& item : items) {
+    if (has_split && *item.split != split) continue;
+    if (field != nullptr && *(item.*field) != group) continue;
+    sum += item.hit;
+    ++count;
+  }
+  if (count == 0) return std::numeric_limits<double>::quiet_NaN();
+  return static_cast<double>(sum) / static_cast<double>(count);
+}
+
+}  // namespace
+
+std::map<std::string, std::string> mmbench_abbreviations() {
+  return {
+      {"coarse_perception", "CP"},
+      {"finegrained_perception (instance-level)", "FP-S"},
+      {"finegrained_perception (cross-instance)", "FP-C"},
+      {"logic_reasoning", "LR"},
+      {"relation_reasoning", "RR"},
+      {"attribute_reasoning", "AR"},
+  };
+}
+
+AccTable report_acc(const std::vector<AccItem>& items, const AccReportOptions& options) {
+  AccTable table;
+  const bool has_split = column_present(items, &AccItem::split, "split");
+  if (has_split) {
+    std::set<std::string> splits;
+    for (const AccItem& item : items) splits.insert(*item.split);
+    table.splits.assign(splits.begin(), splits.end());
+  } else {
+    table.splits = {"none"};
+  }
+  table.columns = {"split"};
+  table.values.assign(table.splits.size(), {});
+
+  auto set_column = [&](const std::string& name, Field field, const std::string& group) {
+    check_user(name != "split", "report_acc: a category named \"split\" is not supported");
+    auto it = std::find(table.columns.begin(), table.columns.end(), name);
+    const std::size_t col = static_cast<std::size_t>(it - table.columns.begin()) - 1;
+    if (it == table.columns.end()) table.columns.push_back(name);
+    for (std::size_t r = 0; r < table.splits.size(); ++r) {
+      const double v = mean_hit(items, table.splits[r], has_split, field, group);
+      if (col < table.values[r].size()) {
+        table.values[r][col] = v;
+      } else {
+        table.values[r].push_back(v);
+      }
+    }
+  };
+
+  set_column("Overall", nullptr, "");
+  const std::pair<Field, const char*> groups[] = {{&AccItem::l2_category, "l2-category"},
+                                                  {&AccItem::category, "category"}};
+  for (const auto& [field, name] : groups) {
+    if (!column_present(items, field, name)) continue;
+    std::set<std::string> values;  // std::string order is byte order = code point order in UTF-8
+    for (const AccItem& item : items) values.insert(*(item.*field));
+    for (const std::string& value : values) {
+      const auto abbr = options.abbreviations.find(value);
+      set_column(abbr == options.abbreviations.end() ? value : abbr->second, field, value);
+    }
+  }
+  return table;
+}
+
+std::string acc_table_csv(const AccTable& table) {
+  std::vector<std::optional<std::string>> header(table.columns.begin(), table.columns.end());
+  std::string out = csv_quote_all_record(header);
+  for (std::size_t r = 0; r < table.splits.size(); ++r) {
+    std::vector<std::optional<std::string>> record{table.splits[r]};
+    for (double v : table.values[r]) {
+      record.push_back(std::isnan(v) ? std::nullopt
+                                     : std::optional<std::string>(python_float_repr(v)));
+    }
+    out += csv_quote_all_record(record);
+  }
+  return out;
+}
+
+void write_acc_csv(const AccTable& table, const std::filesystem::path& path) {
+  write_file_atomically(path, acc_table_csv(table));
+}
+
+}  // namespace vlm
