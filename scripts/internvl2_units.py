@@ -1,0 +1,276 @@
+#!/usr/bin/env python3
+"""The placement units of an exported InternVL2 model: clean, TorchScript-able nn.Modules whose
+forward signatures are those of docs/model-format.md ("Units: the forward of each kind").
+
+The modules hold weights only (no rotary tables, masks or other device-bound buffers). They are
+family-neutral: the exporter maps each family's checkpoint tensors onto them (InternLM2's packed
+wqkv is split into q/k/v at export; Phi3's qkv_proj / gate_up_proj likewise). The scripts compile
+with torch 1.13 (eager attention) and torch 2.x (eager or scaled_dot_product_attention).
+"""
+import math
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class RMSNorm(nn.Module):
+    """w * (x.float() * rsqrt(mean(x.float()^2) + eps)).to(x.dtype); x [..., n]."""
+
+    def __init__(self, n: int, eps: float):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(n))
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = x.to(torch.float32)
+        h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + self.eps)
+        return self.weight * h.to(x.dtype)
+
+
+def rotate_half(x: torch.Tensor) -> torch.Tensor:
+    half = x.size(-1) // 2
+    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+
+
+# ---- vision ---------------------------------------------------------------------------------
+class VitAttention(nn.Module):
+    """InternViT attention over [N, L, C]; optional RMSNorm over all heads of q and k (6B)."""
+
+    def __init__(self, c: int, heads: int, qkv_bias: bool, qk_norm: bool, eps: float):
+        super().__init__()
+        self.heads = heads
+        self.head_dim = c // heads
+        self.scale = self.head_dim ** -0.5
+        self.qkv = nn.Linear(c, 3 * c, bias=qkv_bias)
+        self.proj = nn.Linear(c, c)
+        self.qk_norm = qk_norm
+        self.q_norm = RMSNorm(c, eps) if qk_norm else nn.Identity()
+        self.k_norm = RMSNorm(c, eps) if qk_norm else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, length, c = x.size(0), x.size(1), x.size(2)
+        qkv = self.qkv(x).view(n, length, 3, c)
+        q, k, v = qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2]  # [N, L, C] each
+        if self.qk_norm:
+            q = self.q_norm(q)
+            k = self.k_norm(k)
+        q = q.reshape(n, length, self.heads, self.head_dim).transpose(1, 2)
+        k = k.reshape(n, length, self.heads, self.head_dim).transpose(1, 2)
+        v = v.reshape(n, length, self.heads, self.head_dim).transpose(1, 2)
+        out = self._attend(q, k, v)
+        return self.proj(out.transpose(1, 2).reshape(n, length, c))
+
+    def _attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        # upstream's naive path: softmax in the model dtype, no mask
+        attn = torch.matmul(q * self.scale, k.transpose(-2, -1)).softmax(dim=-1)
+        return torch.matmul(attn, v)
+
+
+class VitAttentionSdpa(VitAttention):
+    def _attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        return F.scaled_dot_product_attention(q, k, v)
+
+
+class VitLayer(nn.Module):
+    def __init__(self, c: int, inter: int, heads: int, layer_norm: bool, qkv_bias: bool,
+                 qk_norm: bool, eps: float, use_sdpa: bool):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(c, eps=eps) if layer_norm else RMSNorm(c, eps)
+        self.norm2 = nn.LayerNorm(c, eps=eps) if layer_norm else RMSNorm(c, eps)
+        attn_cls = VitAttentionSdpa if use_sdpa else VitAttention
+        self.attn = attn_cls(c, heads, qkv_bias, qk_norm, eps)
+        self.fc1 = nn.Linear(c, inter)
+        self.fc2 = nn.Linear(inter, c)
+        self.ls1 = nn.Parameter(torch.ones(c))
+        self.ls2 = nn.Parameter(torch.ones(c))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn(self.norm1(x).to(x.dtype)) * self.ls1
+        return x + self.fc2(F.gelu(self.fc1(self.norm2(x).to(x.dtype)))) * self.ls2
+
+
+class VisionUnit(nn.Module):
+    """kind "vision": pixel_values [N,3,S,S] D -> [N, (S/p*r)^2, C/r^2] D.
+    InternViT (embeddings with a precomputed position table, the first `layers` encoder layers),
+    CLS dropped, upstream pixel_shuffle (v1 or v2)."""
+
+    def __init__(self, c: int, inter: int, heads: int, layers: int, patch: int, grid: int,
+                 layer_norm: bool, qkv_bias: bool, qk_norm: bool, eps: float,
+                 downsample_ratio: float, ps_v2: bool, use_sdpa: bool):
+        super().__init__()
+        self.patch_embedding = nn.Conv2d(3, c, kernel_size=patch, stride=patch)
+        self.class_embedding = nn.Parameter(torch.zeros(1, 1, c))
+        self.position_embedding = nn.Parameter(torch.zeros(1, grid * grid + 1, c))
+        self.layers = nn.ModuleList([VitLayer(c, inter, heads, layer_norm, qkv_bias, qk_norm,
+                                              eps, use_sdpa) for _ in range(layers)])
+        self.scale_factor = downsample_ratio
+        self.ps_v2 = ps_v2
+
+    def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        p = self.patch_embedding(pixel_values)  # [N, C, g, g]
+        n = p.size(0)
+        p = p.flatten(2).transpose(1, 2)
+        cls = self.class_embedding.expand(n, 1, -1).to(p.dtype)
+        x = torch.cat([cls, p], dim=1) + self.position_embedding.to(p.dtype)
+        for layer in self.layers:
+            x = layer(x)
+        x = x[:, 1:, :]
+        g = int(math.sqrt(float(x.size(1))))
+        x = x.reshape(n, g, g, -1)
+        return self.pixel_shuffle(x).reshape(n, -1, x.size(-1) * 4)
+
+    def pixel_shuffle(self, x: torch.Tensor) -> torch.Tensor:
+        n, w, h, c = x.size(0), x.size(1), x.size(2), x.size(3)
+        s = self.scale_factor
+        x = x.view(n, w, int(h * s), int(c / s))
+        x = x.permute(0, 2, 1, 3).contiguous()
+        x = x.view(n, int(h * s), int(w * s), int(c / (s * s)))
+        if self.ps_v2:
+            x = x.permute(0, 2, 1, 3).contiguous()
+        return x
+
+
+class ProjectorUnit(nn.Module):
+    """kind "projector" (mlp1): [N, T, 4C] D -> [N, T, H] D. LayerNorm(eps 1e-5), Linear, exact GELU,
+    Linear."""
+
+    def __init__(self, c4: int, hidden: int):
+        super().__init__()
+        self.norm = nn.LayerNorm(c4, eps=1e-5)
+        self.fc1 = nn.Linear(c4, hidden)
+        self.fc2 = nn.Linear(hidden, hidden)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(F.gelu(self.fc1(self.norm(x))))
+
+
+# ---- language model ---------------------------------------------------------------------------
+class EmbeddingUnit(nn.Module):
+    """kind "embedding": ids [B,T] int64 -> [B,T,H] D."""
+
+    def __init__(self, vocab: int, hidden: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(vocab, hidden))
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return F.embedding(ids, self.weight)
+
+
+class DecoderLayerUnit(nn.Module):
+    """kind "decoder_layer": pre-norm attention + SwiGLU MLP with an external KV cache.
+
+    x [B,T,H] D; cos/sin [T,hd] D (rows pos..pos+T-1); mask additive float32 [T,S] or None;
+    k_cache/v_cache [B,nkv,Cap,hd] D, written in place at [pos, pos+T); returns [B,T,H] D.
+    Attention over keys [0, S), S = pos + T; query head n uses kv head n // (nh/nkv)."""
+
+    def __init__(self, hidden: int, heads: int, kv_heads: int, head_dim: int, inter: int,
+                 eps: float, qkv_bias: bool):
+        super().__init__()
+        self.heads = heads
+        self.kv_heads = kv_heads
+        self.head_dim = head_dim
+        self.groups = heads // kv_heads
+        self.sqrt_hd = math.sqrt(head_dim)
+        self.input_norm = RMSNorm(hidden, eps)
+        self.q_proj = nn.Linear(hidden, heads * head_dim, bias=qkv_bias)
+        self.k_proj = nn.Linear(hidden, kv_heads * head_dim, bias=qkv_bias)
+        self.v_proj = nn.Linear(hidden, kv_heads * head_dim, bias=qkv_bias)
+        self.o_proj = nn.Linear(heads * head_dim, hidden, bias=False)
+        self.post_norm = RMSNorm(hidden, eps)
+        self.gate_proj = nn.Linear(hidden, inter, bias=False)
+        self.up_proj = nn.Linear(hidden, inter, bias=False)
+        self.down_proj = nn.Linear(inter, hidden, bias=False)
+
+    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor,
+                mask: Optional[torch.Tensor], k_cache: torch.Tensor, v_cache: torch.Tensor,
+                pos: int) -> torch.Tensor:
+        b, t = x.size(0), x.size(1)
+        h = self.input_norm(x)
+        q = self.q_proj(h).view(b, t, self.heads, self.head_dim).transpose(1, 2)
+        k = self.k_proj(h).view(b, t, self.kv_heads, self.head_dim).transpose(1, 2)
+        v = self.v_proj(h).view(b, t, self.kv_heads, self.head_dim).transpose(1, 2)
+        c = cos.unsqueeze(0).unsqueeze(0)
+        s = sin.unsqueeze(0).unsqueeze(0)
+        q = q * c + rotate_half(q) * s
+        k = k * c + rotate_half(k) * s
+        k_cache[:, :, pos:pos + t] = k
+        v_cache[:, :, pos:pos + t] = v
+        keys = k_cache[:, :, :pos + t]
+        values = v_cache[:, :, :pos + t]
+        out = self._attend(q, keys, values, mask)  # [B, nh, T, hd]
+        x = x + self.o_proj(out.transpose(1, 2).reshape(b, t, self.heads * self.head_dim))
+        n = self.post_norm(x)
+        return x + self.down_proj(F.silu(self.gate_proj(n)) * self.up_proj(n))
+
+    def _repeat_kv(self, x: torch.Tensor) -> torch.Tensor:
+        if self.groups == 1:
+            return x
+        b, nkv, s, hd = x.size(0), x.size(1), x.size(2), x.size(3)
+        return x[:, :, None, :, :].expand(b, nkv, self.groups, s, hd).reshape(
+            b, nkv * self.groups, s, hd)
+
+    def _attend(self, q: torch.Tensor, keys: torch.Tensor, values: torch.Tensor,
+                mask: Optional[torch.Tensor]) -> torch.Tensor:
+        keys = self._repeat_kv(keys)
+        values = self._repeat_kv(values)
+        scores = torch.matmul(q, keys.transpose(2, 3)) / self.sqrt_hd
+        if mask is not None:
+            scores = scores + mask
+        probs = F.softmax(scores, dim=-1, dtype=torch.float32).to(q.dtype)
+        return torch.matmul(probs, values)
+
+
+class DecoderLayerUnitSdpa(DecoderLayerUnit):
+    """The same layer; attention through scaled_dot_product_attention (torch >= 2.0)."""
+
+    def _attend(self, q: torch.Tensor, keys: torch.Tensor, values: torch.Tensor,
+                mask: Optional[torch.Tensor]) -> torch.Tensor:
+        keys = self._repeat_kv(keys)
+        values = self._repeat_kv(values)
+        m: Optional[torch.Tensor] = None
+        if mask is not None:
+            m = mask.to(q.dtype)
+        return F.scaled_dot_product_attention(q, keys, values, attn_mask=m)
+
+
+class NormUnit(nn.Module):
+    """kind "norm": RMSNorm with fp32 upcast, [B,T,H] D -> [B,T,H] D."""
+
+    def __init__(self, hidden: int, eps: float):
+        super().__init__()
+        self.norm = RMSNorm(hidden, eps)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(x)
+
+
+class HeadUnit(nn.Module):
+    """kind "head": [B,T,H] D -> logits [B,T,V] float32 (matmul in D, then .float())."""
+
+    def __init__(self, vocab: int, hidden: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(vocab, hidden))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, self.weight).float()
+
+
+def unit_param_bytes(module: nn.Module) -> int:
+    return sum(t.numel() * t.element_size() for t in module.state_dict().values())
+
+
+def set_weights(module: nn.Module, weights: dict, dtype: torch.dtype) -> nn.Module:
+    """Load {state_dict name: tensor} (every entry required, shapes checked) and cast to dtype."""
+    sd = module.state_dict()
+    missing = sorted(set(sd) - set(weights))
+    extra = sorted(set(weights) - set(sd))
+    if missing or extra:
+        raise KeyError("unit weights: missing %s, unexpected %s" % (missing, extra))
+    for k, t in weights.items():
+        if tuple(t.shape) != tuple(sd[k].shape):
+            raise ValueError("unit weight %s: shape %s, expected %s"
+                             % (k, list(t.shape), list(sd[k].shape)))
+    module.load_state_dict({k: t.to(torch.float32) for k, t in weights.items()})
+    return module.to(dtype).eval()

@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""Write a tiny random InternVL2 checkpoint in the original OpenGVLab layout.
+
+OUT gets config.json (InternVLChatModel layout, llm_config + vision_config), the weights under their
+original parameter names in model.safetensors (or N shards + model.safetensors.index.json), and the
+tokenizer files of scripts/tiny_tokenizer.py. Weights are drawn from numpy's legacy RandomState, so
+the same seed gives the same bytes on every machine and torch version.
+
+Variants: --llm-arch internlm2 (default; InternVL2-2B/8B/26B layout) | llama | qwen2, and
+--vision-variant 300m (LayerNorm, qkv bias; default) | 6b (RMSNorm, qk-norm, no qkv bias).
+"""
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import safetensors_io  # noqa: E402
+import tiny_tokenizer  # noqa: E402
+
+SP_VOCAB = 1000
+VOCAB = SP_VOCAB + len(tiny_tokenizer.INTERNVL_TOKENS)  # 1009: sentencepiece + 9 added tokens
+
+
+def make_config(args):
+    v_hidden, l_hidden = 64, 64
+    vision = {
+        "architectures": ["InternVisionModel"], "model_type": "intern_vit_6b",
+        "hidden_size": v_hidden, "num_hidden_layers": args.vision_layers,
+        "num_attention_heads": 4, "intermediate_size": 128, "image_size": 448, "patch_size": 14,
+        "num_channels": 3, "hidden_act": "gelu", "layer_norm_eps": 1e-6,
+        "attention_dropout": 0.0, "dropout": 0.0, "drop_path_rate": 0.0,
+        "initializer_factor": 1.0, "initializer_range": 0.02, "use_flash_attn": False,
+        "torch_dtype": args.dtype,
+    }
+    if args.vision_variant == "300m":
+        vision.update(norm_type="layer_norm", qk_normalization=False, qkv_bias=True)
+    else:
+        vision.update(norm_type="rms_norm", qk_normalization=True, qkv_bias=False)
+    llm = {
+        "hidden_size": l_hidden, "num_hidden_layers": args.llm_layers,
+        "num_attention_heads": 4, "num_key_value_heads": 2, "intermediate_size": 128,
+        "vocab_size": VOCAB, "max_position_embeddings": 32768, "hidden_act": "silu",
+        "initializer_range": 0.02, "bos_token_id": 1, "eos_token_id": 2, "pad_token_id": 2,
+        "tie_word_embeddings": False, "use_cache": True, "torch_dtype": args.dtype,
+    }
+    if args.llm_arch == "internlm2":
+        llm.update({
+            "architectures": ["InternLM2ForCausalLM"], "model_type": "internlm2",
+            "attn_implementation": "eager", "bias": False, "rms_norm_eps": 1e-5,
+            "rope_theta": 1000000, "rope_scaling": {"type": "dynamic", "factor": 2.0},
+            "auto_map": {"AutoConfig": "configuration_internlm2.InternLM2Config",
+                         "AutoModel": "modeling_internlm2.InternLM2ForCausalLM",
+                         "AutoModelForCausalLM": "modeling_internlm2.InternLM2ForCausalLM"},
+        })
+    elif args.llm_arch == "llama":
+        llm.update({"architectures": ["LlamaForCausalLM"], "model_type": "llama",
+                    "attention_bias": False, "mlp_bias": False, "rms_norm_eps": 1e-5,
+                    "rope_theta": 500000.0, "rope_scaling": None})
+    else:
+        llm.update({"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2",
+                    "rms_norm_eps": 1e-6, "rope_theta": 1000000.0, "rope_scaling": None,
+                    "use_sliding_window": False, "sliding_window": 32768})
+    return {
+        "architectures": ["InternVLChatModel"], "model_type": "internvl_chat",
+        "auto_map": {"AutoConfig": "configuration_internvl_chat.InternVLChatConfig",
+                     "AutoModel": "modeling_internvl_chat.InternVLChatModel",
+                     "AutoModelForCausalLM": "modeling_internvl_chat.InternVLChatModel"},
+        "template": "internlm2-chat", "downsample_ratio": 0.5, "force_image_size": 448,
+        "ps_version": "v2", "select_layer": -1, "dynamic_image_size": True,
+        "use_thumbnail": True, "min_dynamic_patch": 1, "max_dynamic_patch": 12,
+        "use_backbone_lora": 0, "use_llm_lora": 0, "torch_dtype": args.dtype,
+        "llm_config": llm, "vision_config": vision,
+    }
+
+
+class _Init:
+    """Deterministic draws: normal(std), ones-ish scales, uniform layer scales."""
+
+    def __init__(self, seed):
+        self.rng = np.random.RandomState(seed)
+
+    def normal(self, *shape, std=0.2):
+        return torch.from_numpy(self.rng.standard_normal(shape).astype(np.float32) * std)
+
+    def scale(self, n):  # norm weights: around one, never all ones
+        return torch.from_numpy((1.0 + 0.25 * self.rng.standard_normal(n)).astype(np.float32))
+
+    def uniform(self, n, lo, hi):
+        return torch.from_numpy(self.rng.uniform(lo, hi, n).astype(np.float32))
+
+
+def make_weights(cfg, seed):
+    rnd = _Init(seed)
+    w = {}
+    vc, lc = cfg["vision_config"], cfg["llm_config"]
+    C, I = vc["hidden_size"], vc["intermediate_size"]
+    grid = (vc["image_size"] // vc["patch_size"]) ** 2
+    p = "vision_model.embeddings."
+    w[p + "class_embedding"] = rnd.normal(1, 1, C)
+    w[p + "patch_embedding.weight"] = rnd.normal(C, 3, vc["patch_size"], vc["patch_size"],
+                                                 std=0.05)
+    w[p + "patch_embedding.bias"] = rnd.normal(C)
+    w[p + "position_embedding"] = rnd.normal(1, grid + 1, C)
+    layer_norm = vc["norm_type"] == "layer_norm"
+    for i in range(vc["num_hidden_layers"]):
+        p = "vision_model.encoder.layers.%d." % i
+        for n in ("norm1", "norm2"):
+            w[p + n + ".weight"] = rnd.scale(C)
+            if layer_norm:
+                w[p + n + ".bias"] = rnd.normal(C)
+        w[p + "attn.qkv.weight"] = rnd.normal(3 * C, C)
+        if vc["qkv_bias"]:
+            w[p + "attn.qkv.bias"] = rnd.normal(3 * C)
+        if vc["qk_normalization"]:
+            w[p + "attn.q_norm.weight"] = rnd.scale(C)
+            w[p + "attn.k_norm.weight"] = rnd.scale(C)
+        w[p + "attn.proj.weight"] = rnd.normal(C, C)
+        w[p + "attn.proj.bias"] = rnd.normal(C)
+        w[p + "mlp.fc1.weight"] = rnd.normal(I, C)
+        w[p + "mlp.fc1.bias"] = rnd.normal(I)
+        w[p + "mlp.fc2.weight"] = rnd.normal(C, I, std=0.1)
+        w[p + "mlp.fc2.bias"] = rnd.normal(C)
+        w[p + "ls1"] = rnd.uniform(C, 0.3, 1.2)
+        w[p + "ls2"] = rnd.uniform(C, 0.3, 1.2)
+
+    H, V, Il = lc["hidden_size"], lc["vocab_size"], lc["intermediate_size"]
+    nh, nkv = lc["num_attention_heads"], lc["num_key_value_heads"]
+    hd = H // nh
+    C4 = int(C / cfg["downsample_ratio"] ** 2)
+    w["mlp1.0.weight"] = rnd.scale(C4)
+    w["mlp1.0.bias"] = rnd.normal(C4)
+    w["mlp1.1.weight"] = rnd.normal(H, C4, std=0.1)
+    w["mlp1.1.bias"] = rnd.normal(H)
+    w["mlp1.3.weight"] = rnd.normal(H, H)
+    w["mlp1.3.bias"] = rnd.normal(H)
+
+    arch = lc["architectures"][0]
+    if arch == "InternLM2ForCausalLM":
+        w["language_model.model.tok_embeddings.weight"] = rnd.normal(V, H, std=1.0)
+        for i in range(lc["num_hidden_layers"]):
+            p = "language_model.model.layers.%d." % i
+            w[p + "attention_norm.weight"] = rnd.scale(H)
+            # packed per kv head g: [q_{gG}..q_{gG+G-1} | k_g | v_g], hd rows each
+            w[p + "attention.wqkv.weight"] = rnd.normal((nh + 2 * nkv) * hd, H)
+            w[p + "attention.wo.weight"] = rnd.normal(H, nh * hd)
+            w[p + "ffn_norm.weight"] = rnd.scale(H)
+            w[p + "feed_forward.w1.weight"] = rnd.normal(Il, H)
+            w[p + "feed_forward.w3.weight"] = rnd.normal(Il, H)
+            w[p + "feed_forward.w2.weight"] = rnd.normal(H, Il, std=0.1)
+        w["language_model.model.norm.weight"] = rnd.scale(H)
+        w["language_model.output.weight"] = rnd.normal(V, H)
+    else:
+        w["language_model.model.embed_tokens.weight"] = rnd.normal(V, H, std=1.0)
+        for i in range(lc["num_hidden_layers"]):
+            p = "language_model.model.layers.%d." % i
+            w[p + "input_layernorm.weight"] = rnd.scale(H)
+            w[p + "self_attn.q_proj.weight"] = rnd.normal(nh * hd, H)
+            w[p + "self_attn.k_proj.weight"] = rnd.normal(nkv * hd, H)
+            w[p + "self_attn.v_proj.weight"] = rnd.normal(nkv * hd, H)
+            if arch == "Qwen2ForCausalLM":
+                w[p + "self_attn.q_proj.bias"] = rnd.normal(nh * hd)
+                w[p + "self_attn.k_proj.bias"] = rnd.normal(nkv * hd)
+                w[p + "self_attn.v_proj.bias"] = rnd.normal(nkv * hd)
+            w[p + "self_attn.o_proj.weight"] = rnd.normal(H, nh * hd)
+            w[p + "post_attention_layernorm.weight"] = rnd.scale(H)
+            w[p + "mlp.gate_proj.weight"] = rnd.normal(Il, H)
+            w[p + "mlp.up_proj.weight"] = rnd.normal(Il, H)
+            w[p + "mlp.down_proj.weight"] = rnd.normal(H, Il, std=0.1)
+        w["language_model.model.norm.weight"] = rnd.scale(H)
+        w["language_model.lm_head.weight"] = rnd.normal(V, H)
+    return w
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", required=True, help="checkpoint folder to write")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the random weights")
+    ap.add_argument("--shards", type=int, default=1, help="1: model.safetensors; N: N shards")
+    ap.add_argument("--llm-layers", type=int, default=3, help="decoder layers")
+    ap.add_argument("--vision-layers", type=int, default=2, help="InternViT layers")
+    ap.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32",
+                    help="stored dtype of the weights")
+    ap.add_argument("--llm-arch", choices=["internlm2", "llama", "qwen2"], default="internlm2")
+    ap.add_argument("--vision-variant", choices=["300m", "6b"], default="300m")
+    args = ap.parse_args(argv)
+
+    cfg = make_config(args)
+    weights = make_weights(cfg, args.seed)
+    if args.dtype == "bfloat16":
+        weights = {k: v.to(torch.bfloat16) for k, v in weights.items()}
+    os.makedirs(args.out, exist_ok=True)
+    ids = tiny_tokenizer.write_tokenizer(args.out, SP_VOCAB)
+    assert max(ids.values()) == VOCAB - 1, ids
+    safetensors_io.save_checkpoint(weights, args.out, shards=args.shards)
+    with open(os.path.join(args.out, "config.json"), "w", encoding="utf-8") as f:
+        json.dump(cfg, f, indent=2)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    main()
