@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "vlm/core/error.h"
+
+#include <gtest/gtest.h>
 
 namespace vlm {
 namespace {

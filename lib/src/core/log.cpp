@@ -36,8 +36,12 @@ const char* name(Level lvl) {
 
 }  // namespace
 
-void set_level(Level lvl) { sink().level = static_cast<int>(lvl); }
-Level level() { return static_cast<Level>(sink().level.load()); }
+void set_level(Level lvl) {
+  sink().level = static_cast<int>(lvl);
+}
+Level level() {
+  return static_cast<Level>(sink().level.load());
+}
 
 void write(Level lvl, const std::string& message) {
   if (static_cast<int>(lvl) < sink().level.load()) return;

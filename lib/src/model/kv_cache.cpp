@@ -16,8 +16,7 @@ KvCache::KvCache(const LoadedModel& model, int64_t capacity, int64_t batch) : ca
 
 int64_t KvCache::bytes() const {
   int64_t total = 0;
-  for (size_t i = 0; i < keys_.size(); ++i)
-    total += keys_[i].nbytes() + values_[i].nbytes();
+  for (size_t i = 0; i < keys_.size(); ++i) total += keys_[i].nbytes() + values_[i].nbytes();
   return total;
 }
 

@@ -97,10 +97,11 @@ std::vector<const UnitSpec*> Manifest::decoder_layers() const {
 Manifest load_manifest(const fs::path& model_dir) {
   const fs::path file = model_dir / "manifest.json";
   const std::string where = file.string();
-  check_user(fs::is_directory(model_dir), "model directory " + model_dir.string() +
-                                              " does not exist (export one with "
-                                              "scripts/export_internvl2.py --checkpoint DIR --out " +
-                                              model_dir.string() + ")");
+  check_user(fs::is_directory(model_dir),
+             "model directory " + model_dir.string() +
+                 " does not exist (export one with "
+                 "scripts/export_internvl2.py --checkpoint DIR --out " +
+                 model_dir.string() + ")");
   check_user(fs::is_regular_file(file), where + " does not exist: " + model_dir.string() +
                                             " is not an exported model directory");
   std::ifstream in(file);
@@ -165,8 +166,8 @@ Manifest load_manifest(const fs::path& model_dir) {
   m.preprocess = r.get(j, "preprocess", "");
 
   // Structure: exactly one of each non-layer kind, layers 0..L-1 in order, files present.
-  for (UnitKind k : {UnitKind::kVision, UnitKind::kProjector, UnitKind::kEmbedding,
-                     UnitKind::kNorm, UnitKind::kHead}) {
+  for (UnitKind k : {UnitKind::kVision, UnitKind::kProjector, UnitKind::kEmbedding, UnitKind::kNorm,
+                     UnitKind::kHead}) {
     int n = 0;
     for (const auto& u : m.units) n += u.kind == k;
     check_user(n == 1, where + ": expected exactly one unit of kind " + to_string(k) + ", found " +
@@ -174,8 +175,8 @@ Manifest load_manifest(const fs::path& model_dir) {
   }
   const auto layers = m.decoder_layers();
   check_user(static_cast<int64_t>(layers.size()) == m.llm.num_layers,
-             where + ": " + std::to_string(layers.size()) + " decoder_layer units but llm.num_layers is " +
-                 std::to_string(m.llm.num_layers));
+             where + ": " + std::to_string(layers.size()) +
+                 " decoder_layer units but llm.num_layers is " + std::to_string(m.llm.num_layers));
   for (size_t i = 0; i < layers.size(); ++i)
     check_user(layers[i]->layer == static_cast<int>(i),
                where + ": decoder layer units out of order at " + layers[i]->name);

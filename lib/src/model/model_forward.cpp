@@ -31,7 +31,8 @@ torch::Tensor ModelForward::embed_tokens(const torch::Tensor& ids) const {
   return run_unit(emb, {hand_off(ids, emb.device)}).toTensor();
 }
 
-torch::Tensor ModelForward::embed(const torch::Tensor& ids, const torch::Tensor& image_embeds) const {
+torch::Tensor ModelForward::embed(const torch::Tensor& ids,
+                                  const torch::Tensor& image_embeds) const {
   const LoadedUnit& emb = model_->embedding();
   torch::Tensor ids_dev = hand_off(ids, emb.device);
   torch::Tensor x = run_unit(emb, {ids_dev}).toTensor();  // [1, T, H]
@@ -51,14 +52,15 @@ torch::Tensor ModelForward::decode_layers(torch::Tensor hidden, KvCache& cache, 
   check_user(s <= cache.capacity() && s <= rotary_.capacity(),
              "sequence of " + std::to_string(s) + " tokens exceeds the KV-cache capacity " +
                  std::to_string(cache.capacity()));
-  // Causal mask [T, S], additive float32: 0 where key s' <= pos + t', min elsewhere. None for T == 1.
+  // Causal mask [T, S], additive float32: 0 where key s' <= pos + t', min elsewhere. None for T
+  // == 1.
   torch::Tensor mask_cpu;
   if (t > 1) {
     auto f32 = torch::TensorOptions().dtype(torch::kFloat32);
     torch::Tensor q_pos = torch::arange(pos, s, torch::kInt64).unsqueeze(1);
     torch::Tensor k_pos = torch::arange(0, s, torch::kInt64).unsqueeze(0);
-    mask_cpu = torch::zeros({t, s}, f32).masked_fill_(k_pos > q_pos,
-                                                      std::numeric_limits<float>::lowest());
+    mask_cpu =
+        torch::zeros({t, s}, f32).masked_fill_(k_pos > q_pos, std::numeric_limits<float>::lowest());
   }
   std::map<std::string, torch::Tensor> mask_on;  // one copy per device, made once per call
   const auto& layers = model_->layers();
@@ -72,8 +74,8 @@ torch::Tensor ModelForward::decode_layers(torch::Tensor hidden, KvCache& cache, 
       if (!m.defined()) m = hand_off(mask_cpu, layer.device);
       mask = m;
     }
-    hidden = run_unit(layer, {hidden, cos, sin, mask, cache.keys(i), cache.values(i), pos})
-                 .toTensor();
+    hidden =
+        run_unit(layer, {hidden, cos, sin, mask, cache.keys(i), cache.values(i), pos}).toTensor();
   }
   return hidden;
 }

@@ -8,10 +8,12 @@ namespace vlm {
 RotaryTables::RotaryTables(const LoadedModel& model, int64_t capacity) : capacity_(capacity) {
   const LlmConfig& llm = model.manifest().llm;
   check_user(capacity <= llm.max_position_embeddings,
-             "capacity " + std::to_string(capacity) + " exceeds the model's max_position_embeddings " +
+             "capacity " + std::to_string(capacity) +
+                 " exceeds the model's max_position_embeddings " +
                  std::to_string(llm.max_position_embeddings));
   auto f32 = torch::TensorOptions().dtype(torch::kFloat32);
-  torch::Tensor exponent = torch::arange(0, llm.head_dim, 2, f32) / static_cast<double>(llm.head_dim);
+  torch::Tensor exponent =
+      torch::arange(0, llm.head_dim, 2, f32) / static_cast<double>(llm.head_dim);
   torch::Tensor inv_freq = 1.0 / torch::pow(llm.rope_theta, exponent);
   torch::Tensor t = torch::arange(capacity, f32);
   torch::Tensor freqs = torch::outer(t, inv_freq);

@@ -22,7 +22,8 @@ class Error : public std::runtime_error {
   ErrorKind kind_;
 };
 
-// An error in something the user gave us. The message says what and where (file, row, unit, device).
+// An error in something the user gave us. The message says what and where (file, row, unit,
+// device).
 class UserError : public Error {
  public:
   explicit UserError(const std::string& message) : Error(ErrorKind::kUser, message) {}

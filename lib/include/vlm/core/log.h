@@ -15,9 +15,17 @@ Level level();
 // Writes "[vlm] LEVEL message" to stderr when `lvl` is at or above the current level.
 void write(Level lvl, const std::string& message);
 
-inline void debug(const std::string& m) { write(Level::kDebug, m); }
-inline void info(const std::string& m) { write(Level::kInfo, m); }
-inline void warning(const std::string& m) { write(Level::kWarning, m); }
-inline void error(const std::string& m) { write(Level::kError, m); }
+inline void debug(const std::string& m) {
+  write(Level::kDebug, m);
+}
+inline void info(const std::string& m) {
+  write(Level::kInfo, m);
+}
+inline void warning(const std::string& m) {
+  write(Level::kWarning, m);
+}
+inline void error(const std::string& m) {
+  write(Level::kError, m);
+}
 
 }  // namespace vlm::log

@@ -15,10 +15,10 @@
 namespace vlm {
 
 struct GenerationResult {
-  std::vector<int64_t> ids;          // generated ids, the stop id included when one was hit
-  std::string stop_reason;           // "stop_id" | "max_new_tokens"
-  int64_t input_tokens = 0;          // prompt length, image tokens included
-  StageTimes times;                  // ms: vision, prefill, decode
+  std::vector<int64_t> ids;           // generated ids, the stop id included when one was hit
+  std::string stop_reason;            // "stop_id" | "max_new_tokens"
+  int64_t input_tokens = 0;           // prompt length, image tokens included
+  StageTimes times;                   // ms: vision, prefill, decode
   std::vector<torch::Tensor> logits;  // [V] float32 CPU per step, when options.keep_logits
 };
 

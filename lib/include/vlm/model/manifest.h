@@ -60,10 +60,10 @@ struct Manifest {
   int64_t img_end_id = -1;      // </img>
   int64_t img_context_id = -1;  // <IMG_CONTEXT>
   std::vector<int64_t> stop_ids;
-  nlohmann::json tokenizer;   // parsed by the text area (TokenizerSpec)
+  nlohmann::json tokenizer;      // parsed by the text area (TokenizerSpec)
   nlohmann::json chat_template;  // parsed by the text area (ChatTemplate)
-  nlohmann::json preprocess;  // parsed by the vision area
-  nlohmann::json raw;         // the whole file, for run.json
+  nlohmann::json preprocess;     // parsed by the vision area
+  nlohmann::json raw;            // the whole file, for run.json
 
   // The unit of `kind` (vision, projector, embedding, norm, head); throws if absent.
   const UnitSpec& unit(UnitKind kind) const;

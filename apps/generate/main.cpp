@@ -1,0 +1,97 @@
+// `generate`: check an export by hand. Prints the prompt's token ids, the generated ids and text.
+// Exit codes as `run`: 0 ok, 1 unexpected, 2 user error, 3 internal error.
+#include <torch/cuda.h>
+
+#include <CLI/CLI.hpp>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "vlm/core/error.h"
+#include "vlm/core/log.h"
+#include "vlm/data/base64.h"
+#include "vlm/run/model_session.h"
+
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  vlm::check_user(static_cast<bool>(in), "cannot read image file " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string ids_text(const std::vector<int64_t>& ids) {
+  std::string s;
+  for (size_t i = 0; i < ids.size(); ++i) s += (i ? " " : "") + std::to_string(ids[i]);
+  return s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Generate with an exported InternVL2 model directory"};
+  std::string model_dir, prompt_text, device = "auto";
+  std::vector<std::string> images;
+  int64_t max_new_tokens = 64;
+  int max_tiles = 6;
+  bool as_json = false;
+  app.add_option("--model-dir", model_dir, "exported model directory")->required();
+  app.add_option("--prompt", prompt_text, "the question; <image> marks where images go")
+      ->required();
+  app.add_option("--image", images, "image files, in <image> order");
+  app.add_option("--max-new-tokens", max_new_tokens, "generation limit");
+  app.add_option("--max-tiles", max_tiles, "tiles per image (InternVL2 max_num)");
+  app.add_option("--device", device, "cpu | cuda | cuda:N | auto (default)");
+  app.add_flag("--json", as_json, "print one JSON object");
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    vlm::Manifest manifest = vlm::load_manifest(model_dir);
+    const c10::Device dev = device == "auto"
+                                ? (torch::cuda::is_available() ? c10::Device("cuda:0") : c10::kCPU)
+                                : c10::Device(device);
+    vlm::PlacementPlan plan = vlm::PlacementPlan::all_on(manifest, dev);
+    vlm::ModelSession session(vlm::LoadedModel::load(std::move(manifest), std::move(plan)));
+    vlm::Prompt prompt;
+    prompt.text = prompt_text;
+    for (const auto& path : images)
+      prompt.images_b64.push_back(vlm::base64_encode(read_file(path)));
+    // chat(): '<image>\n' is prepended when images are given and the question has no marker.
+    if (!images.empty() && prompt.text.find("<image>") == std::string::npos) {
+      std::string markers;
+      for (size_t k = 0; k < images.size(); ++k)
+        markers +=
+            images.size() == 1 ? "<image>\n" : "Image-" + std::to_string(k + 1) + ": <image>\n";
+      prompt.text = markers + prompt.text;
+    }
+    const int64_t per_tile = session.model().manifest().vision.num_image_token;
+    session.reserve(per_tile * (max_tiles + 1) * static_cast<int64_t>(images.size()) + 4096 +
+                    max_new_tokens);
+    vlm::PromptOutput out = session.answer(prompt, max_tiles, max_new_tokens, "prompt");
+    if (as_json) {
+      nlohmann::json j = {{"query", out.query},
+                          {"tiles_per_image", out.tiles_per_image},
+                          {"input_ids", out.input_ids},
+                          {"output_ids", out.output_ids},
+                          {"stop_reason", out.stop_reason},
+                          {"text", out.prediction},
+                          {"times_ms", out.times}};
+      std::cout << j.dump(2) << "\n";
+    } else {
+      std::cout << "input_ids (" << out.input_ids.size() << "): " << ids_text(out.input_ids) << "\n"
+                << "output_ids (" << out.output_ids.size() << ", " << out.stop_reason
+                << "): " << ids_text(out.output_ids) << "\n"
+                << "text: " << out.prediction << "\n";
+    }
+    return 0;
+  } catch (const vlm::Error& e) {
+    std::cerr << "generate: error: " << e.what() << "\n";
+    return e.is_user_error() ? 2 : 3;
+  } catch (const std::exception& e) {
+    std::cerr << "generate: unexpected error: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,61 @@
+// One loaded model with everything needed to answer a prompt: tokenizer, chat template,
+// image preprocessing and a generator. Shared by `run` (per dataset item) and `generate`.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vlm/core/timer.h"
+#include "vlm/data/prompt.h"
+#include "vlm/generate/generator.h"
+#include "vlm/model/loaded_model.h"
+#include "vlm/text/chat_template.h"
+#include "vlm/text/tokenizer.h"
+#include "vlm/vision/image_preprocessor.h"
+
+namespace vlm {
+
+// Everything one prompt produced.
+struct PromptOutput {
+  std::string query;                 // the templated text before <image> expansion
+  std::vector<int> tiles_per_image;  // tiles (thumbnail included) of each image, in order
+  std::vector<int64_t> input_ids;    // the tokenized prompt, image tokens included
+  std::vector<int64_t> output_ids;   // generated ids (stop id included when hit)
+  std::string stop_reason;           // "stop_id" | "max_new_tokens"
+  std::string prediction;            // decoded, cut at the separator, stripped
+  StageTimes times;                  // ms: image_decode, preprocess, tokenize, vision, prefill,
+                                     //     decode, total
+};
+
+class ModelSession {
+ public:
+  explicit ModelSession(std::shared_ptr<const LoadedModel> model);
+
+  const LoadedModel& model() const { return *model_; }
+  const Tokenizer& tokenizer() const { return *tokenizer_; }
+  const ChatTemplate& chat_template() const { return template_; }
+
+  // Makes sure prompts of up to `capacity` positions (prompt + new tokens) fit; (re)allocates the
+  // KV cache when it grows.
+  void reserve(int64_t capacity);
+  int64_t capacity() const { return generator_ ? generator_->capacity() : 0; }
+
+  // Decodes the prompt's images, tiles each with at most `max_tiles` tiles, renders the chat
+  // template, expands <image>, tokenizes, generates and decodes. `what` names the item in errors.
+  PromptOutput answer(const Prompt& prompt, int max_tiles, int64_t max_new_tokens,
+                      const std::string& what);
+
+ private:
+  std::shared_ptr<const LoadedModel> model_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+  ChatTemplate template_;
+  ImagePreprocessor preprocessor_;
+  std::unique_ptr<Generator> generator_;
+};
+
+// The manifest's "preprocess" block as PreprocessOptions; errors name the field.
+PreprocessOptions preprocess_options_from_json(const nlohmann::json& j);
+
+}  // namespace vlm

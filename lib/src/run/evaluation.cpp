@@ -1,0 +1,312 @@
+#include "vlm/run/evaluation.h"
+
+#include <torch/cuda.h>
+#include <torch/version.h>
+
+#include <fstream>
+
+#include "vlm/core/error.h"
+#include "vlm/core/log.h"
+#include "vlm/data/dataset.h"
+#include "vlm/data/internvl_prompt.h"
+#include "vlm/eval/atomic_file.h"
+#include "vlm/eval/mcq_scorer.h"
+#include "vlm/model/loaded_model.h"
+#include "vlm/run/model_config.h"
+#include "vlm/run/model_session.h"
+#include "vlm/run/record_file.h"
+#include "vlm/run/result_table.h"
+#include "vlm/run/work_dir.h"
+
+namespace vlm {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr int64_t kTextBudget = 2048;  // positions reserved for the text of a prompt
+
+c10::Device resolve_device(const std::string& device) {
+  if (device == "auto") return torch::cuda::is_available() ? c10::Device("cuda:0") : c10::kCPU;
+  try {
+    c10::Device d(device);
+    check_user(!d.is_cuda() || torch::cuda::is_available(),
+               "--device " + device + ": this machine has no CUDA device");
+    check_user(!d.is_cuda() || d.index() < static_cast<int>(torch::cuda::device_count()),
+               "--device " + device + ": this machine has " +
+                   std::to_string(torch::cuda::device_count()) + " CUDA device(s)");
+    return d;
+  } catch (const c10::Error&) {
+    throw UserError("--device " + device + " is not a device (expected cpu, cuda, cuda:N or auto)");
+  }
+}
+
+// The model to run: its config (from configs/models, or defaults for a bare --model-dir) and dir.
+struct ResolvedModel {
+  ModelConfig config;
+  fs::path dir;
+};
+
+ResolvedModel resolve_model(const std::string& name, const RunOptions& o) {
+  ResolvedModel r;
+  const fs::path models_dir = o.configs_dir / "models";
+  if (!o.model_dir.empty()) {
+    r.dir = o.model_dir;
+    const Manifest m = load_manifest(r.dir);
+    const std::string run_name = name.empty() ? m.name : name;
+    const auto known = known_model_names(models_dir);
+    if (std::find(known.begin(), known.end(), run_name) != known.end()) {
+      r.config = load_model_config(run_name, models_dir);
+    } else {
+      r.config.name = run_name;  // defaults: VLMEvalKit's InternVL2 settings
+    }
+    r.config.name = run_name;
+    return r;
+  }
+  r.config = load_model_config(name, models_dir);
+  check_user(!o.model_root.empty(), "model " + name +
+                                        ": no model root; pass --model-root DIR or set "
+                                        "VLMEVAL_MODEL_ROOT (or run an export with --model-dir)");
+  r.dir = o.model_root / r.config.model_dir;
+  check_user(fs::is_directory(r.dir),
+             "model " + name + ": exported model directory " + r.dir.string() +
+                 " does not exist; make it with: scripts/export_internvl2.py --checkpoint <" +
+                 (r.config.checkpoint.empty() ? "checkpoint dir" : r.config.checkpoint) +
+                 " download> --out " + r.dir.string());
+  return r;
+}
+
+json times_json(const StageTimes& t) {
+  return json(t);
+}
+
+json acc_json(const AccTable& acc) {
+  json rows = json::array();
+  for (size_t r = 0; r < acc.splits.size(); ++r) {
+    json row;
+    row["split"] = acc.splits[r];
+    for (size_t c = 1; c < acc.columns.size(); ++c) {
+      const double v = acc.values[r][c - 1];
+      row[acc.columns[c]] = std::isnan(v) ? json(nullptr) : json(v);
+    }
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+// Runs one dataset on a loaded model and writes its files.
+PairResult run_pair(ModelSession& session, const ModelConfig& cfg, const std::string& data_name,
+                    const RunOptions& o, const fs::path& folder, json& run_json) {
+  PairResult res;
+  res.model = cfg.name;
+  res.dataset = data_name;
+  res.folder = folder;
+
+  const DatasetSpec spec = resolve_dataset(data_name, o.configs_dir / "datasets", o.data_root);
+  const fs::path tsv = o.data_root / spec.file;
+  check_user(fs::is_regular_file(tsv),
+             "dataset " + data_name + ": " + tsv.string() +
+                 " not found (set LMUData to the folder holding it; for the demo set make it with: "
+                 "scripts/make_demo_data.py --out " +
+                 o.data_root.string() + " --name " + data_name + ")");
+  const Dataset ds(spec, o.data_root);
+  res.items = ds.size();
+  const int64_t max_new = o.max_new_tokens.value_or(cfg.max_new_tokens);
+
+  // KV-cache capacity for the largest item: image tokens at the dataset's max tiles (+ thumbnail),
+  // the text budget and max_new_tokens.
+  int64_t max_image_tokens = 0;
+  const int64_t per_tile = session.model().manifest().vision.num_image_token;
+  for (const Item& item : ds.items()) {
+    const int n = static_cast<int>(item.images_b64.size());
+    if (n == 0) continue;
+    const int tiles = cfg.tiles_for(data_name, n);
+    max_image_tokens = std::max<int64_t>(max_image_tokens, per_tile * n * (tiles + (tiles > 1)));
+  }
+  session.reserve(max_image_tokens + kTextBudget + max_new);
+
+  const PairFiles files = pair_files(folder, cfg.name, data_name);
+  RecordFile records(files.records);
+  std::map<std::string, ItemRecord> done;
+  for (const auto& [index, r] : records.records())
+    if (!r.error) done.emplace(index, r);  // failed items are tried again, as VLMEvalKit does
+
+  Stopwatch progress;
+  size_t count = 0;
+  for (const Item& item : ds.items()) {
+    ++count;
+    if (done.count(item.index)) {
+      ++res.resumed;
+      continue;
+    }
+    ItemRecord rec;
+    rec.index = item.index;
+    rec.row = item.row;
+    const std::string what =
+        data_name + " item " + item.index + " (row " + std::to_string(item.row + 1) + ")";
+    try {
+      const Prompt prompt = build_internvl_prompt(item, spec);
+      rec.prompt = prompt.text;
+      const int tiles = cfg.tiles_for(data_name, static_cast<int>(prompt.images_b64.size()));
+      PromptOutput out = session.answer(prompt, tiles, max_new, what);
+      rec.tiles_per_image = out.tiles_per_image;
+      rec.input_tokens = static_cast<int64_t>(out.input_ids.size());
+      rec.output_ids = out.output_ids;
+      rec.prediction = out.prediction;
+      rec.times = out.times;
+    } catch (const Error& e) {
+      rec.error = e.what();
+      rec.prediction = std::string("Failed to obtain answer: ") + e.what();
+      log::warning(what + ": " + e.what());
+    }
+    if (spec.kind == DatasetKind::kMcq) {
+      if (rec.error) {
+        rec.extracted = "Z";
+        rec.hit = 0;
+        rec.log = "Match Log: " + rec.prediction + ". ";
+      } else {
+        const ItemScore s =
+            score_mcq_item(rec.prediction, item.options, item.answer.value_or(""), o.can_infer);
+        rec.extracted = std::string(1, s.option);
+        rec.hit = s.hit;
+        rec.log = s.log;
+      }
+    }
+    records.append(rec);
+    done.emplace(rec.index, rec);
+    ++res.answered;
+    res.errors += rec.error.has_value();
+    for (const auto& [stage, ms] : rec.times) res.times[stage] += ms;
+    if (res.answered % 10 == 0 || count == ds.size())
+      log::info(cfg.name + " / " + data_name + ": " + std::to_string(count) + "/" +
+                std::to_string(ds.size()) + " items, " +
+                std::to_string(static_cast<int>(progress.elapsed_ms() / 1000)) + " s");
+  }
+
+  // Predictions: the TSV's columns minus `image`, then `prediction`; dataset order.
+  ResultTable pred;
+  std::vector<std::string> columns;
+  for (const std::string& c : ds.columns())
+    if (c != "image") columns.push_back(c);
+  for (const std::string& c : columns)
+    pred.add_column(
+        c, ds.column_kind(c) == ColumnKind::kInt || ds.column_kind(c) == ColumnKind::kFloat);
+  pred.add_column("prediction");
+  // The exact-matching result: the same columns lower-cased (single capital letters kept), + hit,
+  // log.
+  ResultTable result;
+  for (size_t c = 0; c < pred.num_columns(); ++c) {
+    std::string name = pred.columns()[c];
+    if (!(name.size() == 1 && name[0] >= 'A' && name[0] <= 'Z'))
+      for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    result.add_column(name, pred.is_numeric(c));
+  }
+  result.add_column("hit", true);
+  result.add_column("log");
+
+  std::vector<AccItem> acc_items;
+  json errors = json::array();
+  for (const Item& item : ds.items()) {
+    const ItemRecord& r = done.at(item.index);
+    std::vector<ResultTable::Cell> row;
+    for (const std::string& c : columns) {
+      auto it = item.fields.find(c);
+      row.push_back(it != item.fields.end() ? it->second : std::nullopt);
+    }
+    row.push_back(r.prediction);
+    pred.add_row(row);
+    if (r.error) errors.push_back({{"index", r.index}, {"error", *r.error}});
+    if (r.hit) {
+      row.push_back(std::to_string(*r.hit));
+      row.push_back(r.log);
+      result.add_row(row);
+      AccItem a;
+      auto field = [&](const char* name) -> std::optional<std::string> {
+        auto it = item.fields.find(name);
+        return it != item.fields.end() ? it->second : std::nullopt;
+      };
+      a.split = field("split");
+      a.category = field("category");
+      a.l2_category = field("l2-category");
+      a.hit = *r.hit;
+      acc_items.push_back(a);
+    }
+  }
+  pred.write_xlsx(files.predictions);
+  pred.write_tsv(files.predictions_tsv);
+  if (spec.kind == DatasetKind::kMcq) {
+    result.write_xlsx(files.result);
+    res.acc = report_acc(acc_items);
+    write_acc_csv(*res.acc, files.acc);
+  }
+
+  json& d = run_json["datasets"][data_name];
+  d["file"] = fs::absolute(tsv).string();
+  d["md5"] = ds.file_md5();
+  d["kind"] = to_string(spec.kind);
+  d["items"] = res.items;
+  d["answered"] = res.answered;
+  d["resumed"] = res.resumed;
+  d["errors"] = errors;
+  d["times_ms"] = times_json(res.times);
+  d["max_new_tokens"] = max_new;
+  d["kv_capacity"] = session.capacity();
+  if (res.acc) d["scores"] = acc_json(*res.acc);
+  return res;
+}
+
+}  // namespace
+
+EvaluationSummary run_evaluation(const RunOptions& o) {
+  o.validate();
+  EvaluationSummary summary;
+  std::vector<std::string> models = o.models;
+  if (models.empty()) models.push_back("");  // --model-dir alone: the manifest's name
+  const c10::Device device = resolve_device(o.device);
+  for (const std::string& model_name : models) {
+    const ResolvedModel rm = resolve_model(model_name, o);
+    Manifest manifest = load_manifest(rm.dir);
+    const std::string tmpl = manifest.chat_template.value("name", "");
+    if (!rm.config.chat_template.empty() && rm.config.chat_template != tmpl)
+      log::warning("model " + rm.config.name + ": config says template " + rm.config.chat_template +
+                   " but the export has " + tmpl);
+    PlacementPlan plan = PlacementPlan::all_on(manifest, device);
+    log::info("model " + rm.config.name + ": " + rm.dir.string() + ", " +
+              std::to_string(manifest.units.size()) + " units on " + device.str());
+    auto model = LoadedModel::load(std::move(manifest), std::move(plan));
+    ModelSession session(model);
+
+    const fs::path folder = o.work_dir / rm.config.name / eval_id(o.commit, std::time(nullptr));
+    fs::create_directories(folder);
+    const fs::path run_json_path = folder / "run.json";
+    json run_json;
+    if (fs::exists(run_json_path)) {
+      std::ifstream in(run_json_path);
+      run_json = json::parse(in, nullptr, /*allow_exceptions=*/false);
+      if (run_json.is_discarded()) run_json = json::object();
+    }
+    run_json["argv"] = o.argv;
+    run_json["commit"] = o.commit;
+    run_json["model"] = {{"name", rm.config.name},
+                         {"dir", fs::absolute(rm.dir).string()},
+                         {"config", rm.config.file.string()},
+                         {"manifest_name", model->manifest().name},
+                         {"family", model->manifest().family},
+                         {"dtype", c10::toString(model->manifest().dtype)},
+                         {"exported_with_torch", model->manifest().torch_version},
+                         {"load_ms", model->load_ms()}};
+    json placement = json::object();
+    for (const auto& [unit, dev] : model->plan().map()) placement[unit] = dev.str();
+    run_json["placement"] = placement;
+    run_json["versions"] = {{"torch", TORCH_VERSION}, {"harness_commit", o.commit}};
+
+    for (const std::string& data_name : o.datasets) {
+      PairResult r = run_pair(session, rm.config, data_name, o, folder, run_json);
+      write_file_atomically(run_json_path, run_json.dump(2) + "\n");
+      summary.pairs.push_back(std::move(r));
+    }
+  }
+  return summary;
+}
+
+}  // namespace vlm

@@ -1,0 +1,80 @@
+#include "vlm/run/model_session.h"
+
+#include "vlm/core/error.h"
+#include "vlm/data/base64.h"
+#include "vlm/text/tokenizer_spec.h"
+#include "vlm/vision/image_decode.h"
+
+namespace vlm {
+
+PreprocessOptions preprocess_options_from_json(const nlohmann::json& j) {
+  PreprocessOptions o;
+  try {
+    o.image_size = j.value("image_size", o.image_size);
+    if (j.contains("mean")) o.mean = j["mean"].get<std::array<double, 3>>();
+    if (j.contains("std")) o.std_dev = j["std"].get<std::array<double, 3>>();
+    o.min_tiles = j.value("min_dynamic_patch", o.min_tiles);
+    o.use_thumbnail = j.value("use_thumbnail", o.use_thumbnail);
+  } catch (const nlohmann::json::exception& e) {
+    throw UserError(std::string("manifest.json: preprocess: ") + e.what());
+  }
+  return o;
+}
+
+ModelSession::ModelSession(std::shared_ptr<const LoadedModel> model)
+    : model_(std::move(model)),
+      tokenizer_(make_tokenizer(
+          TokenizerSpec::from_json(model_->manifest().tokenizer, model_->manifest().dir))),
+      template_(ChatTemplate::from_json(model_->manifest().chat_template)),
+      preprocessor_(preprocess_options_from_json(model_->manifest().preprocess)) {}
+
+void ModelSession::reserve(int64_t capacity) {
+  if (!generator_ || generator_->capacity() < capacity)
+    generator_ = std::make_unique<Generator>(model_, capacity);
+}
+
+PromptOutput ModelSession::answer(const Prompt& prompt, int max_tiles, int64_t max_new_tokens,
+                                  const std::string& what) {
+  check_internal(generator_ != nullptr, "ModelSession::answer before reserve()");
+  PromptOutput out;
+  Stopwatch total;
+  Stopwatch watch;
+  std::vector<cv::Mat> images;
+  for (size_t k = 0; k < prompt.images_b64.size(); ++k) {
+    const std::string name =
+        what + (prompt.images_b64.size() > 1 ? " image " + std::to_string(k + 1) : "");
+    images.push_back(decode_image(base64_decode(prompt.images_b64[k]), name));
+  }
+  out.times["image_decode"] = watch.elapsed_ms();
+
+  watch.restart();
+  std::vector<torch::Tensor> pixels;
+  for (const cv::Mat& image : images) {
+    PreprocessedImage p = preprocessor_.preprocess(image, max_tiles);
+    out.tiles_per_image.push_back(p.num_tiles);
+    pixels.push_back(p.pixel_values);
+  }
+  torch::Tensor pixel_values = pixels.empty() ? torch::Tensor() : torch::cat(pixels, 0);
+  out.times["preprocess"] = watch.elapsed_ms();
+
+  watch.restart();
+  out.query = template_.render(prompt.text);
+  const std::string expanded = expand_image_tokens(
+      out.query, out.tiles_per_image, static_cast<int>(model_->manifest().vision.num_image_token));
+  out.input_ids = tokenizer_->encode(expanded);
+  out.times["tokenize"] = watch.elapsed_ms();
+
+  GenerationOptions gen;
+  gen.max_new_tokens = max_new_tokens;
+  gen.stop_ids = model_->manifest().stop_ids;
+  torch::Tensor ids = torch::tensor(out.input_ids, torch::kInt64).unsqueeze(0);
+  GenerationResult r = generator_->generate(ids, pixel_values, gen);
+  out.output_ids = r.ids;
+  out.stop_reason = r.stop_reason;
+  for (const auto& [stage, ms] : r.times) out.times[stage] = ms;
+  out.prediction = template_.postprocess_response(tokenizer_->decode(r.ids, /*skip_special=*/true));
+  out.times["total"] = total.elapsed_ms();
+  return out;
+}
+
+}  // namespace vlm
