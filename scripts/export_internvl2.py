@@ -407,6 +407,9 @@ def tokenizer_section(folder, template_sep):
         "bos_id": ids["bos"], "eos_id": ids["eos"], "unk_id": ids["unk"], "pad_id": ids["pad"],
         "added_tokens": [added[i] for i in sorted(added)],
         "skip_ids": sorted(skip),
+        # InternLM2Tokenizer.convert_tokens_to_string always applies transformers'
+        # clean_up_tokenization (" ." -> ".", " 's" -> "'s", ...), whatever the config says.
+        "clean_up_tokenization": tcfg.get("tokenizer_class") == "InternLM2Tokenizer",
     }
     special_tokens = {
         "img_start": token_id(internvl2_reference.IMG_START, "image start token"),

@@ -16,11 +16,28 @@
 #ifndef VLM_GIT_COMMIT
 #define VLM_GIT_COMMIT ""
 #endif
+#ifndef VLM_SOURCE_DIR
+#define VLM_SOURCE_DIR "."
+#endif
 #ifndef VLM_DEFAULT_CONFIGS_DIR
 #define VLM_DEFAULT_CONFIGS_DIR "configs"
 #endif
 
 namespace {
+
+// The harness's commit, read at run time as VLMEvalKit's githash() does (`git rev-parse HEAD` in
+// the source tree), falling back to the commit the binary was configured at.
+std::string harness_commit() {
+  const std::string cmd = std::string("git -C '") + VLM_SOURCE_DIR + "' rev-parse HEAD 2>/dev/null";
+  std::string out;
+  if (FILE* p = popen(cmd.c_str(), "r")) {
+    char buf[128];
+    while (fgets(buf, sizeof(buf), p)) out += buf;
+    pclose(p);
+  }
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out.size() >= 8 ? out : std::string(VLM_GIT_COMMIT);
+}
 
 std::string env_or(const char* name, const std::string& fallback) {
   const char* v = std::getenv(name);
@@ -81,7 +98,7 @@ int main(int argc, char** argv) {
   o.data_root = env_or("LMUData", env_or("HOME", ".") + "/LMUData");
   o.configs_dir = configs.empty() ? env_or("VLMEVAL_CONFIGS", VLM_DEFAULT_CONFIGS_DIR) : configs;
   if (max_new_tokens != 0) o.max_new_tokens = max_new_tokens;
-  o.commit = VLM_GIT_COMMIT;
+  o.commit = harness_commit();
   o.can_infer.verbose = !env_or("VERBOSE", "").empty();
   for (int i = 0; i < argc; ++i) o.argv.emplace_back(argv[i]);
 

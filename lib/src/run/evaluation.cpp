@@ -94,6 +94,18 @@ json acc_json(const AccTable& acc) {
   return rows;
 }
 
+// The dataset's spec, once its TSV is known to exist under the data root.
+DatasetSpec require_dataset_file(const std::string& data_name, const RunOptions& o) {
+  const DatasetSpec spec = resolve_dataset(data_name, o.configs_dir / "datasets", o.data_root);
+  const fs::path tsv = o.data_root / spec.file;
+  check_user(fs::is_regular_file(tsv),
+             "dataset " + data_name + ": " + tsv.string() +
+                 " not found (set LMUData to the folder holding it; for the demo set make it with: "
+                 "scripts/make_demo_data.py --out " +
+                 o.data_root.string() + " --name " + data_name + ")");
+  return spec;
+}
+
 // Runs one dataset on a loaded model and writes its files.
 PairResult run_pair(ModelSession& session, const ModelConfig& cfg, const std::string& data_name,
                     const RunOptions& o, const fs::path& folder, json& run_json) {
@@ -157,7 +169,7 @@ PairResult run_pair(ModelSession& session, const ModelConfig& cfg, const std::st
     } catch (const Error& e) {
       rec.error = e.what();
       rec.prediction = std::string("Failed to obtain answer: ") + e.what();
-      log::warning(what + ": " + e.what());
+      log::warning(e.what());
     }
     if (spec.kind == DatasetKind::kMcq) {
       if (rec.error) {
@@ -259,6 +271,9 @@ PairResult run_pair(ModelSession& session, const ModelConfig& cfg, const std::st
 
 EvaluationSummary run_evaluation(const RunOptions& o) {
   o.validate();
+  // Every dataset is resolved and its TSV found before any model loads, so that a typo costs no
+  // load time and the error is the only thing printed.
+  for (const std::string& data_name : o.datasets) require_dataset_file(data_name, o);
   EvaluationSummary summary;
   std::vector<std::string> models = o.models;
   if (models.empty()) models.push_back("");  // --model-dir alone: the manifest's name

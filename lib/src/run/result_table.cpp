@@ -183,6 +183,11 @@ void ResultTable::write_xlsx(const std::filesystem::path& path) const {
   lxw_workbook* workbook = workbook_new(tmp.c_str());
   check_user(workbook != nullptr, "cannot create " + tmp.string());
   try {
+    // A fixed creation time (2000-01-01T00:00:00Z) instead of "now": the same results give a
+    // byte-identical file, so a resumed run's files equal an uninterrupted run's.
+    lxw_doc_properties properties{};
+    properties.created = 946684800;
+    workbook_set_properties(workbook, &properties);
     lxw_worksheet* sheet = workbook_add_worksheet(workbook, "Sheet1");
     check_internal(sheet != nullptr, "libxlsxwriter: cannot add worksheet Sheet1");
     // pandas' ExcelFormatter.header_style through its xlsxwriter engine.

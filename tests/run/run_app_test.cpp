@@ -1,0 +1,240 @@
+// The `run` and `generate` executables end to end on the tiny model and generated VLMEvalKit data.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "common/test_paths.h"
+
+namespace vlm {
+namespace {
+namespace fs = std::filesystem;
+
+struct Result {
+  int rc = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Runs `cmd` through the shell with stdout and stderr captured.
+Result sh(const std::string& cmd, const fs::path& scratch) {
+  const fs::path out = scratch / "stdout.txt", err = scratch / "stderr.txt";
+  const std::string full = cmd + " >" + out.string() + " 2>" + err.string();
+  const int status = std::system(full.c_str());
+  Result r;
+  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = slurp(out);
+  r.err = slurp(err);
+  return r;
+}
+
+size_t count_lines(const std::string& s) {
+  return static_cast<size_t>(std::count(s.begin(), s.end(), '\n'));
+}
+
+class RunApp : public ::testing::Test {
+ protected:
+  // One data root per suite: 5 demo items + an undecodable image + a missing question.
+  static void SetUpTestSuite() {
+    // ctest runs each test in its own process, possibly in parallel: one folder per process.
+    root_ = new fs::path(fs::temp_directory_path() / ("vlm_run_app_" + std::to_string(getpid())));
+    fs::remove_all(*root_);
+    fs::create_directories(*root_ / "LMUData");
+    const std::string cmd =
+        testing::python() + " " + (testing::source_dir() / "scripts/make_demo_data.py").string() +
+        " --out " + (*root_ / "LMUData").string() + " --name RealWorldQA --n 5 --bad-rows";
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+  }
+  static void TearDownTestSuite() {
+    fs::remove_all(*root_);
+    delete root_;
+  }
+
+  // `run` with LMUData set; extra arguments appended.
+  Result run(const std::string& args, const std::string& work = "out") {
+    return sh("LMUData=" + (*root_ / "LMUData").string() + " " +
+                  (testing::bin_dir() / "run").string() + " --work-dir " +
+                  (*root_ / work).string() + " " + args,
+              *root_);
+  }
+  static fs::path run_folder(const std::string& work) {
+    const fs::path model = *root_ / work / "InternVL2-tiny";
+    for (const auto& e : fs::directory_iterator(model))
+      if (e.is_directory()) return e.path();
+    return {};
+  }
+  std::string model_dir_arg() const { return "--model-dir " + testing::tiny_model_dir().string(); }
+
+  static fs::path* root_;
+};
+fs::path* RunApp::root_ = nullptr;
+
+TEST_F(RunApp, RunsEveryItemRecordsBadRowsAndPrintsTheAccuracyTable) {
+  Result r = run(model_dir_arg() + " --data RealWorldQA");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("Overall"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("7 items (7 answered now, 0 resumed, 2 errors)"), std::string::npos)
+      << r.out;
+  // The md5 of a local file that is not the published one is a warning naming both sums.
+  EXPECT_NE(r.err.find("4de008f55dc4fd008ca9e15321dc44b7"), std::string::npos) << r.err;
+
+  const fs::path folder = run_folder("out");
+  ASSERT_FALSE(folder.empty());
+  EXPECT_EQ(folder.filename().string().substr(0, 1), "T");
+  EXPECT_NE(folder.filename().string().find("_G"), std::string::npos);
+  for (const char* f :
+       {"InternVL2-tiny_RealWorldQA.xlsx", "InternVL2-tiny_RealWorldQA.tsv",
+        "InternVL2-tiny_RealWorldQA_acc.csv", "InternVL2-tiny_RealWorldQA_records.jsonl",
+        "InternVL2-tiny_RealWorldQA_exact_matching_result.xlsx", "run.json"})
+    EXPECT_TRUE(fs::exists(folder / f)) << f;
+
+  const std::string acc = slurp(folder / "InternVL2-tiny_RealWorldQA_acc.csv");
+  EXPECT_EQ(acc.rfind("\"split\",\"Overall\"\n\"none\",\"", 0), 0u) << acc;
+
+  // One record per item; the two bad rows carry their errors, the others their outputs.
+  std::istringstream lines(slurp(folder / "InternVL2-tiny_RealWorldQA_records.jsonl"));
+  std::string line;
+  int errors = 0, answered = 0;
+  while (std::getline(lines, line)) {
+    auto j = nlohmann::json::parse(line);
+    for (const char* k : {"index", "prompt", "tiles_per_image", "input_tokens", "output_ids",
+                          "prediction", "extracted", "hit", "times_ms"})
+      EXPECT_TRUE(j.contains(k)) << k;
+    if (!j["error"].is_null()) {
+      ++errors;
+      EXPECT_EQ(j["prediction"].get<std::string>().rfind("Failed to obtain answer: ", 0), 0u);
+      EXPECT_EQ(j["hit"], 0);
+    } else {
+      ++answered;
+      EXPECT_GT(j["input_tokens"].get<int>(), 256);
+      EXPECT_FALSE(j["output_ids"].empty());
+      EXPECT_GE(j["tiles_per_image"][0].get<int>(), 1);
+    }
+  }
+  EXPECT_EQ(errors, 2);
+  EXPECT_EQ(answered, 5);
+  // Predictions: the TSV's columns minus image, then prediction; one row per item.
+  const std::string tsv = slurp(folder / "InternVL2-tiny_RealWorldQA.tsv");
+  EXPECT_EQ(tsv.substr(0, tsv.find('\n')),
+            "\"index\"\t\"question\"\t\"A\"\t\"B\"\t\"C\"\t\"D\"\t\"answer\"\t\"prediction\"");
+  EXPECT_EQ(count_lines(tsv), 8u);
+
+  auto run_json = nlohmann::json::parse(slurp(folder / "run.json"));
+  EXPECT_EQ(run_json["datasets"]["RealWorldQA"]["items"], 7);
+  EXPECT_EQ(run_json["datasets"]["RealWorldQA"]["errors"].size(), 2u);
+  EXPECT_TRUE(run_json["placement"].contains("vision_model"));
+}
+
+TEST_F(RunApp, ARestartAfterACrashFinishesTheRestAndGivesTheSameFiles) {
+  Result full = run(model_dir_arg() + " --data RealWorldQA", "full");
+  ASSERT_EQ(full.rc, 0) << full.err;
+  const fs::path a = run_folder("full");
+
+  // Simulate a kill: keep 3 complete records and half of the 4th, no result files.
+  Result again = run(model_dir_arg() + " --data RealWorldQA", "crash");
+  ASSERT_EQ(again.rc, 0) << again.err;
+  const fs::path b = run_folder("crash");
+  const fs::path rec = b / "InternVL2-tiny_RealWorldQA_records.jsonl";
+  std::istringstream lines(slurp(rec));
+  std::string kept, line;
+  for (int i = 0; i < 3 && std::getline(lines, line); ++i) kept += line + "\n";
+  std::getline(lines, line);
+  kept += line.substr(0, line.size() / 2);
+  std::ofstream(rec, std::ios::binary | std::ios::trunc) << kept;
+  for (const char* f : {"InternVL2-tiny_RealWorldQA.xlsx", "InternVL2-tiny_RealWorldQA.tsv",
+                        "InternVL2-tiny_RealWorldQA_acc.csv",
+                        "InternVL2-tiny_RealWorldQA_exact_matching_result.xlsx"})
+    fs::remove(b / f);
+
+  Result resumed = run(model_dir_arg() + " --data RealWorldQA", "crash");
+  ASSERT_EQ(resumed.rc, 0) << resumed.err;
+  EXPECT_NE(resumed.out.find("(4 answered now, 3 resumed"), std::string::npos) << resumed.out;
+  EXPECT_NE(resumed.err.find("truncated last record"), std::string::npos) << resumed.err;
+  for (const char* f : {"InternVL2-tiny_RealWorldQA.xlsx", "InternVL2-tiny_RealWorldQA.tsv",
+                        "InternVL2-tiny_RealWorldQA_acc.csv",
+                        "InternVL2-tiny_RealWorldQA_exact_matching_result.xlsx"})
+    EXPECT_TRUE(slurp(a / f) == slurp(b / f)) << f << " differs from the uninterrupted run's";
+}
+
+TEST_F(RunApp, MissingModelDirectoryIsOneLineNamingThePathAndTheCommand) {
+  Result r = run("--model-dir /nonexistent/InternVL2-8B --data RealWorldQA");
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_EQ(count_lines(r.err), 1u) << r.err;
+  EXPECT_NE(r.err.find("/nonexistent/InternVL2-8B"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("export_internvl2.py"), std::string::npos) << r.err;
+
+  Result named = run("--model InternVL2-8B --model-root /nonexistent --data RealWorldQA");
+  EXPECT_EQ(named.rc, 2);
+  EXPECT_NE(named.err.find("/nonexistent/InternVL2-8B"), std::string::npos) << named.err;
+  EXPECT_NE(named.err.find("OpenGVLab/InternVL2-8B"), std::string::npos) << named.err;
+}
+
+TEST_F(RunApp, MissingTsvIsOneLineNamingThePathAndTheCommand) {
+  Result r = run(model_dir_arg() + " --data MyBench");
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_EQ(count_lines(r.err), 1u) << r.err;
+  EXPECT_NE(r.err.find("MyBench"), std::string::npos) << r.err;
+
+  fs::create_directories(*root_ / "empty");
+  Result known =
+      sh("LMUData=" + (*root_ / "empty").string() + " " + (testing::bin_dir() / "run").string() +
+             " " + model_dir_arg() + " --data RealWorldQA --work-dir " + (*root_ / "o2").string(),
+         *root_);
+  EXPECT_EQ(known.rc, 2);
+  EXPECT_NE(known.err.find((*root_ / "empty" / "RealWorldQA.tsv").string()), std::string::npos)
+      << known.err;
+  EXPECT_NE(known.err.find("make_demo_data.py"), std::string::npos) << known.err;
+}
+
+TEST_F(RunApp, ModelNamesResolveThroughConfigsAndUnknownNamesGetSuggestions) {
+  Result r = run("--model InternVL2-tiny --model-root " +
+                     testing::tiny_model_dir().parent_path().string() +
+                     " --data RealWorldQA --max-new-tokens 2",
+                 "named");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("InternVL2-tiny / RealWorldQA"), std::string::npos);
+
+  Result typo = run("--model InternVL2-8b --data RealWorldQA");
+  EXPECT_EQ(typo.rc, 2);
+  EXPECT_NE(typo.err.find("closest known: InternVL2-8B"), std::string::npos) << typo.err;
+}
+
+// `generate` tokenizes the exporter's golden question exactly as the exporter's Python did, and
+// its greedy ids are the reference's (up to the stop id).
+TEST(GenerateApp, MatchesTheExportersTokenizationAndGreedyIds) {
+  const fs::path scratch =
+      fs::temp_directory_path() / ("vlm_generate_app_" + std::to_string(getpid()));
+  fs::create_directories(scratch);
+  auto golden = nlohmann::json::parse(slurp(testing::tiny_model_dir() / "golden.json"));
+  for (const auto& c : golden["cases"]) {
+    if (c["num_tiles"].get<int>() != 0) continue;
+    const fs::path q = scratch / "question.txt";
+    std::ofstream(q) << c["question"].get<std::string>();
+    Result r = sh((testing::bin_dir() / "generate").string() + " --model-dir " +
+                      testing::tiny_model_dir().string() +
+                      " --json --max-new-tokens 20 --prompt \"$(cat " + q.string() + ")\"",
+                  scratch);
+    ASSERT_EQ(r.rc, 0) << r.err;
+    auto out = nlohmann::json::parse(r.out);
+    EXPECT_EQ(out["input_ids"], c["input_ids"]);
+    const auto expected = c["greedy_ids"].get<std::vector<int64_t>>();
+    const auto got = out["output_ids"].get<std::vector<int64_t>>();
+    ASSERT_FALSE(got.empty());
+    EXPECT_TRUE(std::equal(got.begin(), got.end(), expected.begin()));
+    return;
+  }
+  FAIL() << "golden.json has no text-only case";
+}
+
+}  // namespace
+}  // namespace vlm
