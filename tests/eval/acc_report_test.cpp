@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-#include "eval/python_runner.h"
+#include "common/python_runner.h"
 #include "vlm/core/error.h"
 
 namespace vlm {

@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
-#include "eval/python_runner.h"
+#include "common/python_runner.h"
 
 namespace vlm {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "eval/python_runner.h"
+#include "common/python_runner.h"
 #include "vlm/core/error.h"
 #include "vlm/run/result_table.h"
 

@@ -4,7 +4,7 @@
 #include <cstddef>
 #include <string_view>
 
-#include "vlm/eval/python_str.h"
+#include "vlm/core/python_str.h"
 
 namespace vlm {
 namespace {

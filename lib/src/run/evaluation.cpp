@@ -114,13 +114,8 @@ PairResult run_pair(ModelSession& session, const ModelConfig& cfg, const std::st
   res.dataset = data_name;
   res.folder = folder;
 
-  const DatasetSpec spec = resolve_dataset(data_name, o.configs_dir / "datasets", o.data_root);
+  const DatasetSpec spec = require_dataset_file(data_name, o);
   const fs::path tsv = o.data_root / spec.file;
-  check_user(fs::is_regular_file(tsv),
-             "dataset " + data_name + ": " + tsv.string() +
-                 " not found (set LMUData to the folder holding it; for the demo set make it with: "
-                 "scripts/make_demo_data.py --out " +
-                 o.data_root.string() + " --name " + data_name + ")");
   const Dataset ds(spec, o.data_root);
   res.items = ds.size();
   const int64_t max_new = o.max_new_tokens.value_or(cfg.max_new_tokens);

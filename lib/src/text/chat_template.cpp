@@ -48,41 +48,6 @@ size_t count_occurrences(const std::string& s, const std::string& what) {
   return n;
 }
 
-bool is_python_space(uint32_t c) {
-  return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 ||
-         c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
-         c == 0x205F || c == 0x3000;
-}
-
-// Decodes the UTF-8 code point at s[pos]; returns its length in bytes, 0 if malformed.
-size_t decode_utf8(const std::string& s, size_t pos, uint32_t* cp) {
-  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[pos + k]); };
-  const size_t left = s.size() - pos;
-  const unsigned char c0 = b(0);
-  size_t len = 0;
-  if (c0 < 0x80) {
-    *cp = c0;
-    return 1;
-  } else if ((c0 & 0xE0) == 0xC0) {
-    len = 2;
-    *cp = c0 & 0x1F;
-  } else if ((c0 & 0xF0) == 0xE0) {
-    len = 3;
-    *cp = c0 & 0x0F;
-  } else if ((c0 & 0xF8) == 0xF0) {
-    len = 4;
-    *cp = c0 & 0x07;
-  } else {
-    return 0;
-  }
-  if (left < len) return 0;
-  for (size_t k = 1; k < len; ++k) {
-    if ((b(k) & 0xC0) != 0x80) return 0;
-    *cp = (*cp << 6) | (b(k) & 0x3F);
-  }
-  return len;
-}
-
 }  // namespace
 
 ChatTemplate ChatTemplate::from_json(const nlohmann::json& j) {
@@ -148,26 +113,6 @@ std::string expand_image_tokens(const std::string& query, const std::vector<int>
   }
   out.append(query, pos, std::string::npos);
   return out;
-}
-
-std::string python_strip(const std::string& s) {
-  size_t begin = 0;
-  while (begin < s.size()) {
-    uint32_t cp = 0;
-    const size_t len = decode_utf8(s, begin, &cp);
-    if (len == 0 || !is_python_space(cp)) break;
-    begin += len;
-  }
-  size_t end = s.size();
-  while (end > begin) {
-    size_t start = end - 1;
-    while (start > begin && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) --start;
-    uint32_t cp = 0;
-    const size_t len = decode_utf8(s, start, &cp);
-    if (len != end - start || !is_python_space(cp)) break;
-    end = start;
-  }
-  return s.substr(begin, end - begin);
 }
 
 }  // namespace vlm

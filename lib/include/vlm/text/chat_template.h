@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "vlm/core/python_str.h"
+
 namespace vlm {
 
 // The image marker a question carries and the tokens it expands to (modeling_internvl_chat.py).
@@ -42,10 +44,5 @@ struct ChatTemplate {
 // (both counts in the message) or num_image_token / a tile count is not positive.
 std::string expand_image_tokens(const std::string& query, const std::vector<int>& tiles_per_image,
                                 int num_image_token);
-
-// Python's str.strip(): removes leading and trailing characters for which str.isspace() is true
-// (ASCII \t\n\v\f\r, \x1c-\x1f, space, and Unicode White_Space / bidi WS, B, S: U+0085, U+00A0,
-// U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F, U+3000). `s` is UTF-8.
-std::string python_strip(const std::string& s);
 
 }  // namespace vlm

@@ -1,11 +1,11 @@
 // Python str semantics against CPython itself (Debian's python3), over every code point.
-#include "vlm/eval/python_str.h"
+#include "vlm/core/python_str.h"
 
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
-#include "eval/python_runner.h"
+#include "common/python_runner.h"
 
 namespace vlm {
 namespace {

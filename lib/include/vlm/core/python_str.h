@@ -18,6 +18,9 @@ bool python_isspace(char32_t cp);
 // Python's str.split() with no arguments: split on runs of whitespace, drop empty pieces.
 std::vector<std::string> python_split(const std::string& text);
 
+// Python's str.strip() with no arguments: drop leading and trailing whitespace (python_isspace).
+std::string python_strip(const std::string& text);
+
 // Python's str.lower(): full Unicode lower-casing, including U+0130 -> "i\u0307" and the
 // Final_Sigma rule (U+03A3 -> U+03C2 at the end of a word).
 std::string python_lower(const std::string& text);

@@ -1,4 +1,4 @@
-#include "vlm/eval/python_str.h"
+#include "vlm/core/python_str.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -466,6 +466,17 @@ std::vector<std::string> python_split(const std::string& text) {
     }
   }
   if (in_token) out.push_back(std::move(current));
+  return out;
+}
+
+std::string python_strip(const std::string& text) {
+  const std::u32string s = decode(text);
+  std::size_t begin = 0, end = s.size();
+  while (begin < end && python_isspace(s[begin])) ++begin;
+  while (end > begin && python_isspace(s[end - 1])) --end;
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = begin; i < end; ++i) append_utf8(s[i], out);
   return out;
 }
 
