@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Export an InternVL2 checkpoint (OpenGVLab layout) into the model directory of
 docs/model-format.md: manifest.json, units/<unit>.pt (TorchScript, one per placement unit), the
-tokenizer files and golden.json (from scripts/internvl2_reference.py).
+tokenizer files and golden.json (from scripts/internvl2_reference.py). With --config-only, only
+manifest.json, from config.json alone (unit sizes of models too large to download).
 
 Units are built, scripted and saved one at a time, reading only their own tensors, so peak memory
 is about one unit. Every tensor's presence and shape is checked against config.json before any
@@ -242,11 +243,16 @@ class Weights:
 
 
 # ---- units ----------------------------------------------------------------------------------
-def build_vision(w, vs, dtype, sdpa):
-    m = U.VisionUnit(vs["hidden_size"], vs["intermediate_size"], vs["num_heads"],
-                     vs["used_layers"], vs["patch_size"], vs["grid"],
-                     vs["norm_type"] == "layer_norm", vs["qkv_bias"], vs["qk_normalization"],
-                     vs["layer_norm_eps"], vs["downsample_ratio"], vs["ps_version"] == "v2", sdpa)
+def make_vision(vs, sdpa, device=None):
+    return U.VisionUnit(vs["hidden_size"], vs["intermediate_size"], vs["num_heads"],
+                        vs["used_layers"], vs["patch_size"], vs["grid"],
+                        vs["norm_type"] == "layer_norm", vs["qkv_bias"], vs["qk_normalization"],
+                        vs["layer_norm_eps"], vs["downsample_ratio"], vs["ps_version"] == "v2",
+                        sdpa, device)
+
+
+def vision_weights(w, vs):
+    """{VisionUnit state_dict name: tensor}."""
     p = "vision_model.embeddings."
     # At 448 px the grid equals the stored one; _get_pos_embed's bicubic resize is the identity.
     sd = {"patch_embedding.weight": w[p + "patch_embedding.weight"],
@@ -269,15 +275,13 @@ def build_vision(w, vs, dtype, sdpa):
                           "attn.k_norm.weight": "attn.k_norm.weight"})
         for s, d in names.items():
             sd[dst + d] = w[src + s]
-    return U.set_weights(m, sd, dtype)
+    return sd
 
 
-def build_projector(w, vs, ls, dtype):
-    m = U.ProjectorUnit(vs["out_dim"], ls["hidden_size"])
-    sd = {"norm.weight": w["mlp1.0.weight"], "norm.bias": w["mlp1.0.bias"],
-          "fc1.weight": w["mlp1.1.weight"], "fc1.bias": w["mlp1.1.bias"],
-          "fc2.weight": w["mlp1.3.weight"], "fc2.bias": w["mlp1.3.bias"]}
-    return U.set_weights(m, sd, dtype)
+def projector_weights(w):
+    return {"norm.weight": w["mlp1.0.weight"], "norm.bias": w["mlp1.0.bias"],
+            "fc1.weight": w["mlp1.1.weight"], "fc1.bias": w["mlp1.1.bias"],
+            "fc2.weight": w["mlp1.3.weight"], "fc2.bias": w["mlp1.3.bias"]}
 
 
 def decoder_weights(w, ls, i):
@@ -321,30 +325,34 @@ def decoder_weights(w, ls, i):
     return sd
 
 
-def build_decoder_layer(w, ls, i, dtype, sdpa):
+def make_decoder_layer(ls, sdpa, device=None):
     cls = U.DecoderLayerUnitSdpa if sdpa else U.DecoderLayerUnit
-    m = cls(ls["hidden_size"], ls["num_heads"], ls["num_kv_heads"], ls["head_dim"],
-            ls["intermediate_size"], ls["rms_norm_eps"], ls["qkv_bias"])
-    return U.set_weights(m, decoder_weights(w, ls, i), dtype)
+    return cls(ls["hidden_size"], ls["num_heads"], ls["num_kv_heads"], ls["head_dim"],
+               ls["intermediate_size"], ls["rms_norm_eps"], ls["qkv_bias"], device)
 
 
 def unit_plan(vs, ls):
-    """[(unit name, kind, layer or None, builder(w, dtype, sdpa) -> module)] in execution order."""
+    """[(unit name, kind, layer or None, make(sdpa, device) -> module, weights(w) -> state dict)]
+    in execution order. A real export loads weights(w) into make(sdpa, None); --config-only sizes
+    make(sdpa, "meta"), so both read the same shapes."""
     emb, norm, head = LLM_NAMES[ls["family"]]
     H, V = ls["hidden_size"], ls["vocab_size"]
     plan = [
-        ("vision_model", "vision", None, lambda w, d, s: build_vision(w, vs, d, s)),
-        ("mlp1", "projector", None, lambda w, d, s: build_projector(w, vs, ls, d)),
-        (emb, "embedding", None, lambda w, d, s: U.set_weights(
-            U.EmbeddingUnit(V, H), {"weight": w[emb + ".weight"]}, d)),
+        ("vision_model", "vision", None, lambda s, dev: make_vision(vs, s, dev),
+         lambda w: vision_weights(w, vs)),
+        ("mlp1", "projector", None, lambda s, dev: U.ProjectorUnit(vs["out_dim"], H, dev),
+         projector_weights),
+        (emb, "embedding", None, lambda s, dev: U.EmbeddingUnit(V, H, dev),
+         lambda w: {"weight": w[emb + ".weight"]}),
     ]
     for i in range(ls["num_layers"]):
         plan.append(("language_model.model.layers.%d" % i, "decoder_layer", i,
-                     lambda w, d, s, i=i: build_decoder_layer(w, ls, i, d, s)))
-    plan.append((norm, "norm", None, lambda w, d, s: U.set_weights(
-        U.NormUnit(H, ls["rms_norm_eps"]), {"norm.weight": w[norm + ".weight"]}, d)))
-    plan.append((head, "head", None, lambda w, d, s: U.set_weights(
-        U.HeadUnit(V, H), {"weight": w[head + ".weight"]}, d)))
+                     lambda s, dev: make_decoder_layer(ls, s, dev),
+                     lambda w, i=i: decoder_weights(w, ls, i)))
+    plan.append((norm, "norm", None, lambda s, dev: U.NormUnit(H, ls["rms_norm_eps"], dev),
+                 lambda w: {"norm.weight": w[norm + ".weight"]}))
+    plan.append((head, "head", None, lambda s, dev: U.HeadUnit(V, H, dev),
+                 lambda w: {"weight": w[head + ".weight"]}))
     return plan
 
 
@@ -442,12 +450,12 @@ def resolve_attention(choice):
     return choice
 
 
-def export(checkpoint, out, dtype="float32", name=None, attention="auto", golden=True,
-           log=print):
-    """Write the model directory `out` from checkpoint folder `checkpoint`. Returns the manifest."""
-    checkpoint = os.path.abspath(checkpoint)
-    torch_dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16,
-                   "float16": torch.float16}.get(dtype)
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def _prepare(checkpoint, dtype, attention):
+    """(torch dtype, attention, Config, llm spec, vision spec, template name, template)."""
+    torch_dtype = DTYPES.get(dtype)
     if torch_dtype is None:
         raise ExportError("--dtype %r: expected float32, bfloat16 or float16" % dtype)
     attention = resolve_attention(attention)
@@ -459,6 +467,67 @@ def export(checkpoint, out, dtype="float32", name=None, attention="auto", golden
                           % (cfg.path, template_name,
                              ", ".join(sorted(internvl2_reference.TEMPLATES))))
     tmpl = internvl2_reference.TEMPLATES[template_name]
+    return torch_dtype, attention, cfg, ls, vs, template_name, tmpl
+
+
+def _unit_entry(unit_name, kind, layer, module):
+    entry = {"name": unit_name, "kind": kind, "file": "units/%s.pt" % unit_name,
+             "param_bytes": U.unit_param_bytes(module)}
+    if layer is not None:
+        entry["layer"] = layer
+    return entry
+
+
+def _manifest(checkpoint, name, dtype, attention, cfg, ls, vs, template_name, tmpl, sha256,
+              units):
+    """The manifest fields shared by a real and a --config-only export."""
+    llm = {k: ls[k] for k in ("architecture", "hidden_size", "num_layers", "num_heads",
+                              "num_kv_heads", "head_dim", "intermediate_size", "vocab_size",
+                              "rope_theta", "rope_scaling", "rms_norm_eps",
+                              "max_position_embeddings")}
+    vision = {k: vs[k] for k in ("architecture", "image_size", "patch_size", "hidden_size",
+                                 "num_layers", "num_heads", "intermediate_size", "norm_type",
+                                 "qk_normalization", "qkv_bias", "layer_norm_eps",
+                                 "downsample_ratio", "ps_version", "select_layer",
+                                 "num_image_token")}
+    return {
+        "format_version": FORMAT_VERSION,
+        "name": name or os.path.basename(checkpoint.rstrip("/")),
+        "family": ls["family"],
+        "dtype": dtype,
+        "torch_version": torch.__version__,
+        "attention": attention,
+        "source": {"checkpoint": checkpoint, "sha256": sha256},
+        "units": units,
+        "tied_groups": [],  # InternVLChatConfig forces tie_word_embeddings = False
+        "llm": llm,
+        "vision": vision,
+        "template": {"name": template_name, "system_template": tmpl["system_template"],
+                     "system_message": internvl2_reference.SYSTEM_MESSAGE,
+                     "roles": list(tmpl["roles"]), "sep": tmpl["sep"]},
+        "preprocess": {"image_size": vs["image_size"], "mean": IMAGENET_MEAN,
+                       "std": IMAGENET_STD,
+                       "min_dynamic_patch": cfg.get("min_dynamic_patch", 1),
+                       "max_dynamic_patch": cfg.get("max_dynamic_patch", 12),
+                       "use_thumbnail": bool(cfg.get("use_thumbnail", True))},
+    }
+
+
+def _write_manifest(out, manifest):
+    os.makedirs(out, exist_ok=True)
+    tmp = os.path.join(out, "manifest.json.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(manifest, f, ensure_ascii=False, indent=2)
+        f.write("\n")
+    os.replace(tmp, os.path.join(out, "manifest.json"))  # last: its presence means complete
+
+
+def export(checkpoint, out, dtype="float32", name=None, attention="auto", golden=True,
+           log=print):
+    """Write the model directory `out` from checkpoint folder `checkpoint`. Returns the manifest."""
+    checkpoint = os.path.abspath(checkpoint)
+    torch_dtype, attention, cfg, ls, vs, template_name, tmpl = _prepare(checkpoint, dtype,
+                                                                        attention)
     tokenizer, special_tokens, stop_ids = tokenizer_section(checkpoint, tmpl["sep"])
     w = Weights(checkpoint, all_tensor_shapes(vs, ls))
 
@@ -472,14 +541,10 @@ def export(checkpoint, out, dtype="float32", name=None, attention="auto", golden
             os.remove(os.path.join(units_dir, f))
 
     units = []
-    for unit_name, kind, layer, build in unit_plan(vs, ls):
-        module = build(w, torch_dtype, attention == "sdpa")
-        rel = "units/%s.pt" % unit_name
-        torch.jit.save(torch.jit.script(module), os.path.join(out, rel))
-        entry = {"name": unit_name, "kind": kind, "file": rel,
-                 "param_bytes": U.unit_param_bytes(module)}
-        if layer is not None:
-            entry["layer"] = layer
+    for unit_name, kind, layer, make, weights in unit_plan(vs, ls):
+        module = U.set_weights(make(attention == "sdpa", None), weights(w), torch_dtype)
+        entry = _unit_entry(unit_name, kind, layer, module)
+        torch.jit.save(torch.jit.script(module), os.path.join(out, entry["file"]))
         units.append(entry)
         log("exported %-40s %-13s %10d bytes" % (unit_name, kind, entry["param_bytes"]))
         del module
@@ -494,45 +559,38 @@ def export(checkpoint, out, dtype="float32", name=None, attention="auto", golden
             json.dump(g, f, ensure_ascii=False)
         log("wrote golden.json (%d cases)" % len(g["cases"]))
 
-    llm = {k: ls[k] for k in ("architecture", "hidden_size", "num_layers", "num_heads",
-                              "num_kv_heads", "head_dim", "intermediate_size", "vocab_size",
-                              "rope_theta", "rope_scaling", "rms_norm_eps",
-                              "max_position_embeddings")}
-    vision = {k: vs[k] for k in ("architecture", "image_size", "patch_size", "hidden_size",
-                                 "num_layers", "num_heads", "intermediate_size", "norm_type",
-                                 "qk_normalization", "qkv_bias", "layer_norm_eps",
-                                 "downsample_ratio", "ps_version", "select_layer",
-                                 "num_image_token")}
-    manifest = {
-        "format_version": FORMAT_VERSION,
-        "name": name or os.path.basename(checkpoint.rstrip("/")),
-        "family": ls["family"],
-        "dtype": dtype,
-        "torch_version": torch.__version__,
-        "attention": attention,
-        "source": {"checkpoint": checkpoint,
-                   "sha256": checkpoint_sha256(checkpoint, w.ckpt.files())},
-        "units": units,
-        "tied_groups": [],  # InternVLChatConfig forces tie_word_embeddings = False
-        "llm": llm,
-        "vision": vision,
-        "tokenizer": tokenizer,
-        "special_tokens": special_tokens,
-        "stop_ids": stop_ids,
-        "template": {"name": template_name, "system_template": tmpl["system_template"],
-                     "system_message": internvl2_reference.SYSTEM_MESSAGE,
-                     "roles": list(tmpl["roles"]), "sep": tmpl["sep"]},
-        "preprocess": {"image_size": vs["image_size"], "mean": IMAGENET_MEAN,
-                       "std": IMAGENET_STD,
-                       "min_dynamic_patch": cfg.get("min_dynamic_patch", 1),
-                       "max_dynamic_patch": cfg.get("max_dynamic_patch", 12),
-                       "use_thumbnail": bool(cfg.get("use_thumbnail", True))},
-    }
-    tmp = os.path.join(out, "manifest.json.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(manifest, f, ensure_ascii=False, indent=2)
-        f.write("\n")
-    os.replace(tmp, os.path.join(out, "manifest.json"))  # last: its presence means complete
+    manifest = _manifest(checkpoint, name, dtype, attention, cfg, ls, vs, template_name, tmpl,
+                         checkpoint_sha256(checkpoint, w.ckpt.files()), units)
+    manifest["tokenizer"] = tokenizer
+    manifest["special_tokens"] = special_tokens
+    manifest["stop_ids"] = stop_ids
+    _write_manifest(out, manifest)
+    return manifest
+
+
+def export_config_only(checkpoint, out, dtype="bfloat16", name=None, attention="auto",
+                       log=print):
+    """Write `out`/manifest.json from `checkpoint`/config.json alone: the units of a real export
+    (names, kinds, layers, order) with exact param_bytes for `dtype`, "config_only": true, and no
+    unit files, tokenizer, special_tokens or stop_ids. Units are built on the "meta" device, so
+    nothing is allocated; source.sha256 is the sha256 of config.json's bytes."""
+    checkpoint = os.path.abspath(checkpoint)
+    torch_dtype, attention, cfg, ls, vs, template_name, tmpl = _prepare(checkpoint, dtype,
+                                                                        attention)
+    all_tensor_shapes(vs, ls)  # the same config checks as a real export
+    units = []
+    for unit_name, kind, layer, make, _ in unit_plan(vs, ls):
+        module = make(attention == "sdpa", "meta").to(torch_dtype)  # as set_weights casts
+        units.append(_unit_entry(unit_name, kind, layer, module))
+    with open(cfg.path, "rb") as f:
+        sha256 = hashlib.sha256(f.read()).hexdigest()
+    manifest = _manifest(checkpoint, name, dtype, attention, cfg, ls, vs, template_name, tmpl,
+                         sha256, units)
+    manifest["config_only"] = True
+    _write_manifest(out, manifest)
+    log("wrote %s (config only, %d units, %d bytes in %s)"
+        % (os.path.join(out, "manifest.json"), len(units),
+           sum(u["param_bytes"] for u in units), dtype))
     return manifest
 
 
@@ -540,17 +598,26 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--checkpoint", required=True, help="InternVL2 checkpoint folder")
     ap.add_argument("--out", required=True, help="model directory to write")
-    ap.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default="float32",
-                    help="dtype of every unit's weights")
+    ap.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default=None,
+                    help="dtype of every unit's weights (default float32; bfloat16 with "
+                         "--config-only)")
     ap.add_argument("--name", help="model name (default: the checkpoint folder's name)")
     ap.add_argument("--attention", choices=["auto", "eager", "sdpa"], default="auto",
                     help="auto: sdpa where this torch has scaled_dot_product_attention")
     ap.add_argument("--no-golden", action="store_true",
                     help="skip golden.json (the eager reference is slow on large models)")
+    ap.add_argument("--config-only", action="store_true",
+                    help="write only manifest.json, from config.json alone (no weights or "
+                         "tokenizer read; unit sizes for placement planning)")
     args = ap.parse_args(argv)
+    log = lambda s: print(s, file=sys.stderr)  # noqa: E731
     try:
-        export(args.checkpoint, args.out, args.dtype, args.name, args.attention,
-               golden=not args.no_golden, log=lambda s: print(s, file=sys.stderr))
+        if args.config_only:
+            export_config_only(args.checkpoint, args.out, args.dtype or "bfloat16", args.name,
+                               args.attention, log=log)
+        else:
+            export(args.checkpoint, args.out, args.dtype or "float32", args.name,
+                   args.attention, golden=not args.no_golden, log=log)
     except ExportError as e:
         print("export_internvl2: error: %s" % e, file=sys.stderr)
         return 2

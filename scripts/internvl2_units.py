@@ -6,6 +6,9 @@ The modules hold weights only (no rotary tables, masks or other device-bound buf
 family-neutral: the exporter maps each family's checkpoint tensors onto them (InternLM2's packed
 wqkv is split into q/k/v at export; Phi3's qkv_proj / gate_up_proj likewise). The scripts compile
 with torch 1.13 (eager attention) and torch 2.x (eager or scaled_dot_product_attention).
+
+Every constructor takes `device` (default: CPU); device "meta" builds the module with shapes and
+dtypes but no storage, which is how `export_internvl2.py --config-only` sizes units it never loads.
 """
 import math
 from typing import Optional
@@ -18,9 +21,9 @@ from torch import nn
 class RMSNorm(nn.Module):
     """w * (x.float() * rsqrt(mean(x.float()^2) + eps)).to(x.dtype); x [..., n]."""
 
-    def __init__(self, n: int, eps: float):
+    def __init__(self, n: int, eps: float, device: Optional[torch.device] = None):
         super().__init__()
-        self.weight = nn.Parameter(torch.ones(n))
+        self.weight = nn.Parameter(torch.ones(n, device=device))
         self.eps = eps
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -38,16 +41,17 @@ def rotate_half(x: torch.Tensor) -> torch.Tensor:
 class VitAttention(nn.Module):
     """InternViT attention over [N, L, C]; optional RMSNorm over all heads of q and k (6B)."""
 
-    def __init__(self, c: int, heads: int, qkv_bias: bool, qk_norm: bool, eps: float):
+    def __init__(self, c: int, heads: int, qkv_bias: bool, qk_norm: bool, eps: float,
+                 device: Optional[torch.device] = None):
         super().__init__()
         self.heads = heads
         self.head_dim = c // heads
         self.scale = self.head_dim ** -0.5
-        self.qkv = nn.Linear(c, 3 * c, bias=qkv_bias)
-        self.proj = nn.Linear(c, c)
+        self.qkv = nn.Linear(c, 3 * c, bias=qkv_bias, device=device)
+        self.proj = nn.Linear(c, c, device=device)
         self.qk_norm = qk_norm
-        self.q_norm = RMSNorm(c, eps) if qk_norm else nn.Identity()
-        self.k_norm = RMSNorm(c, eps) if qk_norm else nn.Identity()
+        self.q_norm = RMSNorm(c, eps, device) if qk_norm else nn.Identity()
+        self.k_norm = RMSNorm(c, eps, device) if qk_norm else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, length, c = x.size(0), x.size(1), x.size(2)
@@ -75,16 +79,19 @@ class VitAttentionSdpa(VitAttention):
 
 class VitLayer(nn.Module):
     def __init__(self, c: int, inter: int, heads: int, layer_norm: bool, qkv_bias: bool,
-                 qk_norm: bool, eps: float, use_sdpa: bool):
+                 qk_norm: bool, eps: float, use_sdpa: bool,
+                 device: Optional[torch.device] = None):
         super().__init__()
-        self.norm1 = nn.LayerNorm(c, eps=eps) if layer_norm else RMSNorm(c, eps)
-        self.norm2 = nn.LayerNorm(c, eps=eps) if layer_norm else RMSNorm(c, eps)
+        self.norm1 = (nn.LayerNorm(c, eps=eps, device=device) if layer_norm
+                      else RMSNorm(c, eps, device))
+        self.norm2 = (nn.LayerNorm(c, eps=eps, device=device) if layer_norm
+                      else RMSNorm(c, eps, device))
         attn_cls = VitAttentionSdpa if use_sdpa else VitAttention
-        self.attn = attn_cls(c, heads, qkv_bias, qk_norm, eps)
-        self.fc1 = nn.Linear(c, inter)
-        self.fc2 = nn.Linear(inter, c)
-        self.ls1 = nn.Parameter(torch.ones(c))
-        self.ls2 = nn.Parameter(torch.ones(c))
+        self.attn = attn_cls(c, heads, qkv_bias, qk_norm, eps, device)
+        self.fc1 = nn.Linear(c, inter, device=device)
+        self.fc2 = nn.Linear(inter, c, device=device)
+        self.ls1 = nn.Parameter(torch.ones(c, device=device))
+        self.ls2 = nn.Parameter(torch.ones(c, device=device))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x + self.attn(self.norm1(x).to(x.dtype)) * self.ls1
@@ -98,13 +105,14 @@ class VisionUnit(nn.Module):
 
     def __init__(self, c: int, inter: int, heads: int, layers: int, patch: int, grid: int,
                  layer_norm: bool, qkv_bias: bool, qk_norm: bool, eps: float,
-                 downsample_ratio: float, ps_v2: bool, use_sdpa: bool):
+                 downsample_ratio: float, ps_v2: bool, use_sdpa: bool,
+                 device: Optional[torch.device] = None):
         super().__init__()
-        self.patch_embedding = nn.Conv2d(3, c, kernel_size=patch, stride=patch)
-        self.class_embedding = nn.Parameter(torch.zeros(1, 1, c))
-        self.position_embedding = nn.Parameter(torch.zeros(1, grid * grid + 1, c))
+        self.patch_embedding = nn.Conv2d(3, c, kernel_size=patch, stride=patch, device=device)
+        self.class_embedding = nn.Parameter(torch.zeros(1, 1, c, device=device))
+        self.position_embedding = nn.Parameter(torch.zeros(1, grid * grid + 1, c, device=device))
         self.layers = nn.ModuleList([VitLayer(c, inter, heads, layer_norm, qkv_bias, qk_norm,
-                                              eps, use_sdpa) for _ in range(layers)])
+                                              eps, use_sdpa, device) for _ in range(layers)])
         self.scale_factor = downsample_ratio
         self.ps_v2 = ps_v2
 
@@ -136,11 +144,11 @@ class ProjectorUnit(nn.Module):
     """kind "projector" (mlp1): [N, T, 4C] D -> [N, T, H] D. LayerNorm(eps 1e-5), Linear, exact GELU,
     Linear."""
 
-    def __init__(self, c4: int, hidden: int):
+    def __init__(self, c4: int, hidden: int, device: Optional[torch.device] = None):
         super().__init__()
-        self.norm = nn.LayerNorm(c4, eps=1e-5)
-        self.fc1 = nn.Linear(c4, hidden)
-        self.fc2 = nn.Linear(hidden, hidden)
+        self.norm = nn.LayerNorm(c4, eps=1e-5, device=device)
+        self.fc1 = nn.Linear(c4, hidden, device=device)
+        self.fc2 = nn.Linear(hidden, hidden, device=device)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc2(F.gelu(self.fc1(self.norm(x))))
@@ -150,9 +158,9 @@ class ProjectorUnit(nn.Module):
 class EmbeddingUnit(nn.Module):
     """kind "embedding": ids [B,T] int64 -> [B,T,H] D."""
 
-    def __init__(self, vocab: int, hidden: int):
+    def __init__(self, vocab: int, hidden: int, device: Optional[torch.device] = None):
         super().__init__()
-        self.weight = nn.Parameter(torch.zeros(vocab, hidden))
+        self.weight = nn.Parameter(torch.zeros(vocab, hidden, device=device))
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         return F.embedding(ids, self.weight)
@@ -166,22 +174,22 @@ class DecoderLayerUnit(nn.Module):
     Attention over keys [0, S), S = pos + T; query head n uses kv head n // (nh/nkv)."""
 
     def __init__(self, hidden: int, heads: int, kv_heads: int, head_dim: int, inter: int,
-                 eps: float, qkv_bias: bool):
+                 eps: float, qkv_bias: bool, device: Optional[torch.device] = None):
         super().__init__()
         self.heads = heads
         self.kv_heads = kv_heads
         self.head_dim = head_dim
         self.groups = heads // kv_heads
         self.sqrt_hd = math.sqrt(head_dim)
-        self.input_norm = RMSNorm(hidden, eps)
-        self.q_proj = nn.Linear(hidden, heads * head_dim, bias=qkv_bias)
-        self.k_proj = nn.Linear(hidden, kv_heads * head_dim, bias=qkv_bias)
-        self.v_proj = nn.Linear(hidden, kv_heads * head_dim, bias=qkv_bias)
-        self.o_proj = nn.Linear(heads * head_dim, hidden, bias=False)
-        self.post_norm = RMSNorm(hidden, eps)
-        self.gate_proj = nn.Linear(hidden, inter, bias=False)
-        self.up_proj = nn.Linear(hidden, inter, bias=False)
-        self.down_proj = nn.Linear(inter, hidden, bias=False)
+        self.input_norm = RMSNorm(hidden, eps, device)
+        self.q_proj = nn.Linear(hidden, heads * head_dim, bias=qkv_bias, device=device)
+        self.k_proj = nn.Linear(hidden, kv_heads * head_dim, bias=qkv_bias, device=device)
+        self.v_proj = nn.Linear(hidden, kv_heads * head_dim, bias=qkv_bias, device=device)
+        self.o_proj = nn.Linear(heads * head_dim, hidden, bias=False, device=device)
+        self.post_norm = RMSNorm(hidden, eps, device)
+        self.gate_proj = nn.Linear(hidden, inter, bias=False, device=device)
+        self.up_proj = nn.Linear(hidden, inter, bias=False, device=device)
+        self.down_proj = nn.Linear(inter, hidden, bias=False, device=device)
 
     def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor,
                 mask: Optional[torch.Tensor], k_cache: torch.Tensor, v_cache: torch.Tensor,
@@ -238,9 +246,9 @@ class DecoderLayerUnitSdpa(DecoderLayerUnit):
 class NormUnit(nn.Module):
     """kind "norm": RMSNorm with fp32 upcast, [B,T,H] D -> [B,T,H] D."""
 
-    def __init__(self, hidden: int, eps: float):
+    def __init__(self, hidden: int, eps: float, device: Optional[torch.device] = None):
         super().__init__()
-        self.norm = RMSNorm(hidden, eps)
+        self.norm = RMSNorm(hidden, eps, device)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.norm(x)
@@ -249,15 +257,16 @@ class NormUnit(nn.Module):
 class HeadUnit(nn.Module):
     """kind "head": [B,T,H] D -> logits [B,T,V] float32 (matmul in D, then .float())."""
 
-    def __init__(self, vocab: int, hidden: int):
+    def __init__(self, vocab: int, hidden: int, device: Optional[torch.device] = None):
         super().__init__()
-        self.weight = nn.Parameter(torch.zeros(vocab, hidden))
+        self.weight = nn.Parameter(torch.zeros(vocab, hidden, device=device))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.linear(x, self.weight).float()
 
 
 def unit_param_bytes(module: nn.Module) -> int:
+    """Bytes of the module's parameters and buffers in their own dtypes (works on "meta")."""
     return sum(t.numel() * t.element_size() for t in module.state_dict().values())
 
 

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# On a CUDA machine without network: configure against the CUDA LibTorch of the Python torch
+# (torch.utils.cmake_prefix_path), take OpenCV and libxlsxwriter from .gpudeps (made by
+# scripts/make_gpu_bundle.sh), build, and run the tests (default: every label, gpu included).
+# Usage: scripts/gpu_build_test.sh [ctest args...]     e.g. -L gpu
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-$(command -v python3)}
+BUILD_DIR=${BUILD_DIR:-build-gpu}
+TP=$("$PY" -c 'import torch;print(torch.utils.cmake_prefix_path)')
+export PKG_CONFIG_PATH=$PWD/.gpudeps/xlsxwriter/lib/pkgconfig:${PKG_CONFIG_PATH:-}
+export LD_LIBRARY_PATH=$PWD/.gpudeps/opencv/lib:$PWD/.gpudeps/xlsxwriter/lib:${LD_LIBRARY_PATH:-}
+GEN=()
+command -v ninja >/dev/null 2>&1 && GEN=(-G Ninja)
+cmake -S . -B "$BUILD_DIR" "${GEN[@]}" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$TP" \
+  -DOpenCV_DIR="$PWD/.gpudeps/opencv/lib/cmake/opencv4" -DVLM_PYTHON="$PY" \
+  -DCMAKE_CUDA_ARCHITECTURES=90 >/dev/null
+cmake --build "$BUILD_DIR" -j "$(nproc)"
+cd "$BUILD_DIR"
+ctest --output-on-failure -j 4 "$@"
