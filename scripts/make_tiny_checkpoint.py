@@ -93,8 +93,26 @@ class _Init:
         return torch.from_numpy(self.rng.uniform(lo, hi, n).astype(np.float32))
 
 
-def make_weights(cfg, seed):
-    rnd = _Init(seed)
+class _FastInit:
+    """Draws for real-size presets: torch's RNG (fast, multi-threaded), std 0.02, stored in `dtype`.
+    For benchmarks and placement runs of real shapes, not for reference tests (use _Init there)."""
+
+    def __init__(self, seed, dtype):
+        self.gen = torch.Generator().manual_seed(seed)
+        self.dtype = dtype
+
+    def normal(self, *shape, std=0.2):
+        return (torch.randn(*shape, generator=self.gen) * 0.02).to(self.dtype)
+
+    def scale(self, n):
+        return (1.0 + 0.1 * torch.randn(n, generator=self.gen)).to(self.dtype)
+
+    def uniform(self, n, lo, hi):
+        return torch.empty(n).uniform_(lo, hi, generator=self.gen).to(self.dtype)
+
+
+def make_weights(cfg, seed, rnd=None):
+    rnd = rnd or _Init(seed)
     w = {}
     vc, lc = cfg["vision_config"], cfg["llm_config"]
     C, I = vc["hidden_size"], vc["intermediate_size"]
@@ -180,7 +198,11 @@ def main(argv=None):
     ap.add_argument("--out", required=True, help="checkpoint folder to write")
     ap.add_argument("--seed", type=int, default=0, help="seed of the random weights")
     ap.add_argument("--shards", type=int, default=1, help="1: model.safetensors; N: N shards")
-    ap.add_argument("--llm-layers", type=int, default=3, help="decoder layers")
+    ap.add_argument("--llm-layers", type=int, default=None,
+                    help="decoder layers (tiny: 3; --preset: the preset's own unless given)")
+    ap.add_argument("--preset", default=None,
+                    help="write random weights of a real size instead (internvl2_presets names, "
+                         "e.g. InternVL2-8B); with --llm-layers N, only the first N layers")
     ap.add_argument("--vision-layers", type=int, default=2, help="InternViT layers")
     ap.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32",
                     help="stored dtype of the weights")
@@ -188,13 +210,22 @@ def main(argv=None):
     ap.add_argument("--vision-variant", choices=["300m", "6b"], default="300m")
     args = ap.parse_args(argv)
 
-    cfg = make_config(args)
-    weights = make_weights(cfg, args.seed)
-    if args.dtype == "bfloat16":
-        weights = {k: v.to(torch.bfloat16) for k, v in weights.items()}
     os.makedirs(args.out, exist_ok=True)
-    ids = tiny_tokenizer.write_tokenizer(args.out, SP_VOCAB)
-    assert max(ids.values()) == VOCAB - 1, ids
+    if args.preset:
+        import internvl2_presets
+        cfg = internvl2_presets.preset_config(args.preset, llm_layers=args.llm_layers)
+        dtype = torch.bfloat16 if args.dtype == "bfloat16" else torch.float32
+        weights = make_weights(cfg, args.seed, _FastInit(args.seed, dtype))
+        tiny_tokenizer.write_tokenizer(args.out, SP_VOCAB)  # ids stay below the real vocab
+    else:
+        if args.llm_layers is None:
+            args.llm_layers = 3
+        cfg = make_config(args)
+        weights = make_weights(cfg, args.seed)
+        if args.dtype == "bfloat16":
+            weights = {k: v.to(torch.bfloat16) for k, v in weights.items()}
+        ids = tiny_tokenizer.write_tokenizer(args.out, SP_VOCAB)
+        assert max(ids.values()) == VOCAB - 1, ids
     safetensors_io.save_checkpoint(weights, args.out, shards=args.shards)
     with open(os.path.join(args.out, "config.json"), "w", encoding="utf-8") as f:
         json.dump(cfg, f, indent=2)

@@ -12,6 +12,11 @@
 #include "vlm/core/log.h"
 #include "vlm/data/base64.h"
 #include "vlm/run/model_session.h"
+#include "vlm/run/placement_setup.h"
+
+#ifndef VLM_DEFAULT_CONFIGS_DIR
+#define VLM_DEFAULT_CONFIGS_DIR "configs"
+#endif
 
 namespace {
 
@@ -33,7 +38,7 @@ std::string ids_text(const std::vector<int64_t>& ids) {
 
 int main(int argc, char** argv) {
   CLI::App app{"Generate with an exported InternVL2 model directory"};
-  std::string model_dir, prompt_text, device = "auto";
+  std::string model_dir, prompt_text, device = "auto", placement = "single", configs;
   std::vector<std::string> images;
   int64_t max_new_tokens = 64;
   int max_tiles = 6;
@@ -44,16 +49,25 @@ int main(int argc, char** argv) {
   app.add_option("--image", images, "image files, in <image> order");
   app.add_option("--max-new-tokens", max_new_tokens, "generation limit");
   app.add_option("--max-tiles", max_tiles, "tiles per image (InternVL2 max_num)");
-  app.add_option("--device", device, "cpu | cuda | cuda:N | auto (default)");
+  app.add_option("--device", device,
+                 "device for placements whose devices are [auto]: cpu | cuda | cuda:N | auto");
+  app.add_option("--placement", placement,
+                 "placement config: NAME (configs/placements) or a .yaml / accelerate .json file");
+  app.add_option("--configs", configs, "configs folder (default: the source tree's configs/)");
   app.add_flag("--json", as_json, "print one JSON object");
   CLI11_PARSE(app, argc, argv);
 
+  const std::filesystem::path configs_dir = configs.empty() ? VLM_DEFAULT_CONFIGS_DIR : configs;
   try {
     vlm::Manifest manifest = vlm::load_manifest(model_dir);
-    const c10::Device dev = device == "auto"
-                                ? (torch::cuda::is_available() ? c10::Device("cuda:0") : c10::kCPU)
-                                : c10::Device(device);
-    vlm::PlacementPlan plan = vlm::PlacementPlan::all_on(manifest, dev);
+    const int64_t n_images = static_cast<int64_t>(images.size());
+    vlm::PlacementPlan plan = vlm::plan_placement(
+        manifest, placement, device,
+        vlm::run_capacity(manifest, n_images > 0 ? max_tiles : 0, 4096, max_new_tokens),
+        configs_dir / "placements");
+    vlm::log::info("placement " + placement + " (" + plan.strategy() + "):\n" + plan.table());
+    vlm::check_user(plan.fits(), "placement " + placement + " does not fit:\n" + plan.table());
+    vlm::require_devices_present(plan);
     vlm::ModelSession session(vlm::LoadedModel::load(std::move(manifest), std::move(plan)));
     vlm::Prompt prompt;
     prompt.text = prompt_text;

@@ -1,6 +1,6 @@
 // `run`: VLMEvalKit's `python run.py --model M --data D` as one C++ program.
 // Exit codes: 0 done, 1 unexpected failure, 2 user error (bad arguments, config, data, model
-// files), 3 internal error.
+// files, a placement that does not fit), 3 internal error, 4 --plan-only: the plan does not fit.
 #include <CLI/CLI.hpp>
 #include <cmath>
 #include <cstdio>
@@ -75,13 +75,18 @@ int main(int argc, char** argv) {
   int64_t max_new_tokens = 0;
   bool verbose = false, quiet = false;
   app.add_option("--model", o.models, "model names (configs/models/NAME.yaml)");
-  app.add_option("--data", o.datasets, "dataset names ({LMUData}/NAME.tsv)")->required();
+  app.add_option("--data", o.datasets, "dataset names ({LMUData}/NAME.tsv)");
   app.add_option("--work-dir", work_dir, "output root (default ./outputs; $MMEVAL_ROOT overrides)");
   app.add_option("--model-root", model_root,
                  "folder holding exported model directories (default $VLMEVAL_MODEL_ROOT)");
   app.add_option("--model-dir", model_dir, "run this exported model directory directly");
   app.add_option("--max-new-tokens", max_new_tokens, "override the model config's limit");
-  app.add_option("--device", o.device, "cpu | cuda | cuda:N | auto (default)");
+  app.add_option("--device", o.device,
+                 "device for placements whose devices are [auto]: cpu | cuda | cuda:N | auto");
+  app.add_option("--placement", o.placement,
+                 "placement config: NAME (configs/placements) or a .yaml / accelerate .json file");
+  app.add_flag("--plan-only", o.plan_only,
+               "print the placement plan and exit (non-zero when it does not fit); loads nothing");
   app.add_option("--configs", configs, "configs folder (default: the source tree's configs/)");
   app.add_option("--judge", judge, "answer matching: exact_matching (no LLM judge)")
       ->check(CLI::IsMember({"exact_matching"}));
@@ -103,6 +108,17 @@ int main(int argc, char** argv) {
   for (int i = 0; i < argc; ++i) o.argv.emplace_back(argv[i]);
 
   try {
+    if (o.plan_only) {
+      o.validate();
+      bool all_fit = true;
+      for (const auto& p : vlm::plan_models(o)) {
+        std::cout << p.model << " under placement " << p.placement << " (" << p.plan.strategy()
+                  << "): " << (p.plan.fits() ? "fits" : "DOES NOT FIT") << "\n"
+                  << p.plan.table();
+        all_fit = all_fit && p.plan.fits();
+      }
+      return all_fit ? 0 : 4;
+    }
     const vlm::EvaluationSummary summary = vlm::run_evaluation(o);
     for (const auto& r : summary.pairs) print_scores(r);
     return 0;

@@ -132,7 +132,9 @@ TEST_F(RunApp, RunsEveryItemRecordsBadRowsAndPrintsTheAccuracyTable) {
   auto run_json = nlohmann::json::parse(slurp(folder / "run.json"));
   EXPECT_EQ(run_json["datasets"]["RealWorldQA"]["items"], 7);
   EXPECT_EQ(run_json["datasets"]["RealWorldQA"]["errors"].size(), 2u);
-  EXPECT_TRUE(run_json["placement"].contains("vision_model"));
+  EXPECT_TRUE(run_json["placement"]["map"].contains("vision_model"));
+  EXPECT_EQ(run_json["placement"]["config"], "single");
+  EXPECT_TRUE(run_json["placement"]["fits"].get<bool>());
 }
 
 TEST_F(RunApp, ARestartAfterACrashFinishesTheRestAndGivesTheSameFiles) {

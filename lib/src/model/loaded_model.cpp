@@ -12,19 +12,23 @@ namespace vlm {
 LoadedModel::LoadedModel(Manifest manifest, PlacementPlan plan)
     : manifest_(std::move(manifest)), plan_(std::move(plan)) {}
 
-std::shared_ptr<const LoadedModel> LoadedModel::load(Manifest manifest, PlacementPlan plan) {
+std::shared_ptr<const LoadedModel> LoadedModel::load(Manifest manifest, PlacementPlan plan,
+                                                     bool parallel) {
   Stopwatch watch;
+  check_user(!manifest.config_only,
+             (manifest.dir / "manifest.json").string() +
+                 " was written with --config-only: it has no weights (plan it with --plan-only)");
   std::shared_ptr<LoadedModel> model(new LoadedModel(std::move(manifest), std::move(plan)));
   const Manifest& m = model->manifest_;
   model->units_.resize(m.units.size());
 
-  // One loader per device: units of different devices load in parallel.
+  // One loader per device: units of different devices load in parallel (one for all if !parallel).
   std::map<std::string, std::vector<size_t>> by_device;
   for (size_t i = 0; i < m.units.size(); ++i) {
     LoadedUnit& u = model->units_[i];
     u.spec = &m.units[i];
     u.device = model->plan_.device_of(u.spec->name);
-    by_device[u.device.str()].push_back(i);
+    by_device[parallel ? u.device.str() : std::string("all")].push_back(i);
   }
   std::vector<std::future<void>> loaders;
   for (auto& [device, indices] : by_device) {

@@ -124,6 +124,7 @@ Manifest load_manifest(const fs::path& model_dir) {
   m.family = r.value<std::string>(j, "family", "");
   m.dtype = parse_dtype(r.value<std::string>(j, "dtype", ""), where + ": dtype");
   m.torch_version = j.value("torch_version", "");
+  m.config_only = j.value("config_only", false);
 
   const json& units = r.get(j, "units", "");
   check_user(units.is_array() && !units.empty(), where + ": units must be a non-empty list");
@@ -155,15 +156,17 @@ Manifest load_manifest(const fs::path& model_dir) {
   m.vision.image_size = r.value<int64_t>(vision, "image_size", "vision");
   m.vision.num_image_token = r.value<int64_t>(vision, "num_image_token", "vision");
 
-  const json& special = r.get(j, "special_tokens", "");
-  m.img_start_id = r.value<int64_t>(special, "img_start", "special_tokens");
-  m.img_end_id = r.value<int64_t>(special, "img_end", "special_tokens");
-  m.img_context_id = r.value<int64_t>(special, "img_context", "special_tokens");
-  m.stop_ids = r.value<std::vector<int64_t>>(j, "stop_ids", "");
-  check_user(!m.stop_ids.empty(), where + ": stop_ids is empty");
-  m.tokenizer = r.get(j, "tokenizer", "");
-  m.chat_template = r.get(j, "template", "");
-  m.preprocess = r.get(j, "preprocess", "");
+  if (!m.config_only) {
+    const json& special = r.get(j, "special_tokens", "");
+    m.img_start_id = r.value<int64_t>(special, "img_start", "special_tokens");
+    m.img_end_id = r.value<int64_t>(special, "img_end", "special_tokens");
+    m.img_context_id = r.value<int64_t>(special, "img_context", "special_tokens");
+    m.stop_ids = r.value<std::vector<int64_t>>(j, "stop_ids", "");
+    check_user(!m.stop_ids.empty(), where + ": stop_ids is empty");
+    m.tokenizer = r.get(j, "tokenizer", "");
+    m.chat_template = r.get(j, "template", "");
+    m.preprocess = r.get(j, "preprocess", "");
+  }
 
   // Structure: exactly one of each non-layer kind, layers 0..L-1 in order, files present.
   for (UnitKind k : {UnitKind::kVision, UnitKind::kProjector, UnitKind::kEmbedding, UnitKind::kNorm,
@@ -181,7 +184,7 @@ Manifest load_manifest(const fs::path& model_dir) {
     check_user(layers[i]->layer == static_cast<int>(i),
                where + ": decoder layer units out of order at " + layers[i]->name);
   for (const auto& u : m.units)
-    check_user(fs::is_regular_file(u.file),
+    check_user(m.config_only || fs::is_regular_file(u.file),
                where + ": unit " + u.name + ": file " + u.file.string() + " does not exist");
   check_user(m.llm.num_heads % m.llm.num_kv_heads == 0,
              where + ": llm.num_heads must be a multiple of llm.num_kv_heads");

@@ -14,6 +14,7 @@
 #include "vlm/model/loaded_model.h"
 #include "vlm/run/model_config.h"
 #include "vlm/run/model_session.h"
+#include "vlm/run/placement_setup.h"
 #include "vlm/run/record_file.h"
 #include "vlm/run/result_table.h"
 #include "vlm/run/work_dir.h"
@@ -25,21 +26,6 @@ using nlohmann::json;
 namespace {
 
 constexpr int64_t kTextBudget = 2048;  // positions reserved for the text of a prompt
-
-c10::Device resolve_device(const std::string& device) {
-  if (device == "auto") return torch::cuda::is_available() ? c10::Device("cuda:0") : c10::kCPU;
-  try {
-    c10::Device d(device);
-    check_user(!d.is_cuda() || torch::cuda::is_available(),
-               "--device " + device + ": this machine has no CUDA device");
-    check_user(!d.is_cuda() || d.index() < static_cast<int>(torch::cuda::device_count()),
-               "--device " + device + ": this machine has " +
-                   std::to_string(torch::cuda::device_count()) + " CUDA device(s)");
-    return d;
-  } catch (const c10::Error&) {
-    throw UserError("--device " + device + " is not a device (expected cpu, cuda, cuda:N or auto)");
-  }
-}
 
 // The model to run: its config (from configs/models, or defaults for a bare --model-dir) and dir.
 struct ResolvedModel {
@@ -92,6 +78,24 @@ json acc_json(const AccTable& acc) {
     rows.push_back(row);
   }
   return rows;
+}
+
+std::string placement_name(const ModelConfig& cfg, const RunOptions& o) {
+  return o.placement.empty() ? cfg.placement : o.placement;
+}
+
+// The largest tiles-per-image among the run's datasets (one image per item).
+int max_tiles_of_run(const ModelConfig& cfg, const RunOptions& o) {
+  int tiles = cfg.max_tiles_default;
+  for (const std::string& d : o.datasets) tiles = std::max(tiles, cfg.tiles_for(d, 1));
+  return tiles;
+}
+
+PlacementPlan plan_for_run(const Manifest& manifest, const ModelConfig& cfg, const RunOptions& o) {
+  const int64_t max_new = o.max_new_tokens.value_or(cfg.max_new_tokens);
+  return plan_placement(manifest, placement_name(cfg, o), o.device,
+                        run_capacity(manifest, max_tiles_of_run(cfg, o), kTextBudget, max_new),
+                        o.configs_dir / "placements");
 }
 
 // The dataset's spec, once its TSV is known to exist under the data root.
@@ -264,6 +268,19 @@ PairResult run_pair(ModelSession& session, const ModelConfig& cfg, const std::st
 
 }  // namespace
 
+std::vector<ModelPlan> plan_models(const RunOptions& o) {
+  std::vector<ModelPlan> plans;
+  std::vector<std::string> models = o.models;
+  if (models.empty()) models.push_back("");
+  for (const std::string& model_name : models) {
+    const ResolvedModel rm = resolve_model(model_name, o);
+    const Manifest manifest = load_manifest(rm.dir);
+    plans.push_back(
+        {rm.config.name, placement_name(rm.config, o), plan_for_run(manifest, rm.config, o)});
+  }
+  return plans;
+}
+
 EvaluationSummary run_evaluation(const RunOptions& o) {
   o.validate();
   // Every dataset is resolved and its TSV found before any model loads, so that a typo costs no
@@ -272,7 +289,6 @@ EvaluationSummary run_evaluation(const RunOptions& o) {
   EvaluationSummary summary;
   std::vector<std::string> models = o.models;
   if (models.empty()) models.push_back("");  // --model-dir alone: the manifest's name
-  const c10::Device device = resolve_device(o.device);
   for (const std::string& model_name : models) {
     const ResolvedModel rm = resolve_model(model_name, o);
     Manifest manifest = load_manifest(rm.dir);
@@ -280,9 +296,12 @@ EvaluationSummary run_evaluation(const RunOptions& o) {
     if (!rm.config.chat_template.empty() && rm.config.chat_template != tmpl)
       log::warning("model " + rm.config.name + ": config says template " + rm.config.chat_template +
                    " but the export has " + tmpl);
-    PlacementPlan plan = PlacementPlan::all_on(manifest, device);
-    log::info("model " + rm.config.name + ": " + rm.dir.string() + ", " +
-              std::to_string(manifest.units.size()) + " units on " + device.str());
+    PlacementPlan plan = plan_for_run(manifest, rm.config, o);
+    log::info("model " + rm.config.name + ": " + rm.dir.string() + ", placement " +
+              placement_name(rm.config, o) + " (" + plan.strategy() + "):\n" + plan.table());
+    check_user(plan.fits(), "model " + rm.config.name + ": placement " +
+                                placement_name(rm.config, o) + " does not fit:\n" + plan.table());
+    require_devices_present(plan);
     auto model = LoadedModel::load(std::move(manifest), std::move(plan));
     ModelSession session(model);
 
@@ -305,9 +324,8 @@ EvaluationSummary run_evaluation(const RunOptions& o) {
                          {"dtype", c10::toString(model->manifest().dtype)},
                          {"exported_with_torch", model->manifest().torch_version},
                          {"load_ms", model->load_ms()}};
-    json placement = json::object();
-    for (const auto& [unit, dev] : model->plan().map()) placement[unit] = dev.str();
-    run_json["placement"] = placement;
+    run_json["placement"] = model->plan().to_json();
+    run_json["placement"]["config"] = placement_name(rm.config, o);
     run_json["versions"] = {{"torch", TORCH_VERSION}, {"harness_commit", o.commit}};
 
     for (const std::string& data_name : o.datasets) {

@@ -6,7 +6,7 @@ namespace vlm {
 
 void RunOptions::validate() const {
   check_user(!models.empty() || !model_dir.empty(), "--model or --model-dir is required");
-  check_user(!datasets.empty(), "--data is required");
+  check_user(plan_only || !datasets.empty(), "--data is required");
   check_user(model_dir.empty() || models.size() <= 1,
              "--model-dir runs one model; got " + std::to_string(models.size()) + " --model names");
   check_user(!max_new_tokens || *max_new_tokens > 0,

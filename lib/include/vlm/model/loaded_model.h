@@ -21,8 +21,10 @@ struct LoadedUnit {
 class LoadedModel {
  public:
   // Loads every unit directly onto its device (torch::jit::load(path, device)), one loader thread
-  // per device. A unit that fails to load is a UserError naming the unit, file and device.
-  static std::shared_ptr<const LoadedModel> load(Manifest manifest, PlacementPlan plan);
+  // per device (parallel) or one thread for all units in execution order (!parallel, for
+  // benchmarks). A unit that fails to load is a UserError naming the unit, file and device.
+  static std::shared_ptr<const LoadedModel> load(Manifest manifest, PlacementPlan plan,
+                                                 bool parallel = true);
 
   const Manifest& manifest() const { return manifest_; }
   const PlacementPlan& plan() const { return plan_; }

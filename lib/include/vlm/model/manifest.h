@@ -48,10 +48,11 @@ struct VisionConfig {
 struct Manifest {
   std::filesystem::path dir;  // the model directory the manifest was read from
   int format_version = 0;
-  std::string name;             // model name, e.g. "InternVL2-8B"
-  std::string family;           // internlm2 | llama | qwen2 | phi3
-  c10::ScalarType dtype;        // dtype of every unit's weights
-  std::string torch_version;    // the exporting torch
+  std::string name;           // model name, e.g. "InternVL2-8B"
+  std::string family;         // internlm2 | llama | qwen2 | phi3
+  c10::ScalarType dtype;      // dtype of every unit's weights
+  std::string torch_version;  // the exporting torch
+  bool config_only = false;   // written by --config-only: units and bytes, no weights or tokenizer
   std::vector<UnitSpec> units;  // in execution order
   std::vector<std::vector<std::string>> tied_groups;
   LlmConfig llm;
@@ -71,7 +72,8 @@ struct Manifest {
   std::vector<const UnitSpec*> decoder_layers() const;
 };
 
-// Reads and validates {model_dir}/manifest.json. Errors name the file and the field.
+// Reads and validates {model_dir}/manifest.json. Errors name the file and the field. A config-only
+// manifest (exporter --config-only) is accepted: it can be planned, not loaded.
 Manifest load_manifest(const std::filesystem::path& model_dir);
 
 // "float32" | "bfloat16" | "float16" -> dtype; anything else is a UserError naming `where`.

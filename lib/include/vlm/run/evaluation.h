@@ -10,6 +10,7 @@
 
 #include "vlm/core/timer.h"
 #include "vlm/eval/acc_report.h"
+#include "vlm/model/placement_plan.h"
 #include "vlm/run/run_options.h"
 
 namespace vlm {
@@ -30,6 +31,17 @@ struct PairResult {
 struct EvaluationSummary {
   std::vector<PairResult> pairs;
 };
+
+// The placement plan of one model, made without loading anything (run --plan-only).
+struct ModelPlan {
+  std::string model;
+  std::string placement;  // the config's name or file
+  PlacementPlan plan;
+};
+
+// Plans every model of `options` for the run it describes (datasets decide the tiles per image;
+// none given: the model's default). The model directory may hold a config-only manifest.
+std::vector<ModelPlan> plan_models(const RunOptions& options);
 
 // Runs everything `options` asks for. User errors (missing model directory or TSV, bad config)
 // are thrown as UserError before any item runs; an item's own error is recorded with the item.

@@ -20,7 +20,9 @@ struct RunOptions {
   std::filesystem::path data_root;        // $LMUData, else ~/LMUData
   std::filesystem::path configs_dir;      // configs/ (models/, datasets/, placements/)
   std::optional<int64_t> max_new_tokens;  // --max-new-tokens: overrides the model config
-  std::string device = "auto";            // --device: cpu | cuda | cuda:N | auto
+  std::string device = "auto";            // --device: what a placement's [auto] devices become
+  std::string placement;                  // --placement NAME|FILE; empty: the model config's
+  bool plan_only = false;                 // --plan-only: print the placement plan, load nothing
   std::string commit;                     // the harness's git commit (the G part of run folders)
   std::vector<std::string> argv;          // the command line, for run.json
   CanInferOptions can_infer;              // answer extraction (VERBOSE env)

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Makes a random InternVL2-8B-shaped checkpoint truncated to 16 decoder layers (~8.7 GB in bf16),
+# exports it, and measures its load time split over cuda:0 and the CPU, with one loader per device
+# vs one loader (bench/load_bench.cpp). Figures go to bench/results/load-<host>.json (and $OUT).
+# Usage: bench/run_load_bench.sh BUILD_DIR [WORK_DIR]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${1:-build}
+WORK=${2:-/tmp/vlm-load-bench}
+PY=${PYTHON:-$(command -v python3)}
+CKPT=$WORK/ckpt-8b-16l
+MODEL=$WORK/model-8b-16l
+if [ ! -f "$MODEL/manifest.json" ]; then
+  "$PY" scripts/make_tiny_checkpoint.py --preset InternVL2-8B --llm-layers 16 --dtype bfloat16 \
+    --shards 4 --out "$CKPT"
+  "$PY" scripts/export_internvl2.py --checkpoint "$CKPT" --out "$MODEL" --dtype bfloat16 \
+    --no-golden >/dev/null
+  rm -rf "$CKPT"
+fi
+mkdir -p bench/results
+RESULT=bench/results/load-$(hostname | tr -cd 'a-zA-Z0-9_-').json
+"$BUILD/bin/load_bench" --model-dir "$MODEL" --devices cuda:0,cpu --repeats 3 --out "$RESULT"
+if [ -n "${OUT:-}" ]; then cp "$RESULT" "$OUT/"; fi

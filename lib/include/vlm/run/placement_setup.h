@@ -1,0 +1,28 @@
+// From a placement name (or file) and a run's needs to a checked plan for one model.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "vlm/model/manifest.h"
+#include "vlm/model/placement_plan.h"
+
+namespace vlm {
+
+// `device` as --device gives it (cpu | cuda | cuda:N | auto) -> a device; auto is the first CUDA
+// device when there is one, else the CPU. UserError for a device this machine does not have.
+c10::Device resolve_device(const std::string& device);
+
+// Plans `manifest` under the placement `name_or_file` (configs/placements/NAME.yaml, or a .yaml or
+// accelerate .json file). A config whose devices are [auto] gets `device` (resolved as above).
+// Plans for the devices the config names whether or not this machine has them; nothing is loaded.
+PlacementPlan plan_placement(const Manifest& manifest, const std::string& name_or_file,
+                             const std::string& device, const PlanCapacity& capacity,
+                             const std::filesystem::path& placements_dir);
+
+// The capacity a run needs: one sequence of image tokens at `max_tiles` per image (+ thumbnail),
+// `text_budget` prompt positions and `max_new_tokens`.
+PlanCapacity run_capacity(const Manifest& manifest, int max_tiles, int64_t text_budget,
+                          int64_t max_new_tokens);
+
+}  // namespace vlm

@@ -1,0 +1,36 @@
+#include "vlm/model/device_memory.h"
+
+#ifdef VLM_WITH_CUDA
+#include <c10/cuda/CUDACachingAllocator.h>
+#endif
+
+namespace vlm {
+
+#ifdef VLM_WITH_CUDA
+namespace {
+// The aggregate over all pool kinds (small and large blocks).
+constexpr size_t kAggregate =
+    static_cast<size_t>(c10::cuda::CUDACachingAllocator::StatType::AGGREGATE);
+}  // namespace
+
+std::optional<int64_t> device_allocated_bytes(c10::Device device) {
+  if (!device.is_cuda()) return std::nullopt;
+  const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index());
+  return stats.allocated_bytes[kAggregate].current;
+}
+
+std::optional<int64_t> device_peak_allocated_bytes(c10::Device device) {
+  if (!device.is_cuda()) return std::nullopt;
+  const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index());
+  return stats.allocated_bytes[kAggregate].peak;
+}
+#else
+std::optional<int64_t> device_allocated_bytes(c10::Device) {
+  return std::nullopt;
+}
+std::optional<int64_t> device_peak_allocated_bytes(c10::Device) {
+  return std::nullopt;
+}
+#endif
+
+}  // namespace vlm
