@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include <torch/cuda.h>
+
 #include "common/test_paths.h"
 
 namespace vlm {
@@ -37,6 +39,8 @@ Result sh(const std::string& cmd, const fs::path& scratch) {
   r.err = slurp(err);
   return r;
 }
+
+int torch_cuda_device_count() { return static_cast<int>(torch::cuda::device_count()); }
 
 size_t count_lines(const std::string& s) {
   return static_cast<size_t>(std::count(s.begin(), s.end(), '\n'));
@@ -236,6 +240,79 @@ TEST(GenerateApp, MatchesTheExportersTokenizationAndGreedyIds) {
     return;
   }
   FAIL() << "golden.json has no text-only case";
+}
+
+}  // namespace
+}  // namespace vlm
+
+namespace vlm {
+namespace {
+
+// `run --plan-only` on config-only manifests of the real sizes: nothing is loaded, and the exit
+// code says whether the plan fits.
+class PlanOnly : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    scratch_ = fs::temp_directory_path() / ("vlm_plan_only_" + std::to_string(getpid()));
+    fs::create_directories(scratch_);
+  }
+  void TearDown() override { fs::remove_all(scratch_); }
+  Result run(const std::string& args) {
+    return sh((testing::bin_dir() / "run").string() + " " + args, scratch_);
+  }
+  std::string sizes() const { return testing::size_manifests_dir().string(); }
+  fs::path scratch_;
+};
+
+TEST_F(PlanOnly, UpstreamSplitOf76BOnTwo80GBGpusDoesNotFitAndSaysWhere) {
+  Result r = run("--model InternVL2-76B --model-root " + sizes() +
+                 " --placement internvl-split-2x80 --plan-only");
+  EXPECT_EQ(r.rc, 4) << r.err;
+  EXPECT_NE(r.out.find("DOES NOT FIT"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("cuda:1  layers 27-78"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("OVER by"), std::string::npos) << r.out;
+}
+
+TEST_F(PlanOnly, BalancedPlansFitAndNeedNoGpu) {
+  for (const char* p : {"balanced-2x80", "balanced-4x80", "balanced-8x141"}) {
+    Result r = run("--model InternVL2-76B --model-root " + sizes() + " --placement " + p +
+                   " --plan-only --data RealWorldQA");
+    EXPECT_EQ(r.rc, 0) << p << ": " << r.err;
+    EXPECT_NE(r.out.find(" fits"), std::string::npos) << r.out;
+  }
+}
+
+TEST_F(PlanOnly, AnAccelerateDeviceMapIsAPlacement) {
+  const fs::path map = testing::source_dir() / "configs/placements/examples/accelerate-76b-2gpu.json";
+  Result r = run("--model-dir " + sizes() + "/InternVL2-Llama3-76B --placement " + map.string() +
+                 " --plan-only");
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("(explicit)"), std::string::npos) << r.out;
+}
+
+TEST_F(PlanOnly, AConfigOnlyExportIsPlannedButNotRun) {
+  fs::create_directories(scratch_ / "LMUData");
+  std::ofstream(scratch_ / "LMUData" / "Tiny.tsv") << "index\tquestion\tA\tB\tanswer\timage\n";
+  Result r = sh("LMUData=" + (scratch_ / "LMUData").string() + " " +
+                    (testing::bin_dir() / "run").string() + " --model-dir " + sizes() +
+                    "/InternVL2-1B --data Tiny --work-dir " + (scratch_ / "o").string(),
+                scratch_);
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("--config-only"), std::string::npos) << r.err;
+}
+
+TEST_F(PlanOnly, ADeviceThisMachineLacksIsNamedBeforeLoading) {
+  if (torch_cuda_device_count() >= 2) GTEST_SKIP() << "this machine has the devices";
+  fs::create_directories(scratch_ / "LMUData");
+  std::ofstream(scratch_ / "LMUData" / "Tiny.tsv") << "index\tquestion\tA\tB\tanswer\timage\n";
+  Result r = sh("LMUData=" + (scratch_ / "LMUData").string() + " " +
+                    (testing::bin_dir() / "run").string() + " --model-dir " +
+                    testing::tiny_model_dir().string() +
+                    " --placement balanced-2x80 --data Tiny --work-dir " + (scratch_ / "o").string(),
+                scratch_);
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("placement puts vision_model"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("CUDA device(s)"), std::string::npos) << r.err;
 }
 
 }  // namespace

@@ -292,7 +292,8 @@ EvaluationSummary run_evaluation(const RunOptions& o) {
   for (const std::string& model_name : models) {
     const ResolvedModel rm = resolve_model(model_name, o);
     Manifest manifest = load_manifest(rm.dir);
-    const std::string tmpl = manifest.chat_template.value("name", "");
+    const std::string tmpl =
+        manifest.chat_template.is_object() ? manifest.chat_template.value("name", "") : "";
     if (!rm.config.chat_template.empty() && rm.config.chat_template != tmpl)
       log::warning("model " + rm.config.name + ": config says template " + rm.config.chat_template +
                    " but the export has " + tmpl);
