@@ -3,6 +3,7 @@
 #include <torch/cuda.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>

@@ -3,6 +3,7 @@
 // files, a placement that does not fit), 3 internal error, 4 --plan-only: the plan does not fit.
 #include <CLI/CLI.hpp>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <iomanip>

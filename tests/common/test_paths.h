@@ -29,6 +29,8 @@ inline std::filesystem::path tiny_model_dir() {
 
 // Config-only manifests of the real InternVL2 sizes (made by the size_manifests fixture):
 // size_manifests_dir() / "InternVL2-8B" / "manifest.json".
-inline std::filesystem::path size_manifests_dir() { return testdata_dir() / "size_manifests"; }
+inline std::filesystem::path size_manifests_dir() {
+  return testdata_dir() / "size_manifests";
+}
 
 }  // namespace vlm::testing

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/cuda.h>
 
+#include <cstdint>
 #include <fstream>
 #include <nlohmann/json.hpp>
 

@@ -1,6 +1,7 @@
 // The runtime against the exporter's eager reference forward (golden.json of the tiny model).
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <fstream>
 #include <nlohmann/json.hpp>
 

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <torch/cuda.h>
 
+#include <cstdint>
 #include <fstream>
 #include <functional>
 #include <iostream>

@@ -1,13 +1,13 @@
 // The `run` and `generate` executables end to end on the tiny model and generated VLMEvalKit data.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <torch/cuda.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
-
-#include <torch/cuda.h>
 
 #include "common/test_paths.h"
 
@@ -40,7 +40,9 @@ Result sh(const std::string& cmd, const fs::path& scratch) {
   return r;
 }
 
-int torch_cuda_device_count() { return static_cast<int>(torch::cuda::device_count()); }
+int torch_cuda_device_count() {
+  return static_cast<int>(torch::cuda::device_count());
+}
 
 size_t count_lines(const std::string& s) {
   return static_cast<size_t>(std::count(s.begin(), s.end(), '\n'));
@@ -283,7 +285,8 @@ TEST_F(PlanOnly, BalancedPlansFitAndNeedNoGpu) {
 }
 
 TEST_F(PlanOnly, AnAccelerateDeviceMapIsAPlacement) {
-  const fs::path map = testing::source_dir() / "configs/placements/examples/accelerate-76b-2gpu.json";
+  const fs::path map =
+      testing::source_dir() / "configs/placements/examples/accelerate-76b-2gpu.json";
   Result r = run("--model-dir " + sizes() + "/InternVL2-Llama3-76B --placement " + map.string() +
                  " --plan-only");
   EXPECT_EQ(r.rc, 0) << r.err;
@@ -305,11 +308,11 @@ TEST_F(PlanOnly, ADeviceThisMachineLacksIsNamedBeforeLoading) {
   if (torch_cuda_device_count() >= 2) GTEST_SKIP() << "this machine has the devices";
   fs::create_directories(scratch_ / "LMUData");
   std::ofstream(scratch_ / "LMUData" / "Tiny.tsv") << "index\tquestion\tA\tB\tanswer\timage\n";
-  Result r = sh("LMUData=" + (scratch_ / "LMUData").string() + " " +
-                    (testing::bin_dir() / "run").string() + " --model-dir " +
-                    testing::tiny_model_dir().string() +
-                    " --placement balanced-2x80 --data Tiny --work-dir " + (scratch_ / "o").string(),
-                scratch_);
+  Result r = sh(
+      "LMUData=" + (scratch_ / "LMUData").string() + " " + (testing::bin_dir() / "run").string() +
+          " --model-dir " + testing::tiny_model_dir().string() +
+          " --placement balanced-2x80 --data Tiny --work-dir " + (scratch_ / "o").string(),
+      scratch_);
   EXPECT_EQ(r.rc, 2);
   EXPECT_NE(r.err.find("placement puts vision_model"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("CUDA device(s)"), std::string::npos) << r.err;

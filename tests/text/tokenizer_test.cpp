@@ -2,6 +2,7 @@
 // (scripts/make_tokenizer_reference.py, fixture tokenizer_reference).
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <fstream>
 #include <nlohmann/json.hpp>
 

@@ -1,5 +1,6 @@
 #include "vlm/core/md5.h"
 
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <vector>

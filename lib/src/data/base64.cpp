@@ -1,6 +1,7 @@
 #include "vlm/data/base64.h"
 
 #include <array>
+#include <cstdint>
 
 #include "vlm/core/error.h"
 

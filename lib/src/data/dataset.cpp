@@ -1,5 +1,6 @@
 #include "vlm/data/dataset.h"
 
+#include <cstdint>
 #include <unordered_map>
 
 #include "vlm/core/error.h"

@@ -1,5 +1,7 @@
 #include "vlm/data/mcq_prompt.h"
 
+#include <cstdint>
+
 #include "vlm/core/error.h"
 
 namespace vlm {

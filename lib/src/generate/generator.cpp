@@ -1,6 +1,7 @@
 #include "vlm/generate/generator.h"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "vlm/core/error.h"
 #include "vlm/model/device_handoff.h"

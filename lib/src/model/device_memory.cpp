@@ -1,5 +1,7 @@
 #include "vlm/model/device_memory.h"
 
+#include <cstdint>
+
 #ifdef VLM_WITH_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
 #endif

@@ -1,5 +1,7 @@
 #include "vlm/model/kv_cache.h"
 
+#include <cstdint>
+
 #include "vlm/core/error.h"
 
 namespace vlm {

@@ -1,5 +1,6 @@
 #include "vlm/model/manifest.h"
 
+#include <cstdint>
 #include <fstream>
 #include <map>
 

@@ -1,5 +1,6 @@
 #include "vlm/model/model_forward.h"
 
+#include <cstdint>
 #include <limits>
 #include <map>
 

@@ -1,5 +1,7 @@
 #include "vlm/model/rotary_tables.h"
 
+#include <cstdint>
+
 #include "vlm/core/error.h"
 #include "vlm/model/device_handoff.h"
 

@@ -3,6 +3,7 @@
 #include <torch/cuda.h>
 #include <torch/version.h>
 
+#include <cstdint>
 #include <fstream>
 
 #include "vlm/core/error.h"

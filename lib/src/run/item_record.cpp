@@ -1,5 +1,7 @@
 #include "vlm/run/item_record.h"
 
+#include <cstdint>
+
 #include "vlm/core/error.h"
 
 namespace vlm {

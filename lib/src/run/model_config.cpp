@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cstdint>
 
 #include "vlm/core/closest_names.h"
 #include "vlm/core/error.h"

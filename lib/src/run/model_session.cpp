@@ -1,5 +1,7 @@
 #include "vlm/run/model_session.h"
 
+#include <cstdint>
+
 #include "vlm/core/error.h"
 #include "vlm/data/base64.h"
 #include "vlm/text/tokenizer_spec.h"

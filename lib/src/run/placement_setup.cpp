@@ -2,6 +2,8 @@
 
 #include <torch/cuda.h>
 
+#include <cstdint>
+
 #include "vlm/core/error.h"
 #include "vlm/model/placement_config.h"
 

@@ -1,6 +1,7 @@
 #include "vlm/text/sentencepiece_tokenizer.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <string_view>
 #include <utility>
 

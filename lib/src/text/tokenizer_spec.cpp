@@ -1,5 +1,6 @@
 #include "vlm/text/tokenizer_spec.h"
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <set>
 

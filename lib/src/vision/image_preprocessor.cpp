@@ -1,5 +1,6 @@
 #include "vlm/vision/image_preprocessor.h"
 
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <utility>

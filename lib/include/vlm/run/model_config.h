@@ -1,6 +1,7 @@
 // A model name's settings: configs/models/{name}.yaml (with its `base:` file merged underneath).
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <string>

@@ -2,6 +2,7 @@
 // image preprocessing and a generator. Shared by `run` (per dataset item) and `generate`.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>

@@ -1,6 +1,7 @@
 // From a placement name (or file) and a run's needs to a checked plan for one model.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 
