@@ -11,10 +11,11 @@ TP=$("$PY" -c 'import torch;print(torch.utils.cmake_prefix_path)')
 export PKG_CONFIG_PATH=$PWD/.gpudeps/xlsxwriter/lib/pkgconfig:${PKG_CONFIG_PATH:-}
 export LD_LIBRARY_PATH=$PWD/.gpudeps/opencv/lib:$PWD/.gpudeps/xlsxwriter/lib:${LD_LIBRARY_PATH:-}
 GEN=()
-command -v ninja >/dev/null 2>&1 && GEN=(-G Ninja)
+KEEP_GOING=()
+if command -v ninja >/dev/null 2>&1; then GEN=(-G Ninja); KEEP_GOING=(-- -k 0); fi
 cmake -S . -B "$BUILD_DIR" "${GEN[@]}" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$TP" \
   -DOpenCV_DIR="$PWD/.gpudeps/opencv/lib/cmake/opencv4" -DVLM_PYTHON="$PY" \
-  -DCMAKE_CUDA_ARCHITECTURES=90 >/dev/null
-cmake --build "$BUILD_DIR" -j "$(nproc)"
+  >/dev/null
+cmake --build "$BUILD_DIR" -j "$(nproc)" "${KEEP_GOING[@]}"
 cd "$BUILD_DIR"
 ctest --output-on-failure -j 4 "$@"

@@ -10,9 +10,9 @@ namespace vlm {
 
 #ifdef VLM_WITH_CUDA
 namespace {
-// The aggregate over all pool kinds (small and large blocks).
-constexpr size_t kAggregate =
-    static_cast<size_t>(c10::cuda::CUDACachingAllocator::StatType::AGGREGATE);
+// Index of the aggregate over all pool kinds (StatType::AGGREGATE, whose namespace moved between
+// LibTorch 1.x and 2.x; its value is 0 in both).
+constexpr size_t kAggregate = 0;
 }  // namespace
 
 std::optional<int64_t> device_allocated_bytes(c10::Device device) {
