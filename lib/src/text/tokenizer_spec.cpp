@@ -12,7 +12,8 @@ namespace {
 
 const std::string kWhere = "manifest.json: tokenizer.";
 
-const nlohmann::json& field(const nlohmann::json& j, const std::string& key) {
+// `key` is a C string so that no temporary is bound at call sites (GCC 13 -Wdangling-reference).
+const nlohmann::json& field(const nlohmann::json& j, const char* key) {
   auto it = j.find(key);
   if (it == j.end()) throw UserError(kWhere + key + " missing");
   return *it;
@@ -26,7 +27,7 @@ int64_t as_id(const nlohmann::json& v, const std::string& name) {
 }
 
 std::optional<int64_t> optional_id(const nlohmann::json& j, const std::string& key) {
-  const nlohmann::json& v = field(j, key);
+  const nlohmann::json& v = field(j, key.c_str());
   if (v.is_null()) return std::nullopt;
   return as_id(v, key);
 }
