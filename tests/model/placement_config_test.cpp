@@ -7,21 +7,14 @@
 #include <functional>
 
 #include "common/test_paths.h"
+#include "common/user_error.h"
 #include "vlm/core/error.h"
 
 namespace vlm {
 namespace {
 namespace fs = std::filesystem;
 
-// The UserError message `f` throws ("" when it throws none).
-std::string user_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const UserError& e) {
-    return e.what();
-  }
-  return "";
-}
+using testing::user_error;
 
 fs::path write_file(const std::string& name, const std::string& text) {
   const fs::path dir = fs::temp_directory_path() / "vlm_placement_config_test";

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "common/test_paths.h"
+#include "common/user_error.h"
 #include "vlm/core/error.h"
 #include "vlm/model/placement_plan.h"
 
@@ -21,14 +22,7 @@ c10::Device cuda(int i) {
   return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(i));
 }
 
-std::string user_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const UserError& e) {
-    return e.what();
-  }
-  return "";
-}
+using testing::user_error;
 
 std::string layer(int i) {
   return "language_model.model.layers." + std::to_string(i);
