@@ -12,6 +12,7 @@
 #include "vlm/core/error.h"
 #include "vlm/core/log.h"
 #include "vlm/data/base64.h"
+#include "vlm/data/internvl_prompt.h"
 #include "vlm/run/model_session.h"
 #include "vlm/run/placement_setup.h"
 
@@ -61,11 +62,10 @@ int main(int argc, char** argv) {
   const std::filesystem::path configs_dir = configs.empty() ? VLM_DEFAULT_CONFIGS_DIR : configs;
   try {
     vlm::Manifest manifest = vlm::load_manifest(model_dir);
-    const int64_t n_images = static_cast<int64_t>(images.size());
-    vlm::PlacementPlan plan = vlm::plan_placement(
-        manifest, placement, device,
-        vlm::run_capacity(manifest, n_images > 0 ? max_tiles : 0, 4096, max_new_tokens),
-        configs_dir / "placements");
+    const vlm::PlanCapacity capacity = vlm::run_capacity(
+        manifest, max_tiles, static_cast<int>(images.size()), 4096, max_new_tokens);
+    vlm::PlacementPlan plan =
+        vlm::plan_placement(manifest, placement, device, capacity, configs_dir / "placements");
     vlm::log::info("placement " + placement + " (" + plan.strategy() + "):\n" + plan.table());
     vlm::check_user(plan.fits(), "placement " + placement + " does not fit:\n" + plan.table());
     vlm::require_devices_present(plan);
@@ -74,17 +74,10 @@ int main(int argc, char** argv) {
     prompt.text = prompt_text;
     for (const auto& path : images)
       prompt.images_b64.push_back(vlm::base64_encode(read_file(path)));
-    // chat(): '<image>\n' is prepended when images are given and the question has no marker.
-    if (!images.empty() && prompt.text.find("<image>") == std::string::npos) {
-      std::string markers;
-      for (size_t k = 0; k < images.size(); ++k)
-        markers +=
-            images.size() == 1 ? "<image>\n" : "Image-" + std::to_string(k + 1) + ": <image>\n";
-      prompt.text = markers + prompt.text;
-    }
-    const int64_t per_tile = session.model().manifest().vision.num_image_token;
-    session.reserve(per_tile * (max_tiles + 1) * static_cast<int64_t>(images.size()) + 4096 +
-                    max_new_tokens);
+    // chat(): the image markers go first when images are given and the question has none.
+    if (!images.empty() && prompt.text.find(vlm::kImageMarker) == std::string::npos)
+      prompt.text = vlm::reorganize_prompt(prompt.text, images.size());
+    session.reserve(capacity.max_sequence);
     vlm::PromptOutput out = session.answer(prompt, max_tiles, max_new_tokens, "prompt");
     if (as_json) {
       nlohmann::json j = {{"query", out.query},

@@ -34,9 +34,8 @@ torch::Tensor ModelForward::embed_tokens(const torch::Tensor& ids) const {
 
 torch::Tensor ModelForward::embed(const torch::Tensor& ids,
                                   const torch::Tensor& image_embeds) const {
-  const LoadedUnit& emb = model_->embedding();
-  torch::Tensor ids_dev = hand_off(ids, emb.device);
-  torch::Tensor x = run_unit(emb, {ids_dev}).toTensor();  // [1, T, H]
+  torch::Tensor ids_dev = hand_off(ids, model_->embedding().device);
+  torch::Tensor x = embed_tokens(ids_dev);  // [1, T, H]
   torch::Tensor positions = (ids_dev[0] == model_->manifest().img_context_id).nonzero().squeeze(1);
   const int64_t n_ctx = positions.size(0);
   const int64_t n_img = image_embeds.defined() ? image_embeds.size(0) : 0;

@@ -28,10 +28,12 @@ namespace {
 
 constexpr int64_t kTextBudget = 2048;  // positions reserved for the text of a prompt
 
-// The model to run: its config (from configs/models, or defaults for a bare --model-dir) and dir.
+// The model to run: its config (from configs/models, or defaults for a bare --model-dir), its
+// directory and manifest (read once).
 struct ResolvedModel {
   ModelConfig config;
   fs::path dir;
+  Manifest manifest;
 };
 
 ResolvedModel resolve_model(const std::string& name, const RunOptions& o) {
@@ -39,14 +41,12 @@ ResolvedModel resolve_model(const std::string& name, const RunOptions& o) {
   const fs::path models_dir = o.configs_dir / "models";
   if (!o.model_dir.empty()) {
     r.dir = o.model_dir;
-    const Manifest m = load_manifest(r.dir);
-    const std::string run_name = name.empty() ? m.name : name;
+    r.manifest = load_manifest(r.dir);
+    const std::string run_name = name.empty() ? r.manifest.name : name;
     const auto known = known_model_names(models_dir);
-    if (std::find(known.begin(), known.end(), run_name) != known.end()) {
+    // A known name takes its config; otherwise VLMEvalKit's InternVL2 defaults apply.
+    if (std::find(known.begin(), known.end(), run_name) != known.end())
       r.config = load_model_config(run_name, models_dir);
-    } else {
-      r.config.name = run_name;  // defaults: VLMEvalKit's InternVL2 settings
-    }
     r.config.name = run_name;
     return r;
   }
@@ -60,11 +60,8 @@ ResolvedModel resolve_model(const std::string& name, const RunOptions& o) {
                  " does not exist; make it with: scripts/export_internvl2.py --checkpoint <" +
                  (r.config.checkpoint.empty() ? "checkpoint dir" : r.config.checkpoint) +
                  " download> --out " + r.dir.string());
+  r.manifest = load_manifest(r.dir);
   return r;
-}
-
-json times_json(const StageTimes& t) {
-  return json(t);
 }
 
 json acc_json(const AccTable& acc) {
@@ -95,7 +92,7 @@ int max_tiles_of_run(const ModelConfig& cfg, const RunOptions& o) {
 PlacementPlan plan_for_run(const Manifest& manifest, const ModelConfig& cfg, const RunOptions& o) {
   const int64_t max_new = o.max_new_tokens.value_or(cfg.max_new_tokens);
   return plan_placement(manifest, placement_name(cfg, o), o.device,
-                        run_capacity(manifest, max_tiles_of_run(cfg, o), kTextBudget, max_new),
+                        run_capacity(manifest, max_tiles_of_run(cfg, o), 1, kTextBudget, max_new),
                         o.configs_dir / "placements");
 }
 
@@ -128,12 +125,11 @@ PairResult run_pair(ModelSession& session, const ModelConfig& cfg, const std::st
   // KV-cache capacity for the largest item: image tokens at the dataset's max tiles (+ thumbnail),
   // the text budget and max_new_tokens.
   int64_t max_image_tokens = 0;
-  const int64_t per_tile = session.model().manifest().vision.num_image_token;
   for (const Item& item : ds.items()) {
     const int n = static_cast<int>(item.images_b64.size());
     if (n == 0) continue;
-    const int tiles = cfg.tiles_for(data_name, n);
-    max_image_tokens = std::max<int64_t>(max_image_tokens, per_tile * n * (tiles + (tiles > 1)));
+    max_image_tokens = std::max(max_image_tokens, image_positions(session.model().manifest(),
+                                                                  cfg.tiles_for(data_name, n), n));
   }
   session.reserve(max_image_tokens + kTextBudget + max_new);
 
@@ -260,7 +256,7 @@ PairResult run_pair(ModelSession& session, const ModelConfig& cfg, const std::st
   d["answered"] = res.answered;
   d["resumed"] = res.resumed;
   d["errors"] = errors;
-  d["times_ms"] = times_json(res.times);
+  d["times_ms"] = res.times;
   d["max_new_tokens"] = max_new;
   d["kv_capacity"] = session.capacity();
   if (res.acc) d["scores"] = acc_json(*res.acc);
@@ -275,9 +271,8 @@ std::vector<ModelPlan> plan_models(const RunOptions& o) {
   if (models.empty()) models.push_back("");
   for (const std::string& model_name : models) {
     const ResolvedModel rm = resolve_model(model_name, o);
-    const Manifest manifest = load_manifest(rm.dir);
     plans.push_back(
-        {rm.config.name, placement_name(rm.config, o), plan_for_run(manifest, rm.config, o)});
+        {rm.config.name, placement_name(rm.config, o), plan_for_run(rm.manifest, rm.config, o)});
   }
   return plans;
 }
@@ -291,8 +286,8 @@ EvaluationSummary run_evaluation(const RunOptions& o) {
   std::vector<std::string> models = o.models;
   if (models.empty()) models.push_back("");  // --model-dir alone: the manifest's name
   for (const std::string& model_name : models) {
-    const ResolvedModel rm = resolve_model(model_name, o);
-    Manifest manifest = load_manifest(rm.dir);
+    ResolvedModel rm = resolve_model(model_name, o);
+    Manifest manifest = std::move(rm.manifest);
     const std::string tmpl =
         manifest.chat_template.is_object() ? manifest.chat_template.value("name", "") : "";
     if (!rm.config.chat_template.empty() && rm.config.chat_template != tmpl)

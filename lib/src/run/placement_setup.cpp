@@ -28,12 +28,17 @@ PlacementPlan plan_placement(const Manifest& manifest, const std::string& name_o
   return PlacementPlan::make(manifest, config, capacity);
 }
 
-PlanCapacity run_capacity(const Manifest& manifest, int max_tiles, int64_t text_budget,
-                          int64_t max_new_tokens) {
+int64_t image_positions(const Manifest& manifest, int tiles_per_image, int n_images) {
+  const int tiles = tiles_per_image + (tiles_per_image > 1 ? 1 : 0);  // the thumbnail
+  return manifest.vision.num_image_token * tiles * n_images;
+}
+
+PlanCapacity run_capacity(const Manifest& manifest, int tiles_per_image, int n_images,
+                          int64_t text_budget, int64_t max_new_tokens) {
   PlanCapacity c;
-  const int tiles = max_tiles + (max_tiles > 1 ? 1 : 0);  // the thumbnail
-  c.max_tiles = tiles;
-  c.max_sequence = manifest.vision.num_image_token * tiles + text_budget + max_new_tokens;
+  c.max_tiles = (tiles_per_image + (tiles_per_image > 1 ? 1 : 0)) * n_images;
+  c.max_sequence =
+      image_positions(manifest, tiles_per_image, n_images) + text_budget + max_new_tokens;
   return c;
 }
 

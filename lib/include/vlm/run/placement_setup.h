@@ -21,9 +21,13 @@ PlacementPlan plan_placement(const Manifest& manifest, const std::string& name_o
                              const std::string& device, const PlanCapacity& capacity,
                              const std::filesystem::path& placements_dir);
 
-// The capacity a run needs: one sequence of image tokens at `max_tiles` per image (+ thumbnail),
-// `text_budget` prompt positions and `max_new_tokens`.
-PlanCapacity run_capacity(const Manifest& manifest, int max_tiles, int64_t text_budget,
-                          int64_t max_new_tokens);
+// Prompt positions the images of one item take: `n_images` images of `tiles_per_image` tiles each,
+// plus a thumbnail per image when there is more than one tile, times the tokens per tile.
+int64_t image_positions(const Manifest& manifest, int tiles_per_image, int n_images);
+
+// The capacity a run needs: one sequence of image_positions(), `text_budget` prompt positions and
+// `max_new_tokens`.
+PlanCapacity run_capacity(const Manifest& manifest, int tiles_per_image, int n_images,
+                          int64_t text_budget, int64_t max_new_tokens);
 
 }  // namespace vlm
