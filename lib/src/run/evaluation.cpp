@@ -14,6 +14,7 @@
 #include "vlm/eval/mcq_scorer.h"
 #include "vlm/model/loaded_model.h"
 #include "vlm/run/model_config.h"
+#include "vlm/run/dataset_scoring.h"
 #include "vlm/run/model_session.h"
 #include "vlm/run/placement_setup.h"
 #include "vlm/run/record_file.h"
@@ -62,20 +63,6 @@ ResolvedModel resolve_model(const std::string& name, const RunOptions& o) {
                  " download> --out " + r.dir.string());
   r.manifest = load_manifest(r.dir);
   return r;
-}
-
-json acc_json(const AccTable& acc) {
-  json rows = json::array();
-  for (size_t r = 0; r < acc.splits.size(); ++r) {
-    json row;
-    row["split"] = acc.splits[r];
-    for (size_t c = 1; c < acc.columns.size(); ++c) {
-      const double v = acc.values[r][c - 1];
-      row[acc.columns[c]] = std::isnan(v) ? json(nullptr) : json(v);
-    }
-    rows.push_back(row);
-  }
-  return rows;
 }
 
 std::string placement_name(const ModelConfig& cfg, const RunOptions& o) {
@@ -167,18 +154,15 @@ PairResult run_pair(ModelSession& session, const ModelConfig& cfg, const std::st
       rec.prediction = std::string("Failed to obtain answer: ") + e.what();
       log::warning(e.what());
     }
+    // The record's own score (informational; score_dataset decides the dataset's scores, e.g. over
+    // circular groups).
     if (spec.kind == DatasetKind::kMcq) {
-      if (rec.error) {
-        rec.extracted = "Z";
-        rec.hit = 0;
-        rec.log = "Match Log: " + rec.prediction + ". ";
-      } else {
-        const ItemScore s =
-            score_mcq_item(rec.prediction, item.options, item.answer.value_or(""), o.can_infer);
-        rec.extracted = std::string(1, s.option);
-        rec.hit = s.hit;
-        rec.log = s.log;
-      }
+      const ItemScore sc = rec.error ? ItemScore{'Z', 0, "Match Log: " + rec.prediction + ". "}
+                                     : score_mcq_item(rec.prediction, item.options,
+                                                      item.answer.value_or(""), o.can_infer);
+      rec.extracted = std::string(1, sc.option);
+      rec.hit = sc.hit;
+      rec.log = sc.log;
     }
     records.append(rec);
     done.emplace(rec.index, rec);
@@ -200,19 +184,6 @@ PairResult run_pair(ModelSession& session, const ModelConfig& cfg, const std::st
     pred.add_column(
         c, ds.column_kind(c) == ColumnKind::kInt || ds.column_kind(c) == ColumnKind::kFloat);
   pred.add_column("prediction");
-  // The exact-matching result: the same columns lower-cased (single capital letters kept), + hit,
-  // log.
-  ResultTable result;
-  for (size_t c = 0; c < pred.num_columns(); ++c) {
-    std::string name = pred.columns()[c];
-    if (!(name.size() == 1 && name[0] >= 'A' && name[0] <= 'Z'))
-      for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    result.add_column(name, pred.is_numeric(c));
-  }
-  result.add_column("hit", true);
-  result.add_column("log");
-
-  std::vector<AccItem> acc_items;
   json errors = json::array();
   for (const Item& item : ds.items()) {
     const ItemRecord& r = done.at(item.index);
@@ -224,29 +195,11 @@ PairResult run_pair(ModelSession& session, const ModelConfig& cfg, const std::st
     row.push_back(r.prediction);
     pred.add_row(row);
     if (r.error) errors.push_back({{"index", r.index}, {"error", *r.error}});
-    if (r.hit) {
-      row.push_back(std::to_string(*r.hit));
-      row.push_back(r.log);
-      result.add_row(row);
-      AccItem a;
-      auto field = [&](const char* name) -> std::optional<std::string> {
-        auto it = item.fields.find(name);
-        return it != item.fields.end() ? it->second : std::nullopt;
-      };
-      a.split = field("split");
-      a.category = field("category");
-      a.l2_category = field("l2-category");
-      a.hit = *r.hit;
-      acc_items.push_back(a);
-    }
   }
   pred.write_xlsx(files.predictions);
   pred.write_tsv(files.predictions_tsv);
-  if (spec.kind == DatasetKind::kMcq) {
-    result.write_xlsx(files.result);
-    res.acc = report_acc(acc_items);
-    write_acc_csv(*res.acc, files.acc);
-  }
+  const DatasetScores scores = score_dataset(spec, ds, done, o.can_infer, files);
+  res.acc = scores.acc;
 
   json& d = run_json["datasets"][data_name];
   d["file"] = fs::absolute(tsv).string();
@@ -259,7 +212,7 @@ PairResult run_pair(ModelSession& session, const ModelConfig& cfg, const std::st
   d["times_ms"] = res.times;
   d["max_new_tokens"] = max_new;
   d["kv_capacity"] = session.capacity();
-  if (res.acc) d["scores"] = acc_json(*res.acc);
+  if (!scores.scores.is_null()) d["scores"] = scores.scores;
   return res;
 }
 
