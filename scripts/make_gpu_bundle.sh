@@ -5,6 +5,7 @@
 #   .gpudeps/opencv      OpenCV 4.6 core/imgproc/imgcodecs, relocatable (the shared bundle, or
 #                        built by build-opencv-bundle.sh next to it when absent)
 #   .gpudeps/xlsxwriter  libxlsxwriter + libminizip from Debian's packages, with a pkg-config file
+#   .gpudeps/pcre2       libpcre2-8 (header, library, pkg-config file) from Debian's packages
 # Lists every file it holds with its size. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +37,26 @@ Name: xlsxwriter
 Description: libxlsxwriter from Debian 12, bundled for an offline machine
 Version: 1.1.4
 Libs: -L${libdir} -lxlsxwriter -Wl,-rpath,${libdir}
+Cflags: -I${includedir}
+PC
+fi
+
+P=.gpudeps/pcre2
+if [ ! -f "$P/lib/pkgconfig/libpcre2-8.pc" ]; then
+  scripts/setup.sh
+  mkdir -p "$P/include" "$P/lib/pkgconfig"
+  cp /usr/include/pcre2.h "$P/include/"
+  arch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
+  cp -L "/usr/lib/$arch/libpcre2-8.so.0" "$P/lib/"
+  ln -sf libpcre2-8.so.0 "$P/lib/libpcre2-8.so"
+  cat > "$P/lib/pkgconfig/libpcre2-8.pc" <<'PC'
+prefix=${pcfiledir}/../..
+libdir=${prefix}/lib
+includedir=${prefix}/include
+Name: libpcre2-8
+Description: PCRE2 (8-bit) from Debian 12, bundled for an offline machine
+Version: 10.42
+Libs: -L${libdir} -lpcre2-8 -Wl,-rpath,${libdir}
 Cflags: -I${includedir}
 PC
 fi

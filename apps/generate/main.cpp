@@ -13,6 +13,7 @@
 #include "vlm/core/log.h"
 #include "vlm/data/base64.h"
 #include "vlm/data/internvl_prompt.h"
+#include "vlm/generate/golden_check.h"
 #include "vlm/run/model_session.h"
 #include "vlm/run/placement_setup.h"
 
@@ -36,6 +37,53 @@ std::string ids_text(const std::vector<int64_t>& ids) {
   return s;
 }
 
+// --golden: every case's greedy ids and logits against the reference file.
+int check_against(const std::shared_ptr<const vlm::LoadedModel>& model, const std::string& path,
+                  double tolerance, bool as_json) {
+  std::ifstream in(path);
+  vlm::check_user(static_cast<bool>(in), "cannot read " + path);
+  const nlohmann::json ref = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  vlm::check_user(!ref.is_discarded(), path + ": not valid JSON");
+  int64_t longest = 0;
+  for (const auto& c : ref.value("cases", nlohmann::json::array()))
+    longest = std::max<int64_t>(
+        longest, static_cast<int64_t>(c.value("input_ids", nlohmann::json::array()).size() +
+                                      c.value("greedy_ids", nlohmann::json::array()).size()));
+  vlm::Generator gen(model, longest + 1);
+  const auto results = vlm::check_golden(gen, ref, model->manifest().vision.image_size, path);
+  bool ok = true;
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& r : results) {
+    const bool case_ok =
+        r.first_id_mismatch < 0 && (tolerance < 0 || r.max_abs_dlogit <= tolerance);
+    ok = ok && case_ok;
+    out.push_back({{"name", r.name},
+                   {"steps", r.steps},
+                   {"max_abs_dlogit", r.max_abs_dlogit},
+                   {"max_abs_logit", r.max_abs_logit},
+                   {"first_id_mismatch", r.first_id_mismatch},
+                   {"ids", r.ids},
+                   {"ref_ids", r.ref_ids},
+                   {"ok", case_ok}});
+    if (!as_json)
+      std::cout << r.name << ": " << r.steps << " steps, max |dlogit| " << r.max_abs_dlogit
+                << " (max |logit| " << r.max_abs_logit << "), greedy ids "
+                << (r.first_id_mismatch < 0
+                        ? std::string("identical")
+                        : "differ from step " + std::to_string(r.first_id_mismatch))
+                << (case_ok ? "" : "  FAIL") << "\n";
+  }
+  if (as_json)
+    std::cout << nlohmann::json{{"reference", path},
+                                {"dtype", c10::toString(model->manifest().dtype)},
+                                {"tolerance", tolerance},
+                                {"cases", out},
+                                {"ok", ok}}
+                     .dump(2)
+              << "\n";
+  return ok ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -45,9 +93,18 @@ int main(int argc, char** argv) {
   int64_t max_new_tokens = 64;
   int max_tiles = 6;
   bool as_json = false;
+  std::string golden;
+  double tolerance = -1;
   app.add_option("--model-dir", model_dir, "exported model directory")->required();
-  app.add_option("--prompt", prompt_text, "the question; <image> marks where images go")
-      ->required();
+  auto* prompt_opt =
+      app.add_option("--prompt", prompt_text, "the question; <image> marks where images go");
+  auto* golden_opt = app.add_option(
+      "--golden", golden,
+      "instead of a prompt: compare with a golden.json-format reference (the export's own "
+      "golden.json, or scripts/transformers_reference.py's output); exit 1 when a greedy id "
+      "differs or a logit differs by more than --tolerance");
+  golden_opt->excludes(prompt_opt);
+  app.add_option("--tolerance", tolerance, "with --golden: max |logit difference| allowed");
   app.add_option("--image", images, "image files, in <image> order");
   app.add_option("--max-new-tokens", max_new_tokens, "generation limit");
   app.add_option("--max-tiles", max_tiles, "tiles per image (InternVL2 max_num)");
@@ -58,6 +115,10 @@ int main(int argc, char** argv) {
   app.add_option("--configs", configs, "configs folder (default: the source tree's configs/)");
   app.add_flag("--json", as_json, "print one JSON object");
   CLI11_PARSE(app, argc, argv);
+  if (golden.empty() && prompt_text.empty()) {
+    std::cerr << "generate: error: --prompt or --golden is required\n";
+    return 2;
+  }
 
   const std::filesystem::path configs_dir = configs.empty() ? VLM_DEFAULT_CONFIGS_DIR : configs;
   try {
@@ -69,7 +130,9 @@ int main(int argc, char** argv) {
     vlm::log::info("placement " + placement + " (" + plan.strategy() + "):\n" + plan.table());
     vlm::check_user(plan.fits(), "placement " + placement + " does not fit:\n" + plan.table());
     vlm::require_devices_present(plan);
-    vlm::ModelSession session(vlm::LoadedModel::load(std::move(manifest), std::move(plan)));
+    auto model = vlm::LoadedModel::load(std::move(manifest), std::move(plan));
+    if (!golden.empty()) return check_against(model, golden, tolerance, as_json);
+    vlm::ModelSession session(model);
     vlm::Prompt prompt;
     prompt.text = prompt_text;
     for (const auto& path : images)

@@ -2,20 +2,13 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 
 #include "vlm/core/error.h"
 #include "vlm/model/device_handoff.h"
+#include "vlm/model/stage_clock.h"
 
 namespace vlm {
-namespace {
-
-// Waits for queued device work so that stage times are real (no-op on the CPU).
-void sync(const LoadedUnit& unit) {
-  if (unit.device.is_cuda()) torch::empty({1}, torch::TensorOptions().device(unit.device)).cpu();
-}
-
-}  // namespace
-
 Generator::Generator(std::shared_ptr<const LoadedModel> model, int64_t capacity)
     : forward_(model, capacity), cache_(*model, capacity) {}
 
@@ -32,32 +25,38 @@ GenerationResult Generator::generate(const torch::Tensor& input_ids,
                  std::to_string(options.max_new_tokens) + " exceeds the KV-cache capacity " +
                  std::to_string(capacity()));
 
-  Stopwatch watch;
+  // Stage times: CUDA events where a stage starts and ends on one device, so that nothing waits
+  // for the GPU before the first stop check (see stage_clock.h).
+  const c10::Device embed_device = model.embedding().device;
+  const c10::Device head_device = model.head().device;
+  std::optional<StageMark> vision_start, vision_end;
   torch::Tensor image_embeds;
   if (pixel_values.defined() && pixel_values.size(0) > 0) {
+    vision_start = StageMark::on(model.vision().device);
     image_embeds = forward_.encode_images(pixel_values);
-    sync(model.embedding());
-    result.times["vision"] = watch.elapsed_ms();
+    vision_end =
+        StageMark::on(model.projector().device, model.projector().device != model.vision().device);
   }
 
-  watch.restart();
+  const StageMark prefill_start = StageMark::on(embed_device);
   torch::Tensor hidden = forward_.embed(input_ids, image_embeds);
   hidden = forward_.decode_layers(hidden, cache_, 0);
   torch::Tensor logits = forward_.last_logits(hidden);
+  const StageMark prefill_end = StageMark::on(head_device, head_device != embed_device);
   int64_t pos = result.input_tokens;
 
-  const c10::Device embed_device = model.embedding().device;
+  Stopwatch decode_watch;
   for (int64_t step = 0; step < options.max_new_tokens; ++step) {
     if (options.keep_logits) result.logits.push_back(logits.to(torch::kCPU).clone());
-    // The stop check is the loop's one host synchronisation.
-    const int64_t next = logits.argmax().item<int64_t>();
-    if (step == 0) {
-      result.times["prefill"] = watch.elapsed_ms();
-      watch.restart();
-    }
+    // The next id stays on the device; reading it for the stop check is the loop's one host
+    // synchronisation.
+    const torch::Tensor next_dev = logits.argmax().reshape({1, 1});
+    const int64_t next = next_dev.item<int64_t>();
+    if (step == 0) decode_watch.restart();
     result.ids.push_back(next);
-    if (std::find(options.stop_ids.begin(), options.stop_ids.end(), next) !=
-        options.stop_ids.end()) {
+    if (step + 1 >= options.min_new_tokens &&
+        std::find(options.stop_ids.begin(), options.stop_ids.end(), next) !=
+            options.stop_ids.end()) {
       result.stop_reason = "stop_id";
       break;
     }
@@ -65,13 +64,15 @@ GenerationResult Generator::generate(const torch::Tensor& input_ids,
       result.stop_reason = "max_new_tokens";
       break;
     }
-    torch::Tensor ids = torch::full({1, 1}, next, torch::TensorOptions().dtype(torch::kInt64));
-    hidden = forward_.embed_tokens(hand_off(ids, embed_device));
+    hidden = forward_.embed_tokens(hand_off(next_dev, embed_device));
     hidden = forward_.decode_layers(hidden, cache_, pos);
     logits = forward_.last_logits(hidden);
     ++pos;
   }
-  result.times["decode"] = watch.elapsed_ms();
+  if (vision_start) result.times["vision"] = StageMark::elapsed_ms(*vision_start, *vision_end);
+  result.times["prefill"] = StageMark::elapsed_ms(prefill_start, prefill_end);
+  result.times["decode"] = decode_watch.elapsed_ms();
+  result.decode_steps = static_cast<int64_t>(result.ids.size()) - 1;
   return result;
 }
 

@@ -69,6 +69,7 @@ PromptOutput ModelSession::answer(const Prompt& prompt, int max_tiles, int64_t m
   GenerationOptions gen;
   gen.max_new_tokens = max_new_tokens;
   gen.stop_ids = model_->manifest().stop_ids;
+  gen.min_new_tokens = min_new_tokens_;
   torch::Tensor ids = torch::tensor(out.input_ids, torch::kInt64).unsqueeze(0);
   GenerationResult r = generator_->generate(ids, pixel_values, gen);
   out.output_ids = r.ids;

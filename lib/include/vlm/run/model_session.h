@@ -48,12 +48,16 @@ class ModelSession {
   PromptOutput answer(const Prompt& prompt, int max_tiles, int64_t max_new_tokens,
                       const std::string& what);
 
+  // Stop ids are ignored until this many tokens exist (benchmarks: answers of a fixed length).
+  void set_min_new_tokens(int64_t n) { min_new_tokens_ = n; }
+
  private:
   std::shared_ptr<const LoadedModel> model_;
   std::unique_ptr<Tokenizer> tokenizer_;
   ChatTemplate template_;
   ImagePreprocessor preprocessor_;
   std::unique_ptr<Generator> generator_;
+  int64_t min_new_tokens_ = 0;
 };
 
 // The manifest's "preprocess" block as PreprocessOptions; errors name the field.

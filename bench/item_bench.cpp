@@ -1,0 +1,257 @@
+// item_bench: one RealWorldQA-like item on an export, stage by stage, with the hardware bounds of
+// the device measured in the same process. Writes JSON (figures, never a pass/fail).
+//
+// The item: a 1024x768 JPEG (made here: gradients, shapes and noise, quality 90) at max 6 tiles:
+// InternVL's grid choice for 4:3 is 3x2, plus the thumbnail, 7 tiles; the InternVL2 MCQ prompt with
+// 4 options; answers of exactly 1 and of exactly 16 new tokens (stop ids ignored until then). Per
+// configuration: `--reps` timed runs after `--warmup` untimed ones, medians of each stage
+// (image_decode, preprocess, tokenize, vision, prefill, decode, total), ms per decoded token,
+// items/s.
+//
+// Hardware bounds (same process, same device): device-to-device copy bandwidth (bytes read +
+// written per second, as the GPU notes quote it) and a bf16 8192^3 matmul rate. From them:
+//   decode bound  = weight bytes read per decode step (decoder layers + norm + head) / copy rate
+//   prefill bound = prefill FLOPs (2 * params * tokens for the LLM and the ViT, plus attention)
+//                   / matmul rate.
+#include <torch/cuda.h>
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "vlm/core/error.h"
+#include "vlm/core/timer.h"
+#include "vlm/data/base64.h"
+#include "vlm/data/internvl_prompt.h"
+#include "vlm/model/device_memory.h"
+#include "vlm/model/loaded_model.h"
+#include "vlm/model/stage_clock.h"
+#include "vlm/run/model_session.h"
+
+#ifdef VLM_WITH_CUDA
+#include <c10/cuda/CUDACachingAllocator.h>
+#endif
+
+using nlohmann::json;
+
+namespace {
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// A deterministic 1024x768 photo-like JPEG: smooth gradients, shapes and noise.
+std::string make_jpeg(int w, int h) {
+  cv::Mat img(h, w, CV_8UC3);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      img.at<cv::Vec3b>(y, x) =
+          cv::Vec3b(static_cast<uchar>((x * 255) / w), static_cast<uchar>((y * 255) / h),
+                    static_cast<uchar>(((x + y) * 3) % 256));
+  cv::circle(img, {w / 3, h / 2}, h / 5, {30, 200, 90}, -1);
+  cv::rectangle(img, {w / 2, h / 4}, {w * 4 / 5, h * 3 / 4}, {220, 40, 40}, -1);
+  cv::Mat noise(h, w, CV_8UC3);
+  cv::randu(noise, 0, 24);
+  img += noise;
+  std::vector<uchar> buf;
+  cv::imencode(".jpg", img, buf, {cv::IMWRITE_JPEG_QUALITY, 90});
+  return std::string(buf.begin(), buf.end());
+}
+
+// The question of a RealWorldQA-like MCQ item with four options.
+vlm::Item make_item(const std::string& jpeg) {
+  vlm::Item item;
+  item.index = "0";
+  item.question = "Which direction is the red object relative to the green one?";
+  item.options = {{'A', "left"}, {'B', "right"}, {'C', "above"}, {'D', "below"}};
+  item.answer = "B";
+  item.images_b64 = {vlm::base64_encode(jpeg)};
+  return item;
+}
+
+void sync_if_cuda(c10::Device d) {
+  if (d.is_cuda()) torch::cuda::synchronize(d.index());
+}
+
+// Device-to-device copy: bytes read + written per second (median of reps).
+double copy_bytes_per_s(c10::Device d, int64_t bytes, int reps) {
+  auto opt = torch::TensorOptions().dtype(torch::kUInt8).device(d);
+  torch::Tensor a = torch::empty({bytes}, opt).fill_(1), b = torch::empty({bytes}, opt);
+  std::vector<double> ms;
+  for (int r = 0; r < reps + 1; ++r) {
+    const auto t0 = vlm::StageMark::on(d);
+    b.copy_(a);
+    const auto t1 = vlm::StageMark::on(d);
+    if (r > 0) ms.push_back(vlm::StageMark::elapsed_ms(t0, t1));
+  }
+  return 2.0 * static_cast<double>(bytes) / (median(ms) / 1e3);
+}
+
+// bf16 n^3 matmul FLOP/s (median of reps).
+double matmul_flops_per_s(c10::Device d, int64_t n, int reps) {
+  auto opt = torch::TensorOptions().dtype(torch::kBFloat16).device(d);
+  torch::Tensor a = torch::randn({n, n}, opt), b = torch::randn({n, n}, opt);
+  std::vector<double> ms;
+  for (int r = 0; r < reps + 1; ++r) {
+    const auto t0 = vlm::StageMark::on(d);
+    torch::Tensor c = torch::mm(a, b);
+    const auto t1 = vlm::StageMark::on(d);
+    if (r > 0) ms.push_back(vlm::StageMark::elapsed_ms(t0, t1));
+  }
+  return 2.0 * static_cast<double>(n * n * n) / (median(ms) / 1e3);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Per-item stage timings of an export on one device, with hardware bounds"};
+  std::string model_dir, device_name = "cuda:0", out_path, label, image_out;
+  int reps = 10, warmup = 2, max_tiles = 6;
+  std::vector<int64_t> new_tokens = {1, 16};
+  bool hardware = true;
+  app.add_option("--model-dir", model_dir, "exported model directory")->required();
+  app.add_option("--device", device_name, "device for every unit");
+  app.add_option("--reps", reps, "timed runs per configuration");
+  app.add_option("--warmup", warmup, "untimed runs first");
+  app.add_option("--max-tiles", max_tiles, "InternVL2 max_num");
+  app.add_option("--new-tokens", new_tokens, "answer lengths to time");
+  app.add_option("--label", label, "name of this shape in the JSON");
+  app.add_flag("!--no-hardware", hardware, "skip the copy and matmul measurements");
+  app.add_option("--out", out_path, "JSON file to write")->required();
+  app.add_option("--save-image", image_out, "also write the item's JPEG here");
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    const c10::Device device(device_name);
+    vlm::Manifest manifest = vlm::load_manifest(model_dir);
+    json out;
+    out["label"] = label.empty() ? manifest.name : label;
+    out["model_dir"] = model_dir;
+    out["dtype"] = c10::toString(manifest.dtype);
+    out["attention"] = manifest.raw.value("attention", "");
+    out["torch"] = TORCH_VERSION;
+    out["device"] = device.str();
+
+    // Weight bytes: everything, and what one decode step reads (layers, norm, head).
+    int64_t total_bytes = 0, step_bytes = 0, llm_bytes = 0, vision_bytes = 0;
+    for (const auto& u : manifest.units) {
+      total_bytes += u.param_bytes;
+      using K = vlm::UnitKind;
+      if (u.kind == K::kDecoderLayer || u.kind == K::kNorm || u.kind == K::kHead)
+        step_bytes += u.param_bytes;
+      if (u.kind == K::kDecoderLayer) llm_bytes += u.param_bytes;
+      if (u.kind == K::kVision || u.kind == K::kProjector) vision_bytes += u.param_bytes;
+    }
+    int64_t head_bytes = 0;
+    for (const auto& u : manifest.units)
+      if (u.kind == vlm::UnitKind::kHead) head_bytes = u.param_bytes;
+
+    // (a) load: every unit onto the device, one loader.
+    vlm::PlacementPlan plan = vlm::PlacementPlan::all_on(manifest, device);
+    vlm::Stopwatch load_watch;
+    auto model = vlm::LoadedModel::load(manifest, plan);
+    sync_if_cuda(device);
+    const double load_s = load_watch.elapsed_ms() / 1e3;
+    out["load"] = {{"seconds", load_s},
+                   {"bytes", total_bytes},
+                   {"gb_per_s", static_cast<double>(total_bytes) / 1e9 / load_s}};
+
+    vlm::ModelSession session(model);
+    const std::string jpeg = make_jpeg(1024, 768);
+    if (!image_out.empty()) std::ofstream(image_out, std::ios::binary) << jpeg;
+    out["reps"] = reps;
+    out["warmup"] = warmup;
+    out["max_tiles"] = max_tiles;
+    const vlm::Item item = make_item(jpeg);
+    vlm::DatasetSpec spec;
+    spec.name = "RealWorldQA";
+    spec.kind = vlm::DatasetKind::kMcq;
+    const vlm::Prompt prompt = vlm::build_internvl_prompt(item, spec);
+    session.reserve(4096 + *std::max_element(new_tokens.begin(), new_tokens.end()));
+
+    json runs = json::array();
+    json input_ids;
+    for (int64_t n : new_tokens) {
+      session.set_min_new_tokens(n);
+      std::map<std::string, std::vector<double>> stages;
+      std::vector<double> per_token;
+      vlm::PromptOutput last;
+      if (device.is_cuda()) torch::cuda::synchronize(device.index());
+#ifdef VLM_WITH_CUDA
+      if (device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(device.index());
+#endif
+      for (int r = 0; r < warmup + reps; ++r) {
+        last = session.answer(prompt, max_tiles, n, "bench item");
+        if (r < warmup) continue;
+        for (const auto& [stage, ms] : last.times) stages[stage].push_back(ms);
+        if (last.output_ids.size() > 1)
+          per_token.push_back(last.times.at("decode") /
+                              static_cast<double>(last.output_ids.size() - 1));
+      }
+      json run;
+      run["new_tokens"] = n;
+      run["generated"] = last.output_ids.size();
+      run["tiles"] = last.tiles_per_image;
+      run["input_tokens"] = last.input_ids.size();
+      for (const auto& [stage, v] : stages) run["median_ms"][stage] = median(v);
+      if (!per_token.empty()) run["ms_per_decoded_token"] = median(per_token);
+      run["items_per_s"] = 1000.0 / median(stages["total"]);
+      if (auto peak = vlm::device_peak_allocated_bytes(device)) run["peak_bytes"] = *peak;
+      runs.push_back(run);
+      input_ids = last.input_ids;
+    }
+    out["runs"] = runs;
+    out["input_ids"] = input_ids;  // the transformers side runs exactly these
+    out["prompt"] = prompt.text;
+
+    // (d) hardware bounds.
+    if (hardware && device.is_cuda()) {
+      const double copy = copy_bytes_per_s(device, int64_t{2} << 30, 5);
+      const double mm = matmul_flops_per_s(device, 8192, 5);
+      const auto& m = model->manifest();
+      const int64_t elt = c10::elementSize(m.dtype);
+      const double tokens = static_cast<double>(input_ids.size());
+      const double h = static_cast<double>(m.llm.hidden_size);
+      const double layers = static_cast<double>(m.llm.num_layers);
+      // LLM: 2 flops per weight per token (layers + head on the last token only) + causal
+      // attention (QK^T and AV: 2 * T^2 * H per layer, halved for causality, times 2).
+      const double llm_flops = 2.0 * static_cast<double>(llm_bytes / elt) * tokens +
+                               2.0 * static_cast<double>(head_bytes / elt) +
+                               2.0 * tokens * tokens * h * layers;
+      // ViT: per tile (patches + CLS) tokens through every weight, plus full attention.
+      const double tiles = static_cast<double>(runs[0]["tiles"][0].get<int>());
+      const json& vj = m.raw.at("vision");
+      const int64_t side = m.vision.image_size / vj.at("patch_size").get<int64_t>();
+      const double vt = static_cast<double>(side * side + 1);
+      const double vision_flops = tiles * (2.0 * static_cast<double>(vision_bytes / elt) * vt +
+                                           4.0 * vt * vt * vj.at("hidden_size").get<double>() *
+                                               vj.at("num_layers").get<double>());
+      out["hardware"] = {{"copy_bytes_per_s", copy},
+                         {"bf16_matmul_flops_per_s", mm},
+                         {"decode_step_weight_bytes", step_bytes},
+                         {"decode_step_bound_ms", static_cast<double>(step_bytes) / copy * 1e3},
+                         {"prefill_flops", llm_flops},
+                         {"vision_flops", vision_flops},
+                         {"prefill_bound_ms", llm_flops / mm * 1e3},
+                         {"vision_bound_ms", vision_flops / mm * 1e3}};
+    }
+    std::ofstream f(out_path);
+    f << out.dump(2) << "\n";
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  } catch (const vlm::Error& e) {
+    std::cerr << "item_bench: error: " << e.what() << "\n";
+    return e.is_user_error() ? 2 : 3;
+  }
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Per-item benchmark of this runtime against transformers on real-size random-weight exports, on
+# one CUDA device. For each SHAPE (a preset name of scripts/internvl2_presets.py, optionally with
+# ":LAYERS" to keep only the first decoder layers): makes a bf16 checkpoint in the OpenGVLab
+# layout, exports it (bf16, sdpa), drops the page cache when allowed, runs bench/item_bench
+# (load, stages, peak memory, hardware bounds) and bench/transformers_item_bench.py on the same
+# checkpoint, image and input ids, and merges both into bench/results/item-<host>.json with the
+# ratios and the issue's targets side by side.
+# Usage: bench/run_item_bench.sh BUILD_DIR SHAPE [SHAPE...]
+#   e.g. bench/run_item_bench.sh build-gpu InternVL2-1B InternVL2-8B InternVL2-Llama3-76B:12
+# WORK (default /tmp/vlm-item-bench) holds the checkpoints and exports; each is deleted after use.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=$1
+shift
+PY=${PYTHON:-$(command -v python3)}
+WORK=${WORK:-/tmp/vlm-item-bench}
+REPS=${REPS:-10}
+mkdir -p "$WORK" bench/results
+parts=()
+for shape in "$@"; do
+  preset=${shape%%:*}
+  layers=""
+  [ "$shape" != "$preset" ] && layers=${shape#*:}
+  tag=$(echo "$shape" | tr ':' '_')
+  ckpt=$WORK/ckpt-$tag
+  model=$WORK/model-$tag
+  echo "== $shape: checkpoint" >&2
+  t0=$(date +%s)
+  "$PY" scripts/make_tiny_checkpoint.py --preset "$preset" ${layers:+--llm-layers "$layers"} \
+    --dtype bfloat16 --shards 4 --out "$ckpt"
+  t1=$(date +%s)
+  echo "== $shape: export ($((t1 - t0)) s for the checkpoint)" >&2
+  "$PY" scripts/export_internvl2.py --checkpoint "$ckpt" --out "$model" --dtype bfloat16 \
+    --attention sdpa --no-golden --quiet
+  t2=$(date +%s)
+  echo "== $shape: item_bench ($((t2 - t1)) s for the export)" >&2
+  sync
+  if [ -w /proc/sys/vm/drop_caches ]; then echo 3 >/proc/sys/vm/drop_caches; fi
+  "$BUILD/bin/item_bench" --model-dir "$model" --label "$shape" --reps "$REPS" \
+    --out "$WORK/cpp-$tag.json" --save-image "$WORK/item.jpg" >/dev/null
+  echo "== $shape: transformers" >&2
+  "$PY" bench/transformers_item_bench.py --checkpoint "$ckpt" --export "$model" \
+    --cpp "$WORK/cpp-$tag.json" --image "$WORK/item.jpg" --out "$WORK/hf-$tag.json" >/dev/null
+  parts+=("$WORK/cpp-$tag.json" "$WORK/hf-$tag.json")
+  rm -rf "$ckpt" "$model"
+done
+RESULT=bench/results/item-$(hostname | tr -cd 'a-zA-Z0-9_-').json
+"$PY" bench/merge_item_bench.py --command "bench/run_item_bench.sh $BUILD $*" --out "$RESULT" \
+  "${parts[@]}"
+if [ -n "${OUT:-}" ]; then cp "$RESULT" "$OUT/"; fi
