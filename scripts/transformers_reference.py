@@ -173,8 +173,13 @@ def load_hf_model(checkpoint, img_context_id, dtype, attn, device):
     cfg._attn_implementation = attn
     cfg.text_config._attn_implementation = attn
     cfg.vision_config._attn_implementation = attn
-    with torch.device("meta"):
-        model = transformers.InternVLForConditionalGeneration(cfg)
+    # Built on the target device in the target dtype (random init, then overwritten below).
+    with torch.device(device):
+        try:
+            model = transformers.InternVLForConditionalGeneration._from_config(cfg, dtype=dtype)
+        except TypeError:
+            model = transformers.InternVLForConditionalGeneration._from_config(cfg,
+                                                                               torch_dtype=dtype)
     expected = set(model.state_dict().keys())
     prefix = "model." if any(k.startswith("model.vision_tower.") for k in expected) else ""
     converted = {}
@@ -189,10 +194,10 @@ def load_hf_model(checkpoint, img_context_id, dtype, attn, device):
     if missing or unexpected:
         raise SystemExit("transformers_reference: weight mapping incomplete: missing %s, "
                          "unexpected %s" % (missing[:8], unexpected[:8]))
-    model.load_state_dict(converted, strict=False, assign=True)
+    model.load_state_dict(converted, strict=False)
     if cfg.tie_word_embeddings:
         model.tie_weights()
-    model = model.to(device=device, dtype=dtype).eval()
+    model = model.eval()
     return model, cfg, kind
 
 

@@ -35,11 +35,9 @@ void ModelSession::reserve(int64_t capacity) {
     generator_ = std::make_unique<Generator>(model_, capacity);
 }
 
-PromptOutput ModelSession::answer(const Prompt& prompt, int max_tiles, int64_t max_new_tokens,
-                                  const std::string& what) {
-  check_internal(generator_ != nullptr, "ModelSession::answer before reserve()");
-  PromptOutput out;
-  Stopwatch total;
+PreparedPrompt ModelSession::prepare(const Prompt& prompt, int max_tiles,
+                                     const std::string& what) const {
+  PreparedPrompt p;
   Stopwatch watch;
   std::vector<cv::Mat> images;
   for (size_t k = 0; k < prompt.images_b64.size(); ++k) {
@@ -47,31 +45,47 @@ PromptOutput ModelSession::answer(const Prompt& prompt, int max_tiles, int64_t m
         what + (prompt.images_b64.size() > 1 ? " image " + std::to_string(k + 1) : "");
     images.push_back(decode_image(base64_decode(prompt.images_b64[k]), name));
   }
-  out.times["image_decode"] = watch.elapsed_ms();
+  p.times["image_decode"] = watch.elapsed_ms();
 
   watch.restart();
   std::vector<torch::Tensor> pixels;
   for (const cv::Mat& image : images) {
-    PreprocessedImage p = preprocessor_.preprocess(image, max_tiles);
-    out.tiles_per_image.push_back(p.num_tiles);
-    pixels.push_back(p.pixel_values);
+    PreprocessedImage pre = preprocessor_.preprocess(image, max_tiles);
+    p.tiles_per_image.push_back(pre.num_tiles);
+    pixels.push_back(pre.pixel_values);
   }
-  torch::Tensor pixel_values = pixels.empty() ? torch::Tensor() : torch::cat(pixels, 0);
-  out.times["preprocess"] = watch.elapsed_ms();
+  if (!pixels.empty()) p.pixel_values = torch::cat(pixels, 0);
+  p.times["preprocess"] = watch.elapsed_ms();
 
   watch.restart();
-  out.query = template_.render(prompt.text);
+  p.query = template_.render(prompt.text);
   const std::string expanded = expand_image_tokens(
-      out.query, out.tiles_per_image, static_cast<int>(model_->manifest().vision.num_image_token));
-  out.input_ids = tokenizer_->encode(expanded);
-  out.times["tokenize"] = watch.elapsed_ms();
+      p.query, p.tiles_per_image, static_cast<int>(model_->manifest().vision.num_image_token));
+  p.input_ids = tokenizer_->encode(expanded);
+  p.times["tokenize"] = watch.elapsed_ms();
+  return p;
+}
 
+GenerationResult ModelSession::generate(const PreparedPrompt& prepared, int64_t max_new_tokens) {
+  check_internal(generator_ != nullptr, "ModelSession::generate before reserve()");
   GenerationOptions gen;
   gen.max_new_tokens = max_new_tokens;
   gen.stop_ids = model_->manifest().stop_ids;
   gen.min_new_tokens = min_new_tokens_;
-  torch::Tensor ids = torch::tensor(out.input_ids, torch::kInt64).unsqueeze(0);
-  GenerationResult r = generator_->generate(ids, pixel_values, gen);
+  torch::Tensor ids = torch::tensor(prepared.input_ids, torch::kInt64).unsqueeze(0);
+  return generator_->generate(ids, prepared.pixel_values, gen);
+}
+
+PromptOutput ModelSession::answer(const Prompt& prompt, int max_tiles, int64_t max_new_tokens,
+                                  const std::string& what) {
+  Stopwatch total;
+  PreparedPrompt p = prepare(prompt, max_tiles, what);
+  PromptOutput out;
+  out.query = std::move(p.query);
+  out.tiles_per_image = p.tiles_per_image;
+  out.input_ids = p.input_ids;
+  out.times = p.times;
+  GenerationResult r = generate(p, max_new_tokens);
   out.output_ids = r.ids;
   out.stop_reason = r.stop_reason;
   for (const auto& [stage, ms] : r.times) out.times[stage] = ms;

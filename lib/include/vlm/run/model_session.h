@@ -30,6 +30,15 @@ struct PromptOutput {
                                      //     decode, total
 };
 
+// A prompt made ready for the model: pixels and ids (answer() = prepare + generate + decode).
+struct PreparedPrompt {
+  std::string query;                 // the templated text before <image> expansion
+  std::vector<int> tiles_per_image;  // tiles (thumbnail included) of each image, in order
+  std::vector<int64_t> input_ids;    // the tokenized prompt, image tokens included
+  torch::Tensor pixel_values;        // [tiles, 3, S, S] float32, undefined without images
+  StageTimes times;                  // ms: image_decode, preprocess, tokenize
+};
+
 class ModelSession {
  public:
   explicit ModelSession(std::shared_ptr<const LoadedModel> model);
@@ -47,6 +56,11 @@ class ModelSession {
   // template, expands <image>, tokenizes, generates and decodes. `what` names the item in errors.
   PromptOutput answer(const Prompt& prompt, int max_tiles, int64_t max_new_tokens,
                       const std::string& what);
+
+  // The first half of answer(): images decoded and tiled, template rendered, tokenized.
+  PreparedPrompt prepare(const Prompt& prompt, int max_tiles, const std::string& what) const;
+  // The second half without the text: greedy generation on a prepared prompt.
+  GenerationResult generate(const PreparedPrompt& prepared, int64_t max_new_tokens);
 
   // Stop ids are ignored until this many tokens exist (benchmarks: answers of a fixed length).
   void set_min_new_tokens(int64_t n) { min_new_tokens_ = n; }
