@@ -13,6 +13,7 @@
 //   decode bound  = weight bytes read per decode step (decoder layers + norm + head) / copy rate
 //   prefill bound = prefill FLOPs (2 * params * tokens for the LLM and the ViT, plus attention)
 //                   / matmul rate.
+#include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/cuda.h>
 #include <torch/torch.h>
 #include <torch/version.h>
@@ -119,7 +120,8 @@ int main(int argc, char** argv) {
   std::string model_dir, device_name = "cuda:0", out_path, label, image_out;
   int reps = 10, warmup = 2, max_tiles = 6;
   std::vector<int64_t> new_tokens = {1, 16};
-  bool hardware = true;
+  bool hardware = true, freeze = false, jit_optimize = true;
+  int load_threads = 4;
   app.add_option("--model-dir", model_dir, "exported model directory")->required();
   app.add_option("--device", device_name, "device for every unit");
   app.add_option("--reps", reps, "timed runs per configuration");
@@ -128,6 +130,10 @@ int main(int argc, char** argv) {
   app.add_option("--new-tokens", new_tokens, "answer lengths to time");
   app.add_option("--label", label, "name of this shape in the JSON");
   app.add_flag("!--no-hardware", hardware, "skip the copy and matmul measurements");
+  app.add_flag("--freeze", freeze, "torch::jit::freeze every unit after loading");
+  app.add_flag("!--no-jit-optimize", jit_optimize,
+               "run units without the graph executor's optimisations (profiling, fusion)");
+  app.add_option("--load-threads", load_threads, "loader threads per device");
   app.add_option("--out", out_path, "JSON file to write")->required();
   app.add_option("--save-image", image_out, "also write the item's JPEG here");
   CLI11_PARSE(app, argc, argv);
@@ -160,7 +166,10 @@ int main(int argc, char** argv) {
     // (a) load: every unit onto the device, one loader.
     vlm::PlacementPlan plan = vlm::PlacementPlan::all_on(manifest, device);
     vlm::Stopwatch load_watch;
-    auto model = vlm::LoadedModel::load(manifest, plan);
+    torch::jit::setGraphExecutorOptimize(jit_optimize);
+    out["options"] = {
+        {"freeze", freeze}, {"jit_optimize", jit_optimize}, {"load_threads", load_threads}};
+    auto model = vlm::LoadedModel::load(manifest, plan, {load_threads, true, freeze});
     sync_if_cuda(device);
     const double load_s = load_watch.elapsed_ms() / 1e3;
     out["load"] = {{"seconds", load_s},

@@ -65,7 +65,8 @@ int main(int argc, char** argv) {
       drop_page_cache(manifest);
       vlm::Stopwatch watch;
       {
-        auto model = vlm::LoadedModel::load(manifest, plan, parallel);
+        auto model = vlm::LoadedModel::load(
+            manifest, plan, parallel ? vlm::LoadOptions{} : vlm::LoadOptions{1, false, false});
         if (torch::cuda::is_available()) torch::cuda::synchronize();
         ms[parallel ? "parallel" : "one_loader"].push_back(watch.elapsed_ms());
       }

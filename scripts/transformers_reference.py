@@ -62,13 +62,22 @@ def text_config(llm):
     else:
         raise SystemExit("transformers_reference: language model %s is not one transformers' "
                          "InternVL maps (Qwen2, Llama, InternLM2 as Llama)" % arch)
-    if llm.get("rope_scaling"):
-        raise SystemExit("transformers_reference: rope_scaling %r not mapped" % llm["rope_scaling"])
     theta = _rope_kw(llm)
+    rope = {"rope_type": "default", "rope_theta": theta}
+    scaling = llm.get("rope_scaling")
+    if scaling:
+        # InternLM2's dynamic NTK (InternVL2-2B/8B/26B) is transformers' "dynamic" rope: both
+        # rescale the base only for sequences longer than max_position_embeddings.
+        if scaling.get("type", scaling.get("rope_type")) != "dynamic":
+            raise SystemExit("transformers_reference: rope_scaling %r not mapped" % scaling)
+        rope = {"rope_type": "dynamic", "factor": float(scaling["factor"]), "rope_theta": theta}
     try:  # transformers 5: rope parameters in one dict
-        cfg = cls(**common, rope_parameters={"rope_type": "default", "rope_theta": theta})
+        cfg = cls(**common, rope_parameters=rope)
     except TypeError:
-        cfg = cls(**common, rope_theta=theta)
+        legacy = {"rope_theta": theta}
+        if scaling:
+            legacy["rope_scaling"] = {"type": "dynamic", "factor": rope["factor"]}
+        cfg = cls(**common, **legacy)
     return cfg, kind, arch
 
 

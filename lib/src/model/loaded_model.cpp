@@ -1,5 +1,10 @@
 #include "vlm/model/loaded_model.h"
 
+#include <torch/csrc/jit/api/module.h>
+
+#include <algorithm>
+#include <atomic>
+#include <exception>
 #include <future>
 #include <map>
 
@@ -13,7 +18,7 @@ LoadedModel::LoadedModel(Manifest manifest, PlacementPlan plan)
     : manifest_(std::move(manifest)), plan_(std::move(plan)) {}
 
 std::shared_ptr<const LoadedModel> LoadedModel::load(Manifest manifest, PlacementPlan plan,
-                                                     bool parallel) {
+                                                     const LoadOptions& options) {
   Stopwatch watch;
   check_user(!manifest.config_only,
              (manifest.dir / "manifest.json").string() +
@@ -22,30 +27,48 @@ std::shared_ptr<const LoadedModel> LoadedModel::load(Manifest manifest, Placemen
   const Manifest& m = model->manifest_;
   model->units_.resize(m.units.size());
 
-  // One loader per device: units of different devices load in parallel (one for all if !parallel).
+  // Each device's units are read by threads_per_device threads (one thread for everything when
+  // !parallel), each taking the next unit of its device in execution order.
   std::map<std::string, std::vector<size_t>> by_device;
   for (size_t i = 0; i < m.units.size(); ++i) {
     LoadedUnit& u = model->units_[i];
     u.spec = &m.units[i];
     u.device = model->plan_.device_of(u.spec->name);
-    by_device[parallel ? u.device.str() : std::string("all")].push_back(i);
+    by_device[options.parallel ? u.device.str() : std::string("all")].push_back(i);
   }
+  const int per_device = options.parallel ? std::max(1, options.threads_per_device) : 1;
+  std::vector<std::unique_ptr<std::atomic<size_t>>> next;
   std::vector<std::future<void>> loaders;
   for (auto& [device, indices] : by_device) {
-    loaders.push_back(std::async(std::launch::async, [&model, idx = indices]() {
-      for (size_t i : idx) {
-        LoadedUnit& u = model->units_[i];
-        try {
-          u.module = torch::jit::load(u.spec->file.string(), u.device);
-        } catch (const c10::Error& e) {
-          throw UserError("loading unit " + u.spec->name + " from " + u.spec->file.string() +
-                          " onto " + u.device.str() + " failed: " + e.what_without_backtrace());
+    next.push_back(std::make_unique<std::atomic<size_t>>(0));
+    std::atomic<size_t>* counter = next.back().get();
+    const std::vector<size_t>* idx = &indices;
+    for (int t = 0; t < per_device && t < static_cast<int>(indices.size()); ++t) {
+      loaders.push_back(std::async(std::launch::async, [&model, &options, idx, counter]() {
+        for (size_t k = (*counter)++; k < idx->size(); k = (*counter)++) {
+          LoadedUnit& u = model->units_[(*idx)[k]];
+          try {
+            u.module = torch::jit::load(u.spec->file.string(), u.device);
+            u.module.eval();
+            if (options.freeze) u.module = torch::jit::freeze(u.module);
+          } catch (const c10::Error& e) {
+            throw UserError("loading unit " + u.spec->name + " from " + u.spec->file.string() +
+                            " onto " + u.device.str() + " failed: " + e.what_without_backtrace());
+          }
         }
-        u.module.eval();
-      }
-    }));
+      }));
+    }
   }
-  for (auto& f : loaders) f.get();
+  // Every loader finishes before the first error is rethrown (they reference `model`).
+  std::exception_ptr first_error;
+  for (auto& f : loaders) {
+    try {
+      f.get();
+    } catch (...) {
+      if (!first_error) first_error = std::current_exception();
+    }
+  }
+  if (first_error) std::rethrow_exception(first_error);
 
   for (size_t i = 0; i < m.units.size(); ++i) {
     switch (m.units[i].kind) {
