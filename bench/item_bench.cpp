@@ -120,7 +120,7 @@ int main(int argc, char** argv) {
   std::string model_dir, device_name = "cuda:0", out_path, label, image_out;
   int reps = 10, warmup = 2, max_tiles = 6;
   std::vector<int64_t> new_tokens = {1, 16};
-  bool hardware = true, freeze = false, jit_optimize = true;
+  bool hardware = true, freeze = true, jit_optimize = true;
   int load_threads = 4;
   app.add_option("--model-dir", model_dir, "exported model directory")->required();
   app.add_option("--device", device_name, "device for every unit");
@@ -130,7 +130,7 @@ int main(int argc, char** argv) {
   app.add_option("--new-tokens", new_tokens, "answer lengths to time");
   app.add_option("--label", label, "name of this shape in the JSON");
   app.add_flag("!--no-hardware", hardware, "skip the copy and matmul measurements");
-  app.add_flag("--freeze", freeze, "torch::jit::freeze every unit after loading");
+  app.add_flag("!--no-freeze", freeze, "do not torch::jit::freeze the units after loading");
   app.add_flag("!--no-jit-optimize", jit_optimize,
                "run units without the graph executor's optimisations (profiling, fusion)");
   app.add_option("--load-threads", load_threads, "loader threads per device");

@@ -43,6 +43,7 @@ def main():
         shapes.append({"label": cpp["label"], "dtype": cpp["dtype"], "attention": cpp["attention"],
                        "input_tokens": cpp["runs"][0]["input_tokens"],
                        "tiles": cpp["runs"][0]["tiles"], "load": cpp["load"],
+                       "disk_read_cold": cpp.get("disk_read"), "options": cpp.get("options"),
                        "transformers_load": hf["load"], "hardware": cpp.get("hardware"),
                        "runs": runs})
     first_cpp = json.load(open(a.files[0]))

@@ -35,6 +35,22 @@ for shape in "$@"; do
     --attention sdpa --no-golden --quiet
   t2=$(date +%s)
   echo "== $shape: item_bench ($((t2 - t1)) s for the export)" >&2
+  # The disk's own read rate for these files, cold, as the bound of the load figure.
+  sync
+  if [ -w /proc/sys/vm/drop_caches ]; then echo 3 >/proc/sys/vm/drop_caches; fi
+  "$PY" - "$model" "$WORK/disk-$tag.json" <<'PY'
+import glob, json, os, sys, time
+files = sorted(glob.glob(os.path.join(sys.argv[1], "units", "*.pt")))
+t0 = time.perf_counter(); n = 0
+for f in files:
+    with open(f, "rb", buffering=0) as fh:
+        while True:
+            b = fh.read(64 << 20)
+            if not b: break
+            n += len(b)
+dt = time.perf_counter() - t0
+json.dump({"bytes": n, "seconds": dt, "gb_per_s": n / 1e9 / dt}, open(sys.argv[2], "w"))
+PY
   sync
   if [ -w /proc/sys/vm/drop_caches ]; then echo 3 >/proc/sys/vm/drop_caches; fi
   "$BUILD/bin/item_bench" --model-dir "$model" --label "$shape" --reps "$REPS" \
@@ -42,6 +58,11 @@ for shape in "$@"; do
   echo "== $shape: transformers" >&2
   "$PY" bench/transformers_item_bench.py --checkpoint "$ckpt" --export "$model" \
     --cpp "$WORK/cpp-$tag.json" --image "$WORK/item.jpg" --out "$WORK/hf-$tag.json" >/dev/null
+  "$PY" - "$WORK/cpp-$tag.json" "$WORK/disk-$tag.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1])); j["disk_read"] = json.load(open(sys.argv[2]))
+json.dump(j, open(sys.argv[1], "w"), indent=2)
+PY
   parts+=("$WORK/cpp-$tag.json" "$WORK/hf-$tag.json")
   rm -rf "$ckpt" "$model"
 done

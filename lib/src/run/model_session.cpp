@@ -4,6 +4,7 @@
 
 #include "vlm/core/error.h"
 #include "vlm/data/base64.h"
+#include "vlm/model/stage_clock.h"
 #include "vlm/text/tokenizer_spec.h"
 #include "vlm/vision/image_decode.h"
 
@@ -28,7 +29,8 @@ ModelSession::ModelSession(std::shared_ptr<const LoadedModel> model)
       tokenizer_(make_tokenizer(
           TokenizerSpec::from_json(model_->manifest().tokenizer, model_->manifest().dir))),
       template_(ChatTemplate::from_json(model_->manifest().chat_template)),
-      preprocessor_(preprocess_options_from_json(model_->manifest().preprocess)) {}
+      preprocessor_(preprocess_options_from_json(model_->manifest().preprocess)),
+      device_preprocessor_(preprocess_options_from_json(model_->manifest().preprocess)) {}
 
 void ModelSession::reserve(int64_t capacity) {
   if (!generator_ || generator_->capacity() < capacity)
@@ -48,14 +50,23 @@ PreparedPrompt ModelSession::prepare(const Prompt& prompt, int max_tiles,
   p.times["image_decode"] = watch.elapsed_ms();
 
   watch.restart();
+  const StageMark pre_start = StageMark::on(model_->vision().device);
+  // On a GPU the resize and normalisation run there, as tensor ops, straight into the model dtype.
+  const c10::Device vision_device = model_->vision().device;
   std::vector<torch::Tensor> pixels;
   for (const cv::Mat& image : images) {
-    PreprocessedImage pre = preprocessor_.preprocess(image, max_tiles);
+    PreprocessedImage pre = vision_device.is_cuda()
+                                ? device_preprocessor_.preprocess(image, max_tiles, vision_device,
+                                                                  model_->manifest().dtype)
+                                : preprocessor_.preprocess(image, max_tiles);
     p.tiles_per_image.push_back(pre.num_tiles);
     pixels.push_back(pre.pixel_values);
   }
   if (!pixels.empty()) p.pixel_values = torch::cat(pixels, 0);
-  p.times["preprocess"] = watch.elapsed_ms();
+  // The device path's time is its GPU time (events; waits for it here, before any decoding).
+  p.times["preprocess"] = vision_device.is_cuda()
+                              ? StageMark::elapsed_ms(pre_start, StageMark::on(vision_device))
+                              : watch.elapsed_ms();
 
   watch.restart();
   p.query = template_.render(prompt.text);

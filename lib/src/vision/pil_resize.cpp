@@ -12,7 +12,7 @@ namespace vlm {
 namespace {
 
 // Pillow's Resample.c, 8 bits per channel.
-constexpr int kPrecisionBits = 32 - 8 - 2;
+constexpr int kPrecisionBits = kPilPrecisionBits;
 constexpr double kBicubicSupport = 2.0;
 
 double bicubic_filter(double x) {
@@ -23,20 +23,17 @@ double bicubic_filter(double x) {
   return 0.0;
 }
 
-// For each output position: the first input index, the number of inputs, and ksize fixed-point
-// weights (precompute_coeffs + normalize_coeffs_8bpc).
-struct Coefficients {
-  int ksize = 0;
-  std::vector<int> bounds;  // [out_size, 2]: xmin, count
-  std::vector<int32_t> kk;  // [out_size, ksize]
-};
+using Coefficients = PilResizeCoefficients;
 
+// precompute_coeffs + normalize_coeffs_8bpc.
 Coefficients precompute_coeffs(int in_size, float in0, float in1, int out_size) {
   double scale = static_cast<double>(in1 - in0) / out_size;
   double filterscale = scale;
   if (filterscale < 1.0) filterscale = 1.0;
   const double support = kBicubicSupport * filterscale;
   Coefficients c;
+  c.in_size = in_size;
+  c.out_size = out_size;
   c.ksize = static_cast<int>(std::ceil(support)) * 2 + 1;
   c.bounds.resize(static_cast<size_t>(out_size) * 2);
   c.kk.assign(static_cast<size_t>(out_size) * c.ksize, 0);
@@ -114,6 +111,13 @@ void resample_vertical(const cv::Mat& in, cv::Mat& out, const Coefficients& c) {
 
 }  // namespace
 
+PilResizeCoefficients pil_bicubic_coefficients(int in_size, int out_size) {
+  check_user(in_size > 0 && out_size > 0, "pil_bicubic_coefficients: sizes must be positive, got " +
+                                              std::to_string(in_size) + " -> " +
+                                              std::to_string(out_size));
+  return precompute_coeffs(in_size, 0.0f, static_cast<float>(in_size), out_size);
+}
+
 cv::Mat pil_resize_bicubic(const cv::Mat& image8, int out_w, int out_h) {
   check_user(!image8.empty(), "pil_resize_bicubic: empty image");
   check_user(image8.depth() == CV_8U && image8.channels() >= 1 && image8.channels() <= 4,
@@ -124,9 +128,8 @@ cv::Mat pil_resize_bicubic(const cv::Mat& image8, int out_w, int out_h) {
 
   const bool need_horizontal = out_w != image8.cols;
   const bool need_vertical = out_h != image8.rows;
-  const Coefficients horiz =
-      precompute_coeffs(image8.cols, 0.0f, static_cast<float>(image8.cols), out_w);
-  Coefficients vert = precompute_coeffs(image8.rows, 0.0f, static_cast<float>(image8.rows), out_h);
+  const Coefficients horiz = pil_bicubic_coefficients(image8.cols, out_w);
+  Coefficients vert = pil_bicubic_coefficients(image8.rows, out_h);
 
   // Rows of the input the vertical pass reads.
   const int ybox_first = vert.bounds[0];

@@ -14,6 +14,7 @@
 #include "vlm/model/loaded_model.h"
 #include "vlm/text/chat_template.h"
 #include "vlm/text/tokenizer.h"
+#include "vlm/vision/device_preprocess.h"
 #include "vlm/vision/image_preprocessor.h"
 
 namespace vlm {
@@ -35,8 +36,11 @@ struct PreparedPrompt {
   std::string query;                 // the templated text before <image> expansion
   std::vector<int> tiles_per_image;  // tiles (thumbnail included) of each image, in order
   std::vector<int64_t> input_ids;    // the tokenized prompt, image tokens included
-  torch::Tensor pixel_values;        // [tiles, 3, S, S] float32, undefined without images
-  StageTimes times;                  // ms: image_decode, preprocess, tokenize
+  // [tiles, 3, S, S], undefined without images: float32 on the CPU, or already in the model dtype
+  // on the vision unit's device when that is a GPU (the device path, bit-identical before the
+  // cast; see vision/device_preprocess.h)
+  torch::Tensor pixel_values;
+  StageTimes times;  // ms: image_decode, preprocess, tokenize
 };
 
 class ModelSession {
@@ -70,6 +74,7 @@ class ModelSession {
   std::unique_ptr<Tokenizer> tokenizer_;
   ChatTemplate template_;
   ImagePreprocessor preprocessor_;
+  DevicePreprocessor device_preprocessor_;
   std::unique_ptr<Generator> generator_;
   int64_t min_new_tokens_ = 0;
 };
