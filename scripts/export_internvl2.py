@@ -12,9 +12,12 @@ Families: LLM internlm2 | llama | qwen2 | phi3 (llm_config.architectures[0]); Vi
 (LayerNorm, qkv bias) and InternViT-6B (RMSNorm, qk-norm, no qkv bias), from vision_config.
 """
 import argparse
+import gc
 import hashlib
 import json
+import math
 import os
+import time
 import shutil
 import sys
 
@@ -23,6 +26,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import internvl2_reference  # noqa: E402  (templates, golden)
+import internvl2_tokenizers  # noqa: E402
 import internvl2_units as U  # noqa: E402
 import safetensors_io  # noqa: E402
 
@@ -84,6 +88,7 @@ def llm_spec(cfg):
                           "num_key_value_heads (%d)" % (cfg.path, heads, kv))
     qkv_bias = {"internlm2": bool(cfg.get("llm_config.bias", False)), "qwen2": True,
                 "llama": bool(cfg.get("llm_config.attention_bias", False)), "phi3": False}[family]
+    max_pos = cfg.get("llm_config.max_position_embeddings")
     return {
         "family": family, "architecture": arch, "hidden_size": hidden,
         "num_layers": cfg.get("llm_config.num_hidden_layers"), "num_heads": heads,
@@ -91,11 +96,56 @@ def llm_spec(cfg):
         "intermediate_size": cfg.get("llm_config.intermediate_size"),
         "vocab_size": cfg.get("llm_config.vocab_size"),
         "rope_theta": float(cfg.get("llm_config.rope_theta", 10000.0)),
-        "rope_scaling": cfg.get("llm_config.rope_scaling", None),
+        "rope_scaling": rope_scaling_spec(cfg, family, head_dim, max_pos),
         "rms_norm_eps": float(cfg.get("llm_config.rms_norm_eps")),
-        "max_position_embeddings": cfg.get("llm_config.max_position_embeddings"),
+        "max_position_embeddings": max_pos,
         "qkv_bias": qkv_bias,
+        "tie_word_embeddings": bool(cfg.get("llm_config.tie_word_embeddings", False)),
     }
+
+
+def rope_scaling_spec(cfg, family, head_dim, max_pos):
+    """The manifest's llm.rope_scaling: None, InternLM2's {"type": "dynamic", "factor"} as in
+    config.json (dynamic NTK only acts past max_position_embeddings, which the runtime's KV-cache
+    capacity never exceeds), or Phi-3 LongRoPE normalised to {"type": "longrope", "short_factor",
+    "long_factor", "original_max_position_embeddings", "attention_factor"} (config "su" or
+    "longrope"; attention_factor = sqrt(1 + ln(s) / ln(orig)), s = max_pos / orig, or 1 when
+    s <= 1, unless the config gives it). Anything else is an error naming the field."""
+    rs = cfg.get("llm_config.rope_scaling", None)
+    if rs is None:
+        return None
+    field = "llm_config.rope_scaling"
+    if not isinstance(rs, dict):
+        raise ExportError("%s: field %s must be an object or null" % (cfg.path, field))
+    kind = rs.get("type", rs.get("rope_type"))
+    if kind == "dynamic" and family == "internlm2":
+        if not isinstance(rs.get("factor"), (int, float)):
+            raise ExportError("%s: field %s.factor must be a number" % (cfg.path, field))
+        return {"type": "dynamic", "factor": float(rs["factor"])}
+    if kind in ("su", "longrope") and family == "phi3":
+        out = {"type": "longrope"}
+        for k in ("short_factor", "long_factor"):
+            v = rs.get(k)
+            if (not isinstance(v, list) or len(v) != head_dim // 2
+                    or not all(isinstance(x, (int, float)) for x in v)):
+                raise ExportError("%s: field %s.%s must be a list of head_dim / 2 = %d numbers"
+                                  % (cfg.path, field, k, head_dim // 2))
+            out[k] = [float(x) for x in v]
+        orig = rs.get("original_max_position_embeddings",
+                      cfg.get("llm_config.original_max_position_embeddings", None))
+        if not isinstance(orig, int) or orig <= 1:
+            raise ExportError("%s: field llm_config.original_max_position_embeddings (LongRoPE) "
+                              "is missing or not an integer > 1" % cfg.path)
+        out["original_max_position_embeddings"] = orig
+        if rs.get("attention_factor") is not None:
+            out["attention_factor"] = float(rs["attention_factor"])
+        else:
+            scale = max_pos / orig
+            out["attention_factor"] = (1.0 if scale <= 1.0 else
+                                       math.sqrt(1 + math.log(scale) / math.log(orig)))
+        return out
+    raise ExportError("%s: field %s = %s is not supported for %s (supported: none; InternLM2 "
+                      "dynamic; Phi-3 su/longrope)" % (cfg.path, field, json.dumps(rs), family))
 
 
 def vision_spec(cfg):
@@ -215,7 +265,8 @@ def all_tensor_shapes(vs, ls):
     emb, norm, head = LLM_NAMES[ls["family"]]
     s[emb + ".weight"] = (V, H)
     s[norm + ".weight"] = (H,)
-    s[head + ".weight"] = (V, H)
+    if not ls.get("tied"):
+        s[head + ".weight"] = (V, H)
     for i in range(ls["num_layers"]):
         s.update(layer_tensor_shapes(ls, i))
     return s
@@ -237,9 +288,28 @@ class Weights:
             if got != tuple(expected[name]):
                 raise ExportError("%s: tensor %s has shape %s, but config.json implies %s"
                                   % (folder, name, list(got), list(expected[name])))
+            dt = self.ckpt.dtype(name)
+            if dt not in (torch.float32, torch.bfloat16, torch.float16):
+                raise ExportError("%s: tensor %s has dtype %s (expected float32, bfloat16 or "
+                                  "float16)" % (folder, name, str(dt).replace("torch.", "")))
 
     def __getitem__(self, name):
-        return self.ckpt.get(name).to(torch.float32)
+        """The tensor in its stored dtype, read from its shard now (nothing is cached)."""
+        return self.ckpt.get(name)
+
+
+def tied_head(folder, ls):
+    """True when the head unit shares the embedding tensor: llm_config.tie_word_embeddings is
+    true and the checkpoint has no head tensor (a folder without weights: the flag alone).
+    Upstream's InternVLChatConfig forces tie_word_embeddings = False, so every published
+    InternVL2 checkpoint (the Qwen2-based 1B included) has its own head tensor and is untied."""
+    if not ls["tie_word_embeddings"]:
+        return False
+    head = LLM_NAMES[ls["family"]][2] + ".weight"
+    try:
+        return head not in safetensors_io.Checkpoint(folder)
+    except safetensors_io.SafetensorsError:
+        return True
 
 
 # ---- units ----------------------------------------------------------------------------------
@@ -351,84 +421,66 @@ def unit_plan(vs, ls):
                      lambda w, i=i: decoder_weights(w, ls, i)))
     plan.append((norm, "norm", None, lambda s, dev: U.NormUnit(H, ls["rms_norm_eps"], dev),
                  lambda w: {"norm.weight": w[norm + ".weight"]}))
+    head_src = emb if ls.get("tied") else head  # tied: the head reads the embedding tensor
     plan.append((head, "head", None, lambda s, dev: U.HeadUnit(V, H, dev),
-                 lambda w: {"weight": w[head + ".weight"]}))
+                 lambda w: {"weight": w[head_src + ".weight"]}))
     return plan
 
 
 # ---- tokenizer ------------------------------------------------------------------------------
-def _load_json(folder, name, required):
-    path = os.path.join(folder, name)
-    if not os.path.exists(path):
-        if required:
-            raise ExportError("%s: not found" % path)
-        return {}
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
-
-
-def _token_str(v):
-    return v["content"] if isinstance(v, dict) else v
-
-
 def tokenizer_section(folder, template_sep):
-    """(manifest "tokenizer", "special_tokens", "stop_ids") from the checkpoint's tokenizer files."""
-    if not os.path.exists(os.path.join(folder, "tokenizer.model")):
-        raise ExportError("%s: no tokenizer.model; only sentencepiece tokenizers are supported "
-                          "so far" % folder)
-    import sentencepiece as spm
-    sp = spm.SentencePieceProcessor(model_file=os.path.join(folder, "tokenizer.model"))
-    tcfg = _load_json(folder, "tokenizer_config.json", True)
-    smap = _load_json(folder, "special_tokens_map.json", False)
-    added_json = _load_json(folder, "added_tokens.json", False)
-
-    added = {}  # id -> {"id", "content", "special"}
-    for sid, e in tcfg.get("added_tokens_decoder", {}).items():
-        added[int(sid)] = {"id": int(sid), "content": e["content"],
-                           "special": bool(e.get("special", False))}
-    additional = [_token_str(t) for t in (tcfg.get("additional_special_tokens")
-                                          or smap.get("additional_special_tokens") or [])]
-    for tok, i in added_json.items():
-        if int(i) not in added:
-            added[int(i)] = {"id": int(i), "content": tok, "special": tok in additional}
-    by_content = {e["content"]: i for i, e in added.items()}
-
-    def token_id(tok, field):
-        if tok in by_content:
-            return by_content[tok]
-        i = sp.piece_to_id(tok)
-        if sp.id_to_piece(i) != tok:
-            raise ExportError("%s: %s %r is neither an added token nor a sentencepiece piece"
-                              % (folder, field, tok))
-        return i
-
-    def special(field):
-        v = tcfg.get(field, smap.get(field))
-        return None if v is None else token_id(_token_str(v), field)
-
-    ids = {f: special(f + "_token") for f in ("bos", "eos", "unk", "pad")}
-    skip = {i for i in ids.values() if i is not None}
-    skip.update(token_id(t, "additional_special_tokens") for t in additional)
-    tokenizer = {
-        "kind": "sentencepiece", "file": "tokenizer.model",
-        "add_bos": bool(tcfg.get("add_bos_token", True)),
-        "bos_id": ids["bos"], "eos_id": ids["eos"], "unk_id": ids["unk"], "pad_id": ids["pad"],
-        "added_tokens": [added[i] for i in sorted(added)],
-        "skip_ids": sorted(skip),
-        # InternLM2Tokenizer.convert_tokens_to_string always applies transformers'
-        # clean_up_tokenization (" ." -> ".", " 's" -> "'s", ...), whatever the config says.
-        "clean_up_tokenization": tcfg.get("tokenizer_class") == "InternLM2Tokenizer",
-    }
-    special_tokens = {
-        "img_start": token_id(internvl2_reference.IMG_START, "image start token"),
-        "img_end": token_id(internvl2_reference.IMG_END, "image end token"),
-        "img_context": token_id(internvl2_reference.IMG_CONTEXT, "image context token"),
-    }
-    stop_ids = [token_id(template_sep.strip(), "template separator")]
-    return tokenizer, special_tokens, stop_ids
+    """(manifest "tokenizer", "special_tokens", "stop_ids") from the checkpoint's tokenizer files:
+    tokenizer.model -> kind "sentencepiece", else tokenizer.json -> kind "bpe" (internvl2_tokenizers
+    reads them without `tokenizers`/`transformers`)."""
+    return internvl2_tokenizers.tokenizer_section(folder, template_sep, ExportError)
 
 
 # ---- export ---------------------------------------------------------------------------------
+class Progress:
+    """Per-unit progress on a text stream: a bar redrawn in place on a terminal, one plain line
+    per unit otherwise (logs, CI)."""
+
+    def __init__(self, total, stream):
+        self.total, self.stream, self.n, self.bytes = total, stream, 0, 0
+        self.start = time.monotonic()
+        self.tty = bool(stream is not None and hasattr(stream, "isatty") and stream.isatty())
+
+    def step(self, unit_name, nbytes):
+        self.n += 1
+        self.bytes += nbytes
+        if self.stream is None:
+            return
+        secs = time.monotonic() - self.start
+        gb = self.bytes / 1e9
+        if self.tty:
+            width = 30
+            fill = width * self.n // max(self.total, 1)
+            self.stream.write("\r[%s%s] %d/%d units %.2f GB %.0fs %-44.44s"
+                              % ("#" * fill, "." * (width - fill), self.n, self.total, gb, secs,
+                                 unit_name))
+        else:
+            self.stream.write("export: unit %d/%d %s (%d bytes; %.2f GB in %.1f s)\n"
+                              % (self.n, self.total, unit_name, nbytes, gb, secs))
+        self.stream.flush()
+
+    def done(self):
+        if self.stream is not None and self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def release_freed_memory():
+    """Hand the previous unit's freed memory back to the OS: glibc keeps freed blocks below its
+    (adaptive, up to 32 MB) mmap threshold in the heap, so without a trim the process would keep
+    one unit's worth of fragments while reading the next."""
+    gc.collect()
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
 def checkpoint_sha256(folder, weight_files):
     """sha256 over config.json, then each weight file (sorted), each prefixed by its name."""
     h = hashlib.sha256()
@@ -461,6 +513,7 @@ def _prepare(checkpoint, dtype, attention):
     attention = resolve_attention(attention)
     cfg = Config(checkpoint)
     ls, vs = llm_spec(cfg), vision_spec(cfg)
+    ls["tied"] = tied_head(checkpoint, ls)
     template_name = cfg.get("template")
     if template_name not in internvl2_reference.TEMPLATES:
         raise ExportError("%s: template = %r is not a known chat template (known: %s)"
@@ -499,7 +552,9 @@ def _manifest(checkpoint, name, dtype, attention, cfg, ls, vs, template_name, tm
         "attention": attention,
         "source": {"checkpoint": checkpoint, "sha256": sha256},
         "units": units,
-        "tied_groups": [],  # InternVLChatConfig forces tie_word_embeddings = False
+        # InternVLChatConfig forces tie_word_embeddings = False, so published checkpoints carry
+        # their own head; see tied_head()
+        "tied_groups": [list(LLM_NAMES[ls["family"]][0::2])] if ls.get("tied") else [],
         "llm": llm,
         "vision": vision,
         "template": {"name": template_name, "system_template": tmpl["system_template"],
@@ -513,8 +568,29 @@ def _manifest(checkpoint, name, dtype, attention, cfg, ls, vs, template_name, tm
     }
 
 
+def _file_sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _record_file_hashes(out, manifest):
+    """Model files are code (TorchScript runs when loaded): record the sha256 of every unit file
+    (units[i]["sha256"]) and of every tokenizer file present ("files": {relative path: sha256}),
+    which the runtime checks before loading (lib/src/model/verify_files.cpp)."""
+    if manifest.get("config_only"):
+        return
+    for unit in manifest["units"]:
+        unit["sha256"] = _file_sha256(os.path.join(out, unit["file"]))
+    manifest["files"] = {f: _file_sha256(os.path.join(out, f))
+                         for f in sorted(TOKENIZER_FILES) if os.path.exists(os.path.join(out, f))}
+
+
 def _write_manifest(out, manifest):
     os.makedirs(out, exist_ok=True)
+    _record_file_hashes(out, manifest)
     tmp = os.path.join(out, "manifest.json.tmp")
     with open(tmp, "w", encoding="utf-8") as f:
         json.dump(manifest, f, ensure_ascii=False, indent=2)
@@ -523,8 +599,9 @@ def _write_manifest(out, manifest):
 
 
 def export(checkpoint, out, dtype="float32", name=None, attention="auto", golden=True,
-           log=print):
-    """Write the model directory `out` from checkpoint folder `checkpoint`. Returns the manifest."""
+           log=print, progress=None):
+    """Write the model directory `out` from checkpoint folder `checkpoint`. Returns the manifest.
+    progress: a text stream for the progress bar (None: no bar; the CLI passes stderr)."""
     checkpoint = os.path.abspath(checkpoint)
     torch_dtype, attention, cfg, ls, vs, template_name, tmpl = _prepare(checkpoint, dtype,
                                                                         attention)
@@ -541,13 +618,19 @@ def export(checkpoint, out, dtype="float32", name=None, attention="auto", golden
             os.remove(os.path.join(units_dir, f))
 
     units = []
-    for unit_name, kind, layer, make, weights in unit_plan(vs, ls):
-        module = U.set_weights(make(attention == "sdpa", None), weights(w), torch_dtype)
+    plan = unit_plan(vs, ls)
+    bar = Progress(len(plan), progress)
+    for unit_name, kind, layer, make, weights in plan:
+        # Built without storage, then given the unit's own tensors, each read from its shard and
+        # cast to the export dtype: host memory holds about this one unit.
+        module = U.set_weights(make(attention == "sdpa", "meta"), weights(w), torch_dtype)
         entry = _unit_entry(unit_name, kind, layer, module)
         torch.jit.save(torch.jit.script(module), os.path.join(out, entry["file"]))
         units.append(entry)
-        log("exported %-40s %-13s %10d bytes" % (unit_name, kind, entry["param_bytes"]))
+        bar.step(unit_name, entry["param_bytes"])
         del module
+        release_freed_memory()
+    bar.done()
 
     for f in TOKENIZER_FILES:
         if os.path.exists(os.path.join(checkpoint, f)):
@@ -606,6 +689,7 @@ def main(argv=None):
                     help="auto: sdpa where this torch has scaled_dot_product_attention")
     ap.add_argument("--no-golden", action="store_true",
                     help="skip golden.json (the eager reference is slow on large models)")
+    ap.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
     ap.add_argument("--config-only", action="store_true",
                     help="write only manifest.json, from config.json alone (no weights or "
                          "tokenizer read; unit sizes for placement planning)")
@@ -617,7 +701,8 @@ def main(argv=None):
                                args.attention, log=log)
         else:
             export(args.checkpoint, args.out, args.dtype or "float32", args.name,
-                   args.attention, golden=not args.no_golden, log=log)
+                   args.attention, golden=not args.no_golden, log=log,
+                   progress=None if args.quiet else sys.stderr)
     except ExportError as e:
         print("export_internvl2: error: %s" % e, file=sys.stderr)
         return 2

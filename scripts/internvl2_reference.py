@@ -10,10 +10,22 @@ modeling_internlm2.py, HF Llama/Qwen2 eager attention, conversation.py, the HF s
   interpolate, fp32), pre-norm layers (LayerNorm or RMSNorm, optional qk-norm) with layer scale,
   naive attention in the model dtype; no post-norm.
 - extract_feature: drop CLS, upstream pixel_shuffle (verbatim), mlp1.
-- LLM: InternLM2 packed wqkv rearranged on the activations as InternLM2Attention does (or separate
-  q/k/v projections for Llama/Qwen2), RoPE cache built in fp32 and cast, rotate_half, repeat_kv,
-  causal mask in the model dtype, softmax in fp32, RMSNorm with fp32 upcast, logits .float().
-- Greedy decoding by full recomputation of the whole sequence each step (no KV cache).
+- LLM: InternLM2 packed wqkv rearranged on the activations as InternLM2Attention does, Phi-3's
+  packed qkv_proj split on the activations and gate_up_proj chunked as Phi3Attention/Phi3MLP do,
+  or separate q/k/v projections (with biases: Qwen2) for Llama/Qwen2; RoPE cache built in fp32 and
+  cast, rotate_half, repeat_kv, causal mask in the model dtype, softmax in fp32, RMSNorm with fp32
+  upcast, logits .float(). A head tied to the embedding (tie_word_embeddings and no head tensor)
+  reads the embedding tensor.
+- Phi-3 LongRoPE as Phi3SuScaledRotaryEmbedding: per forward call, seq_len = max(position_ids) + 1
+  picks long_factor when seq_len > original_max_position_embeddings, else short_factor;
+  inv_freq = 1 / (factor * theta^(arange(0, hd, 2) / hd)); cos and sin are scaled by
+  sqrt(1 + ln(max_pos / orig) / ln(orig)) in fp32, then cast.
+- Greedy decoding by full recomputation of the whole sequence each step (no KV cache). Under HF
+  generate() with a KV cache, every position's q and k are rotated in the forward call that first
+  computes it: the prefill (seq_len = prompt length) for prompt positions, its own decode step
+  (seq_len = p + 1) for generated position p. For LongRoPE, where that choice depends on the call,
+  the full recomputation therefore rotates position p with the factors of
+  seq_len = max(prompt length, p + 1), which gives exactly HF's cached results (rope_tables).
 """
 import json
 import math
@@ -165,7 +177,8 @@ class InternVL2Reference:
         self.vc = self.cfg["vision_config"]
         self.lc = self.cfg["llm_config"]
         self.arch = self.lc["architectures"][0]
-        if self.arch not in ("InternLM2ForCausalLM", "LlamaForCausalLM", "Qwen2ForCausalLM"):
+        if self.arch not in ("InternLM2ForCausalLM", "LlamaForCausalLM", "Qwen2ForCausalLM",
+                             "Phi3ForCausalLM"):
             raise ValueError("reference: unsupported llm_config.architectures[0] %r" % self.arch)
         self.image_size = self.cfg.get("force_image_size") or self.vc["image_size"]
         self.patch_size = self.vc["patch_size"]
@@ -291,15 +304,79 @@ class InternVL2Reference:
             return ("language_model.model.tok_embeddings.weight", "language_model.output.weight")
         return ("language_model.model.embed_tokens.weight", "language_model.lm_head.weight")
 
+    def head_weight(self):
+        emb, head = self._names()
+        if not self.has(head) and self.lc.get("tie_word_embeddings", False):
+            return self.w(emb)  # tied: HF ties lm_head.weight to the input embedding
+        return self.w(head)
+
     def embed(self, input_ids):
         return F.embedding(input_ids, self.w(self._names()[0]))
+
+    def head_dim(self):
+        return self.lc.get("head_dim") or self.lc["hidden_size"] // self.lc["num_attention_heads"]
+
+    def longrope(self, seq_len):
+        """Phi3SuScaledRotaryEmbedding.forward for a call with max(position_ids) + 1 = seq_len:
+        (cos, sin) [seq_len, hd] in the model dtype."""
+        lc = self.lc
+        scaling = lc["rope_scaling"]
+        dim = self.head_dim()
+        base = float(lc.get("rope_theta", 10000))
+        orig = scaling.get("original_max_position_embeddings",
+                           lc.get("original_max_position_embeddings"))
+        if seq_len > orig:
+            ext_factors = torch.tensor(scaling["long_factor"], dtype=torch.float32)
+        else:
+            ext_factors = torch.tensor(scaling["short_factor"], dtype=torch.float32)
+        inv_freq_shape = torch.arange(0, dim, 2, dtype=torch.int64).float() / dim
+        inv_freq = 1.0 / (ext_factors * base ** inv_freq_shape)
+        position_ids = torch.arange(seq_len)[None]
+        inv_freq_expanded = inv_freq[None, :, None].float().expand(position_ids.shape[0], -1, 1)
+        position_ids_expanded = position_ids[:, None, :].float()
+        freqs = (inv_freq_expanded.float() @ position_ids_expanded.float()).transpose(1, 2)
+        emb = torch.cat((freqs, freqs), dim=-1)[0]
+        scale = lc["max_position_embeddings"] / orig
+        if scaling.get("attention_factor") is not None:
+            scaling_factor = scaling["attention_factor"]
+        elif scale <= 1.0:
+            scaling_factor = 1.0
+        else:
+            scaling_factor = math.sqrt(1 + math.log(scale) / math.log(orig))
+        cos = emb.cos() * scaling_factor
+        sin = emb.sin() * scaling_factor
+        return cos.to(self.dtype), sin.to(self.dtype)
+
+    def is_longrope(self):
+        rs = self.lc.get("rope_scaling")
+        return bool(rs) and rs.get("type", rs.get("rope_type")) in ("su", "longrope")
+
+    def rope_tables(self, seq_len, prompt_len=None):
+        """(cos, sin) [seq_len, hd] with row p as HF's cached generate() rotates position p: the
+        rotary call that computes p has seq_len max(prompt_len, p + 1) (prefill, or p's own
+        decode step). Only LongRoPE depends on that; the others are one table."""
+        if not self.is_longrope():
+            return self.rope(seq_len)
+        prompt_len = seq_len if prompt_len is None else prompt_len
+        orig = self.lc["rope_scaling"].get("original_max_position_embeddings",
+                                           self.lc.get("original_max_position_embeddings"))
+        short_cos, short_sin = self.longrope(min(seq_len, orig))
+        if seq_len <= orig:
+            return short_cos, short_sin
+        long_cos, long_sin = self.longrope(seq_len)  # any seq_len > orig: the long factors
+        rows = [max(prompt_len, p + 1) > orig for p in range(seq_len)]
+        cos = torch.stack([long_cos[p] if r else short_cos[p] for p, r in enumerate(rows)])
+        sin = torch.stack([long_sin[p] if r else short_sin[p] for p, r in enumerate(rows)])
+        return cos, sin
 
     def rope(self, seq_len):
         """(cos, sin) [seq_len, hd] in the model dtype, as the upstream rotary caches."""
         lc = self.lc
-        dim = lc["hidden_size"] // lc["num_attention_heads"]
+        dim = self.head_dim()
         base = float(lc.get("rope_theta", 10000))
         scaling = lc.get("rope_scaling")
+        if self.is_longrope():
+            return self.longrope(seq_len)
         if scaling and self.arch == "InternLM2ForCausalLM" and scaling.get("type") == "dynamic":
             max_pos = lc["max_position_embeddings"]
             factor = scaling["factor"]
@@ -317,7 +394,16 @@ class InternVL2Reference:
         bsz, q_len, _ = x.shape
         lc = self.lc
         nh, nkv = lc["num_attention_heads"], lc["num_key_value_heads"]
-        hd = lc["hidden_size"] // nh
+        hd = self.head_dim()
+        if self.arch == "Phi3ForCausalLM":
+            qkv = F.linear(x, self.w(p + "self_attn.qkv_proj.weight"))
+            query_pos = nh * hd
+            q = qkv[..., :query_pos]
+            k = qkv[..., query_pos: query_pos + nkv * hd]
+            v = qkv[..., query_pos + nkv * hd:]
+            return (q.view(bsz, q_len, nh, hd).transpose(1, 2),
+                    k.view(bsz, q_len, nkv, hd).transpose(1, 2),
+                    v.view(bsz, q_len, nkv, hd).transpose(1, 2))
         if self.arch == "InternLM2ForCausalLM":
             groups = nh // nkv
             qkv_states = F.linear(x, self.w(p + "attention.wqkv.weight"))
@@ -344,7 +430,7 @@ class InternVL2Reference:
         bsz, q_len, hidden = x.shape
         lc = self.lc
         nh, nkv = lc["num_attention_heads"], lc["num_key_value_heads"]
-        hd = hidden // nh
+        hd = self.head_dim()
         q, k, v = self._qkv(x, p)
         position_ids = torch.arange(q_len).unsqueeze(0)
         c = cos[position_ids].unsqueeze(1)
@@ -357,7 +443,7 @@ class InternVL2Reference:
         attn_weights = attn_weights + mask
         attn_weights = F.softmax(attn_weights, dim=-1, dtype=torch.float32).to(q.dtype)
         out = torch.matmul(attn_weights, v)
-        out = out.transpose(1, 2).contiguous().reshape(bsz, q_len, hidden)
+        out = out.transpose(1, 2).contiguous().reshape(bsz, q_len, nh * hd)
         if self.arch == "InternLM2ForCausalLM":
             return F.linear(out, self.w(p + "attention.wo.weight"))
         return F.linear(out, self.w(p + "self_attn.o_proj.weight"))
@@ -376,22 +462,28 @@ class InternVL2Reference:
         h = residual + self.attention(h, p, cos, sin, mask)
         residual = h
         n = rms_norm(h, self.w(p + names[1] + ".weight"), eps)
+        if self.arch == "Phi3ForCausalLM":  # Phi3MLP: gate, up = gate_up.chunk(2); down(up*silu(gate))
+            up_states = F.linear(n, self.w(p + "mlp.gate_up_proj.weight"))
+            gate, up_states = up_states.chunk(2, dim=-1)
+            return residual + F.linear(up_states * F.silu(gate),
+                                       self.w(p + "mlp.down_proj.weight"))
         ff = F.linear(F.silu(F.linear(n, self.w(p + names[2] + ".weight"))) *
                       F.linear(n, self.w(p + names[3] + ".weight")),
                       self.w(p + names[4] + ".weight"))
         return residual + ff
 
-    def language_model(self, inputs_embeds):
-        """Logits [B, T, V] float32 of a full (uncached) forward."""
+    def language_model(self, inputs_embeds, prompt_len=None):
+        """Logits [B, T, V] float32 of a full (uncached) forward; prompt_len: the prefill length
+        of the cached generation this recomputes (rope_tables), default T."""
         T = inputs_embeds.shape[1]
-        cos, sin = self.rope(T)
+        cos, sin = self.rope_tables(T, prompt_len)
         mask = torch.full((T, T), torch.finfo(self.dtype).min, dtype=self.dtype)
         mask = torch.triu(mask, diagonal=1)[None, None]
         h = inputs_embeds
         for i in range(self.lc["num_hidden_layers"]):
             h = self.decoder_layer(h, i, cos, sin, mask)
         h = rms_norm(h, self.w("language_model.model.norm.weight"), self.lc["rms_norm_eps"])
-        return F.linear(h, self.w(self._names()[1])).float()
+        return F.linear(h, self.head_weight()).float()
 
     def merge(self, input_ids, vit_embeds):
         """generate(): the k-th <IMG_CONTEXT> embedding row is replaced by vit row k."""
@@ -412,7 +504,7 @@ class InternVL2Reference:
         ids = torch.tensor([input_ids], dtype=torch.int64)
         out, logits_list = [], []
         for _ in range(steps):
-            logits = self.language_model(self.merge(ids, vit_embeds))[0, -1]
+            logits = self.language_model(self.merge(ids, vit_embeds), len(input_ids))[0, -1]
             nxt = int(torch.argmax(logits))
             out.append(nxt)
             logits_list.append(logits)

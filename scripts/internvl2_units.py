@@ -270,9 +270,19 @@ def unit_param_bytes(module: nn.Module) -> int:
     return sum(t.numel() * t.element_size() for t in module.state_dict().values())
 
 
+def _owns_storage(t: torch.Tensor) -> bool:
+    """True when t is the whole of its storage (not a slice of a larger tensor)."""
+    if hasattr(t, "untyped_storage"):
+        return t.untyped_storage().nbytes() == t.numel() * t.element_size()
+    return t.storage().size() == t.numel()
+
+
 def set_weights(module: nn.Module, weights: dict, dtype: torch.dtype) -> nn.Module:
-    """Load {state_dict name: tensor} (every entry required, shapes checked) and cast to dtype."""
-    sd = module.state_dict()
+    """Give `module` (typically built on "meta") the tensors {state_dict name: tensor}, every entry
+    required and shapes checked, each cast to `dtype` and made to own its storage (a slice of a
+    packed tensor is copied, so the unit file holds only its own bytes). The parameters are
+    replaced, not copied into: no second copy of the unit is ever allocated."""
+    sd = module.state_dict(keep_vars=True)
     missing = sorted(set(sd) - set(weights))
     extra = sorted(set(weights) - set(sd))
     if missing or extra:
@@ -281,5 +291,16 @@ def set_weights(module: nn.Module, weights: dict, dtype: torch.dtype) -> nn.Modu
         if tuple(t.shape) != tuple(sd[k].shape):
             raise ValueError("unit weight %s: shape %s, expected %s"
                              % (k, list(t.shape), list(sd[k].shape)))
-    module.load_state_dict({k: t.to(torch.float32) for k, t in weights.items()})
-    return module.to(dtype).eval()
+    for k in list(weights):
+        t = weights.pop(k).to(dtype)
+        if not t.is_contiguous() or not _owns_storage(t):
+            t = t.contiguous().clone()
+        owner = module
+        *path, leaf = k.split(".")
+        for part in path:
+            owner = getattr(owner, part)
+        if leaf in owner._parameters:
+            owner._parameters[leaf] = nn.Parameter(t, requires_grad=False)
+        else:
+            owner._buffers[leaf] = t
+    return module.eval()

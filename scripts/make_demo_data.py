@@ -154,6 +154,11 @@ def main():
     ap.add_argument("--seed", type=int, default=0, help="random seed")
     ap.add_argument("--bad-rows", action="store_true",
                     help="add a row with undecodable image bytes and one with no question")
+    ap.add_argument("--kind", default="mcq",
+                    choices=["mcq", "mmbench", "mmstar", "ai2d", "seedbench", "scienceqa", "mmmu",
+                             "pope", "mme", "hallusion"],
+                    help="column layout: mcq (RealWorldQA's, default) or a benchmark's "
+                         "(scripts/demo_benchmark_layouts.py); only {name}.tsv for the latter")
     args = ap.parse_args()
     if args.n < 1:
         ap.error("--n must be >= 1")
@@ -199,6 +204,10 @@ def main():
                      "bad": "missing question"})
 
     os.makedirs(args.out, exist_ok=True)
+    if args.kind != "mcq":
+        from demo_benchmark_layouts import write_layout  # next to this script
+        write_layout(args.kind, rows, scenes, args.out, args.name, rng)
+        return
     tsv_path = os.path.join(args.out, f"{args.name}.tsv")
     with open(tsv_path, "w", encoding="utf-8", newline="") as f:
         f.write("\t".join(["index", "image", "question", "A", "B", "C", "D", "answer"]) + "\n")

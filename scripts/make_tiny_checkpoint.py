@@ -6,8 +6,15 @@ original parameter names in model.safetensors (or N shards + model.safetensors.i
 tokenizer files of scripts/tiny_tokenizer.py. Weights are drawn from numpy's legacy RandomState, so
 the same seed gives the same bytes on every machine and torch version.
 
-Variants: --llm-arch internlm2 (default; InternVL2-2B/8B/26B layout) | llama | qwen2, and
---vision-variant 300m (LayerNorm, qkv bias; default) | 6b (RMSNorm, qk-norm, no qkv bias).
+Variants: --family (alias --llm-arch) internlm2 (default; InternVL2-2B/8B/26B layout) | llama
+(40B, 76B) | qwen2 (1B; q/k/v biases) | phi3 (4B; packed qkv_proj and gate_up_proj, LongRoPE "su"
+with short/long factors), and --vit (alias --vision-variant) 300m (LayerNorm, qkv bias; default) |
+6b (RMSNorm, qk-norm over the full width, no qkv bias). --tie-embeddings writes no head tensor and
+llm_config.tie_word_embeddings = true (the head then shares the embedding). Tiny models of every
+family keep the sentencepiece tokenizer of tiny_tokenizer.py and so a template whose separator is
+one of its tokens (<|im_end|>: internlm2-chat, or Hermes-2 for qwen2/llama), also for phi3.
+
+--preset NAME [--layers N]: random weights of a real size (internvl2_presets), for benchmarks.
 """
 import argparse
 import json
@@ -27,6 +34,7 @@ VOCAB = SP_VOCAB + len(tiny_tokenizer.INTERNVL_TOKENS)  # 1009: sentencepiece + 
 
 def make_config(args):
     v_hidden, l_hidden = 64, 64
+    template = "internlm2-chat"
     vision = {
         "architectures": ["InternVisionModel"], "model_type": "intern_vit_6b",
         "hidden_size": v_hidden, "num_hidden_layers": args.vision_layers,
@@ -60,16 +68,33 @@ def make_config(args):
         llm.update({"architectures": ["LlamaForCausalLM"], "model_type": "llama",
                     "attention_bias": False, "mlp_bias": False, "rms_norm_eps": 1e-5,
                     "rope_theta": 500000.0, "rope_scaling": None})
+        template = "Hermes-2"
+    elif args.llm_arch == "phi3":
+        hd = l_hidden // llm["num_attention_heads"]
+        rng = np.random.RandomState(args.seed + 101)
+        # LongRoPE factors of the real shape (>= 1, rising with the frequency index)
+        short = np.sort(1.0 + rng.uniform(0, 2, hd // 2)).round(4).tolist()
+        long_ = np.sort(1.0 + rng.uniform(0, 60, hd // 2)).round(4).tolist()
+        llm.update({"architectures": ["Phi3ForCausalLM"], "model_type": "phi3",
+                    "rms_norm_eps": 1e-5, "rope_theta": 10000.0,
+                    "rope_scaling": {"type": "su", "short_factor": short, "long_factor": long_},
+                    "max_position_embeddings": 8192,
+                    "original_max_position_embeddings": args.original_max,
+                    "sliding_window": 8192, "embd_pdrop": 0.0, "resid_pdrop": 0.0,
+                    "attention_dropout": 0.0, "pad_token_id": 2})
     else:
         llm.update({"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2",
                     "rms_norm_eps": 1e-6, "rope_theta": 1000000.0, "rope_scaling": None,
                     "use_sliding_window": False, "sliding_window": 32768})
+        template = "Hermes-2"
+    if args.tie_embeddings:
+        llm["tie_word_embeddings"] = True
     return {
         "architectures": ["InternVLChatModel"], "model_type": "internvl_chat",
         "auto_map": {"AutoConfig": "configuration_internvl_chat.InternVLChatConfig",
                      "AutoModel": "modeling_internvl_chat.InternVLChatModel",
                      "AutoModelForCausalLM": "modeling_internvl_chat.InternVLChatModel"},
-        "template": "internlm2-chat", "downsample_ratio": 0.5, "force_image_size": 448,
+        "template": template, "downsample_ratio": 0.5, "force_image_size": 448,
         "ps_version": "v2", "select_layer": -1, "dynamic_image_size": True,
         "use_thumbnail": True, "min_dynamic_patch": 1, "max_dynamic_patch": 12,
         "use_backbone_lora": 0, "use_llm_lora": 0, "torch_dtype": args.dtype,
@@ -171,6 +196,18 @@ def make_weights(cfg, seed, rnd=None):
             w[p + "feed_forward.w2.weight"] = rnd.normal(H, Il, std=0.1)
         w["language_model.model.norm.weight"] = rnd.scale(H)
         w["language_model.output.weight"] = rnd.normal(V, H)
+    elif arch == "Phi3ForCausalLM":
+        w["language_model.model.embed_tokens.weight"] = rnd.normal(V, H, std=1.0)
+        for i in range(lc["num_hidden_layers"]):
+            p = "language_model.model.layers.%d." % i
+            w[p + "input_layernorm.weight"] = rnd.scale(H)
+            w[p + "self_attn.qkv_proj.weight"] = rnd.normal((nh + 2 * nkv) * hd, H)  # [q | k | v]
+            w[p + "self_attn.o_proj.weight"] = rnd.normal(H, nh * hd)
+            w[p + "post_attention_layernorm.weight"] = rnd.scale(H)
+            w[p + "mlp.gate_up_proj.weight"] = rnd.normal(2 * Il, H)  # [gate | up]
+            w[p + "mlp.down_proj.weight"] = rnd.normal(H, Il, std=0.1)
+        w["language_model.model.norm.weight"] = rnd.scale(H)
+        w["language_model.lm_head.weight"] = rnd.normal(V, H)
     else:
         w["language_model.model.embed_tokens.weight"] = rnd.normal(V, H, std=1.0)
         for i in range(lc["num_hidden_layers"]):
@@ -190,6 +227,9 @@ def make_weights(cfg, seed, rnd=None):
             w[p + "mlp.down_proj.weight"] = rnd.normal(H, Il, std=0.1)
         w["language_model.model.norm.weight"] = rnd.scale(H)
         w["language_model.lm_head.weight"] = rnd.normal(V, H)
+    if lc.get("tie_word_embeddings"):
+        w.pop("language_model.lm_head.weight", None)
+        w.pop("language_model.output.weight", None)
     return w
 
 
@@ -198,23 +238,31 @@ def main(argv=None):
     ap.add_argument("--out", required=True, help="checkpoint folder to write")
     ap.add_argument("--seed", type=int, default=0, help="seed of the random weights")
     ap.add_argument("--shards", type=int, default=1, help="1: model.safetensors; N: N shards")
-    ap.add_argument("--llm-layers", type=int, default=None,
+    ap.add_argument("--llm-layers", "--layers", type=int, default=None,
                     help="decoder layers (tiny: 3; --preset: the preset's own unless given)")
     ap.add_argument("--preset", default=None,
                     help="write random weights of a real size instead (internvl2_presets names, "
                          "e.g. InternVL2-8B); with --llm-layers N, only the first N layers")
     ap.add_argument("--vision-layers", type=int, default=2, help="InternViT layers")
-    ap.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32",
+    ap.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default="float32",
                     help="stored dtype of the weights")
-    ap.add_argument("--llm-arch", choices=["internlm2", "llama", "qwen2"], default="internlm2")
-    ap.add_argument("--vision-variant", choices=["300m", "6b"], default="300m")
+    ap.add_argument("--family", "--llm-arch", dest="llm_arch",
+                    choices=["internlm2", "llama", "qwen2", "phi3"], default="internlm2",
+                    help="language-model family of a tiny checkpoint")
+    ap.add_argument("--vit", "--vision-variant", dest="vision_variant", choices=["300m", "6b"],
+                    default="300m", help="InternViT variant of a tiny checkpoint")
+    ap.add_argument("--tie-embeddings", action="store_true",
+                    help="tiny: no head tensor, llm_config.tie_word_embeddings = true")
+    ap.add_argument("--original-max", type=int, default=4096,
+                    help="tiny phi3: original_max_position_embeddings (the LongRoPE threshold)")
     args = ap.parse_args(argv)
 
     os.makedirs(args.out, exist_ok=True)
     if args.preset:
         import internvl2_presets
         cfg = internvl2_presets.preset_config(args.preset, llm_layers=args.llm_layers)
-        dtype = torch.bfloat16 if args.dtype == "bfloat16" else torch.float32
+        dtype = {"bfloat16": torch.bfloat16, "float16": torch.float16}.get(args.dtype,
+                                                                            torch.float32)
         weights = make_weights(cfg, args.seed, _FastInit(args.seed, dtype))
         tiny_tokenizer.write_tokenizer(args.out, SP_VOCAB)  # ids stay below the real vocab
     else:
@@ -222,8 +270,8 @@ def main(argv=None):
             args.llm_layers = 3
         cfg = make_config(args)
         weights = make_weights(cfg, args.seed)
-        if args.dtype == "bfloat16":
-            weights = {k: v.to(torch.bfloat16) for k, v in weights.items()}
+        if args.dtype != "float32":
+            weights = {k: v.to(getattr(torch, args.dtype)) for k, v in weights.items()}
         ids = tiny_tokenizer.write_tokenizer(args.out, SP_VOCAB)
         assert max(ids.values()) == VOCAB - 1, ids
     safetensors_io.save_checkpoint(weights, args.out, shards=args.shards)

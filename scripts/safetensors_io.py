@@ -12,6 +12,7 @@ in memory as a whole. A checkpoint folder holds either `model.safetensors` or sh
 import json
 import os
 import struct
+import sys
 
 import numpy as np
 import torch
@@ -141,6 +142,18 @@ class SafetensorsFile:
         e = self._entry(name)
         b, end = e["data_offsets"]
         torch_t, np_t = _DTYPES[e["dtype"]]
+        if sys.byteorder == "little":
+            # read straight into the tensor's own memory: one allocation of the tensor's size
+            raw = torch.empty(end - b, dtype=torch.uint8)
+            with open(self.path, "rb") as f:
+                f.seek(self._data_start + b)
+                got = f.readinto(memoryview(raw.numpy()))
+            if got != end - b:
+                raise SafetensorsError("%s: tensor %s: short read (%d of %d bytes)"
+                                       % (self.path, name, got, end - b))
+            if torch_t == torch.bool:
+                return raw.to(torch.bool).reshape(e["shape"])
+            return raw.view(torch_t).reshape(e["shape"])
         with open(self.path, "rb") as f:
             f.seek(self._data_start + b)
             buf = bytearray(f.read(end - b))

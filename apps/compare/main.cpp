@@ -63,7 +63,10 @@ int main(int argc, char** argv) {
 
     if (!quiet) std::cout << vlm::comparison_table(comparison) << std::flush;
     if (!json_file.empty())
-      vlm::write_file_atomically(json_file, comparison.to_json().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+      vlm::write_file_atomically(
+          json_file,
+          comparison.to_json().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
+              "\n");
     if (!chart_file.empty()) vlm::write_comparison_chart(comparison, chart_file, chart);
 
     if (expect_identical && !comparison.identical()) {

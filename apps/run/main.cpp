@@ -1,18 +1,29 @@
 // `run`: VLMEvalKit's `python run.py --model M --data D` as one C++ program.
 // Exit codes: 0 done, 1 unexpected failure, 2 user error (bad arguments, config, data, model
-// files, a placement that does not fit), 3 internal error, 4 --plan-only: the plan does not fit.
+// files, a placement that does not fit, a dataset that failed), 3 internal error, 4 --plan-only:
+// the plan does not fit, 128+N stopped by signal N (130: SIGINT, 143: SIGTERM) after finishing the
+// item in flight.
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <cmath>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iomanip>
 #include <iostream>
+#include <sstream>
 
 #include "vlm/core/error.h"
 #include "vlm/core/log.h"
+#include "vlm/core/progress.h"
 #include "vlm/eval/pandas_csv.h"
 #include "vlm/run/evaluation.h"
+#include "vlm/run/run_config_file.h"
+#include "vlm/run/shard.h"
 
 #ifndef VLM_GIT_COMMIT
 #define VLM_GIT_COMMIT ""
@@ -25,6 +36,29 @@
 #endif
 
 namespace {
+
+std::atomic<int> g_interrupt{0};
+
+// First SIGINT/SIGTERM: finish the item in flight, write, exit 128+N. A second one: exit now (the
+// records written so far are complete; a restart goes on from them).
+extern "C" void on_signal(int sig) {
+  if (g_interrupt.load() != 0) _exit(128 + sig);
+  g_interrupt.store(sig);
+  const char msg[] =
+      "\n[vlm] interrupted: finishing the current item, then writing and stopping (signal again "
+      "to stop at once)\n";
+  const ssize_t ignored = ::write(STDERR_FILENO, msg, sizeof(msg) - 1);
+  (void)ignored;
+}
+
+void install_signal_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
 
 // The harness's commit, read at run time as VLMEvalKit's githash() does (`git rev-parse HEAD` in
 // the source tree), falling back to the commit the binary was configured at.
@@ -45,12 +79,25 @@ std::string env_or(const char* name, const std::string& fallback) {
   return v && *v ? std::string(v) : fallback;
 }
 
-// VLMEvalKit prints the accuracy DataFrame transposed when it has fewer rows than columns.
+std::string ms_text(double ms) {
+  std::ostringstream s;
+  s << std::fixed << std::setprecision(ms < 10000 ? 0 : 1);
+  if (ms < 10000)
+    s << ms << " ms";
+  else
+    s << ms / 1000 << " s";
+  return s.str();
+}
+
+// One pair's scores. VLMEvalKit prints the accuracy DataFrame transposed when it has fewer rows
+// than columns: one line per column here.
 void print_scores(const vlm::PairResult& r) {
   std::cout << "\n"
             << r.model << " / " << r.dataset << ": " << r.items << " items (" << r.answered
             << " answered now, " << r.resumed << " resumed, " << r.errors << " errors)\n";
-  if (r.acc) {
+  if (r.waiting) {
+    std::cout << "other shards are still answering; the last one to finish merges and scores\n";
+  } else if (r.acc) {
     const vlm::AccTable& t = *r.acc;
     size_t width = 8;
     for (const auto& c : t.columns) width = std::max(width, c.size());
@@ -67,21 +114,74 @@ void print_scores(const vlm::PairResult& r) {
   std::cout << "results in " << r.folder.string() << "\n";
 }
 
+// The end-of-run table: one row per pair, its overall score and the time of each stage.
+void print_summary(const vlm::EvaluationSummary& s) {
+  if (s.pairs.empty()) return;
+  std::cout << "\n"
+            << std::left << std::setw(40) << "model / dataset" << std::setw(10) << "Overall"
+            << std::setw(10) << "items" << std::setw(10) << "it/s" << std::setw(12) << "load"
+            << std::setw(12) << "infer" << std::setw(12) << "merge" << std::setw(12) << "evaluate"
+            << "\n";
+  for (const auto& r : s.pairs) {
+    std::string overall = "-";
+    if (r.acc && !r.acc->values.empty() && r.acc->columns.size() > 1 &&
+        r.acc->columns[1] == "Overall" && !std::isnan(r.acc->values[0][0])) {
+      std::ostringstream o;
+      o << std::fixed << std::setprecision(2) << 100 * r.acc->values[0][0];
+      overall = o.str();
+    }
+    auto stage = [&](const char* k) {
+      auto it = r.stages.find(k);
+      return it == r.stages.end() ? std::string("-") : ms_text(it->second);
+    };
+    std::ostringstream rate;
+    if (r.items_per_s > 0)
+      rate << std::fixed << std::setprecision(2) << r.items_per_s;
+    else
+      rate << "-";
+    std::cout << std::setw(40) << (r.model + " / " + r.dataset) << std::setw(10) << overall
+              << std::setw(10) << r.items << std::setw(10) << rate.str() << std::setw(12)
+              << stage("load") << std::setw(12) << stage("infer") << std::setw(12) << stage("merge")
+              << std::setw(12) << stage("evaluate") << "\n";
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"Evaluate an exported InternVL2 model on VLMEvalKit benchmarks (run.py in C++)"};
   vlm::RunOptions o;
-  std::string work_dir = "outputs", model_root, model_dir, configs, judge = "exact_matching";
+  std::string work_dir = "./outputs", model_root, model_dir, configs, config_file, mode = "all",
+              shard;
   int64_t max_new_tokens = 0;
-  bool verbose = false, quiet = false;
-  app.add_option("--model", o.models, "model names (configs/models/NAME.yaml)");
-  app.add_option("--data", o.datasets, "dataset names ({LMUData}/NAME.tsv)");
+  int64_t limit = 0;
+  app.add_option("--model", o.models,
+                 "model names (configs/models/NAME.yaml); several: outer loop");
+  app.add_option("--data", o.datasets, "dataset names ({LMUData}/NAME.tsv); several: inner loop");
+  app.add_option("--config", config_file,
+                 "VLMEvalKit JSON {\"model\": {NAME: {...}}, \"data\": {NAME: {...}}}; replaces "
+                 "--model/--data");
+  app.add_option("--mode", mode,
+                 "all: answer, merge, score | infer: answer and merge | eval: merge and score the "
+                 "records of an earlier run (loads no model)")
+      ->check(CLI::IsMember({"all", "infer", "eval"}));
   app.add_option("--work-dir", work_dir, "output root (default ./outputs; $MMEVAL_ROOT overrides)");
+  app.add_flag("--no-verify", o.no_verify,
+               "skip the SHA-256 check of the model files before loading (TorchScript archives "
+               "run code when loaded; the check's time is in run.json)");
+  app.add_flag("--reuse", o.reuse,
+               "start from the records of the newest earlier run folder with the same commit");
   app.add_option("--model-root", model_root,
                  "folder holding exported model directories (default $VLMEVAL_MODEL_ROOT)");
   app.add_option("--model-dir", model_dir, "run this exported model directory directly");
   app.add_option("--max-new-tokens", max_new_tokens, "override the model config's limit");
+  app.add_option("--limit", limit,
+                 "only the first N items of each dataset: the files cover those N; records of "
+                 "other items stay in the record file, and a later run without --limit answers "
+                 "only the rest");
+  app.add_option("--shard", shard,
+                 "i/N: answer items i, i+N, ... (default: torchrun RANK/WORLD_SIZE or Slurm "
+                 "SLURM_PROCID/SLURM_NTASKS); the last shard to finish merges and scores");
   app.add_option("--device", o.device,
                  "device for placements whose devices are [auto]: cpu | cuda | cuda:N | auto");
   app.add_option("--placement", o.placement,
@@ -89,26 +189,41 @@ int main(int argc, char** argv) {
   app.add_flag("--plan-only", o.plan_only,
                "print the placement plan and exit (non-zero when it does not fit); loads nothing");
   app.add_option("--configs", configs, "configs folder (default: the source tree's configs/)");
-  app.add_option("--judge", judge, "answer matching: exact_matching (no LLM judge)")
+  app.add_option("--judge", o.judge, "answer matching: exact_matching (no LLM judge)")
       ->check(CLI::IsMember({"exact_matching"}));
-  app.add_flag("--verbose", verbose, "log every item");
-  app.add_flag("--quiet", quiet, "log errors only");
+  app.add_flag("--verbose", o.verbose, "print every response; debug logs");
+  app.add_flag("--quiet", o.quiet, "print errors only (no progress, no tables)");
   CLI11_PARSE(app, argc, argv);
 
-  vlm::log::set_level(quiet     ? vlm::log::Level::kError
-                      : verbose ? vlm::log::Level::kDebug
-                                : vlm::log::Level::kInfo);
-  o.work_dir = env_or("MMEVAL_ROOT", work_dir);
-  o.model_root = model_root.empty() ? env_or("VLMEVAL_MODEL_ROOT", "") : model_root;
-  o.model_dir = model_dir;
-  o.data_root = env_or("LMUData", env_or("HOME", ".") + "/LMUData");
-  o.configs_dir = configs.empty() ? env_or("VLMEVAL_CONFIGS", VLM_DEFAULT_CONFIGS_DIR) : configs;
-  if (max_new_tokens != 0) o.max_new_tokens = max_new_tokens;
-  o.commit = harness_commit();
-  o.can_infer.verbose = !env_or("VERBOSE", "").empty();
-  for (int i = 0; i < argc; ++i) o.argv.emplace_back(argv[i]);
-
+  vlm::log::set_level(o.quiet     ? vlm::log::Level::kError
+                      : o.verbose ? vlm::log::Level::kDebug
+                                  : vlm::log::Level::kInfo);
   try {
+    o.work_dir = env_or("MMEVAL_ROOT", work_dir);
+    o.model_root = model_root.empty() ? env_or("VLMEVAL_MODEL_ROOT", "") : model_root;
+    o.model_dir = model_dir;
+    o.data_root = env_or("LMUData", env_or("HOME", ".") + "/LMUData");
+    o.configs_dir = configs.empty() ? env_or("VLMEVAL_CONFIGS", VLM_DEFAULT_CONFIGS_DIR) : configs;
+    if (max_new_tokens != 0) o.max_new_tokens = max_new_tokens;
+    vlm::check_user(limit >= 0, "--limit must be > 0, got " + std::to_string(limit));
+    if (limit > 0) o.limit = static_cast<size_t>(limit);
+    o.mode = vlm::parse_run_mode(mode);
+    o.shard = vlm::resolve_shard(shard, [](const std::string& name) -> std::optional<std::string> {
+      const char* v = std::getenv(name.c_str());
+      return v ? std::optional<std::string>(v) : std::nullopt;
+    });
+    if (!config_file.empty()) {
+      vlm::check_user(o.models.empty() && o.datasets.empty(),
+                      "--config " + config_file +
+                          " names the models and datasets; it cannot be "
+                          "combined with --model or --data");
+      vlm::apply_run_config_file(config_file, o);
+    }
+    o.commit = harness_commit();
+    o.can_infer.verbose = !env_or("VERBOSE", "").empty();
+    for (int i = 0; i < argc; ++i) o.argv.emplace_back(argv[i]);
+    o.interrupt = &g_interrupt;
+
     if (o.plan_only) {
       o.validate();
       bool all_fit = true;
@@ -120,9 +235,32 @@ int main(int argc, char** argv) {
       }
       return all_fit ? 0 : 4;
     }
-    const vlm::EvaluationSummary summary = vlm::run_evaluation(o);
-    for (const auto& r : summary.pairs) print_scores(r);
-    return 0;
+    if (o.shard.world_size > 1)
+      vlm::log::info("shard " + std::to_string(o.shard.rank) + " of " +
+                     std::to_string(o.shard.world_size) + " (" + o.shard.source + "), local rank " +
+                     std::to_string(o.shard.local_rank));
+    install_signal_handlers();
+    const bool verbose = o.verbose;
+    const vlm::EvaluationSummary summary =
+        vlm::run_evaluation(o, [verbose](const std::string& what, const std::string& prediction) {
+          if (verbose) std::cout << what << ": " << prediction << std::endl;
+        });
+    if (!o.quiet) {
+      for (const auto& r : summary.pairs) print_scores(r);
+      print_summary(summary);
+    }
+    int rc = 0;
+    for (const auto& f : summary.failures) {
+      std::cerr << "run: error: " << f.model << " / " << f.dataset << ": " << f.message << "\n";
+      rc = std::max(rc, f.user_error ? 2 : 3);
+    }
+    if (summary.interrupted_by != 0) {
+      std::cerr << "run: interrupted by signal " << summary.interrupted_by << " ("
+                << strsignal(summary.interrupted_by)
+                << "); finished items are recorded: run again with the same arguments to go on\n";
+      return 128 + summary.interrupted_by;
+    }
+    return rc;
   } catch (const vlm::Error& e) {
     std::cerr << "run: error: " << e.what() << "\n";
     return e.is_user_error() ? 2 : 3;

@@ -1,11 +1,13 @@
 #include "vlm/data/dataset.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <unordered_map>
 
 #include "vlm/core/error.h"
 #include "vlm/core/log.h"
 #include "vlm/core/md5.h"
+#include "vlm/data/confined_path.h"
 
 namespace vlm {
 namespace {
@@ -233,8 +235,9 @@ ColumnKind Dataset::column_kind(const std::string& column) const {
   throw UserError(path_.string() + ": no column '" + column + "'");
 }
 
-Dataset::Dataset(DatasetSpec spec, const std::filesystem::path& data_root)
-    : spec_(std::move(spec)), path_(data_root / spec_.file) {
+Dataset::Dataset(DatasetSpec spec, const std::filesystem::path& data_root, const TsvOptions& tsv)
+    : spec_(std::move(spec)) {
+  path_ = resolve_inside(data_root, spec_.file, "dataset " + spec_.name + ": file");
   std::error_code ec;
   check_user(std::filesystem::is_regular_file(path_, ec),
              "dataset " + spec_.name + ": file " + path_.string() +
@@ -249,7 +252,7 @@ Dataset::Dataset(DatasetSpec spec, const std::filesystem::path& data_root)
     }
   }
 
-  TsvTable table = TsvTable::read(path_);
+  TsvTable table = TsvTable::read(path_, tsv);
   columns_ = table.columns();
   for (size_t c = 0; c < table.num_columns(); ++c) kinds_.push_back(table.column_kind(c));
   const size_t index_col = table.column_index("index");
@@ -265,7 +268,8 @@ Dataset::Dataset(DatasetSpec spec, const std::filesystem::path& data_root)
 
   std::vector<std::string> images;  // raw image cell per kept row
   for (size_t r = 0; r < table.num_rows(); ++r) {
-    if (image_col && !table.cell(r, *image_col)) {
+    const std::optional<std::string> row_error = table.row_error(r);
+    if (image_col && !table.cell(r, *image_col) && !row_error) {
       ++dropped_without_image_;
       continue;
     }
@@ -289,14 +293,26 @@ Dataset::Dataset(DatasetSpec spec, const std::filesystem::path& data_root)
         }
       }
     }
+    if (!image_col && !item.error) {
+      try {
+        for (const auto& p : item.image_paths)
+          item.image_files.push_back(resolve_inside(
+              data_root, p, path_.string() + " line " + std::to_string(item.line) + " (index " +
+                                item.index + "): image_path"));
+      } catch (const UserError& e) {
+        item.image_files.clear();
+        item.error = e.what();
+      }
+    }
     for (size_t c = 0; c < table.num_columns(); ++c) {
       if (image_col && c == *image_col) continue;
       item.fields[columns_[c]] = table.python_str(r, c);
     }
+    if (row_error) item.error = *row_error + " (index " + item.index + ")";
     if (!item.question && !item.error) {
       item.error = "no question: the 'question' cell is missing or NA at " + where(*this, item);
     }
-    if (image_col) images.push_back(std::move(*table.take_cell(r, *image_col)));
+    if (image_col) images.push_back(table.take_cell(r, *image_col).value_or(std::string()));
     items_.push_back(std::move(item));
   }
 
@@ -321,10 +337,20 @@ Dataset::Dataset(DatasetSpec spec, const std::filesystem::path& data_root)
     }
   }
 
-  if (!image_col) return;
+  if (!image_col) {
+    for (Item& item : items_) {
+      if (item.image_files.size() > kMaxImagesPerItem && !item.error) {
+        item.error = std::to_string(item.image_files.size()) + " images, over the limit of " +
+                     std::to_string(kMaxImagesPerItem) + " per item, at " + where(*this, item);
+        item.image_files.clear();
+      }
+    }
+    return;
+  }
   // References: an image of <= 64 characters names another row's index. Resolved in file order,
   // in place, as VLMEvalKit does (a reference to an earlier, already resolved row works).
   for (size_t i = 0; i < items_.size(); ++i) {
+    if (images[i].empty()) continue;  // its image field was over the size limit (row error)
     if (utf8_length(images[i]) > 64) continue;
     const std::string target = images[i];
     const auto it = by_index.find(target);
@@ -358,6 +384,17 @@ Dataset::Dataset(DatasetSpec spec, const std::filesystem::path& data_root)
       }
     }
     images[i] = std::string();
+  }
+  // Bound on what one item can make the harness allocate (issue 7): every image becomes at least
+  // one [3, 448, 448] tile.
+  for (Item& item : items_) {
+    const size_t n = std::max(item.images_b64.size(), item.image_files.size());
+    if (n > kMaxImagesPerItem && !item.error) {
+      item.error = std::to_string(n) + " images, over the limit of " +
+                   std::to_string(kMaxImagesPerItem) + " per item, at " + where(*this, item);
+      item.images_b64.clear();
+      item.image_files.clear();
+    }
   }
 }
 

@@ -24,19 +24,40 @@ bool is_md5_hex(const std::string& s) {
   });
 }
 
-std::string default_scorer(DatasetKind kind) {
+bool contains(const std::string& s, const char* needle) {
+  return s.find(needle) != std::string::npos;
+}
+
+}  // namespace
+
+const std::vector<std::string>& known_scorers() {
+  static const std::vector<std::string> kScorers = {"mcq_exact", "mcq_circular", "mcq_mmmu",
+                                                    "yn_exact",  "yn_mme",       "yn_hallusion",
+                                                    "yn_pope",   "none"};
+  return kScorers;
+}
+
+std::string default_scorer(DatasetKind kind, const std::string& name) {
   switch (kind) {
-    case DatasetKind::kMcq:
+    case DatasetKind::kMcq: {
+      // ImageMCQDataset.evaluate: circular = listinstr(['mmbench', 'ccbench'], dataset.lower());
+      // mcq_vanilla_eval: MMMU_preproc when 'MMMU' in dataset_name.
+      const std::string low = lower(name);
+      if (contains(low, "mmbench") || contains(low, "ccbench")) return "mcq_circular";
+      if (contains(name, "MMMU")) return "mcq_mmmu";
       return "mcq_exact";
+    }
     case DatasetKind::kYn:
+      // ImageYORNDataset.evaluate picks the rater with listinstr in this order.
+      if (contains(name, "MME")) return "yn_mme";
+      if (contains(name, "Hallusion")) return "yn_hallusion";
+      if (contains(name, "POPE")) return "yn_pope";
       return "yn_exact";
     case DatasetKind::kVqa:
       break;
   }
   return "none";
 }
-
-}  // namespace
 
 std::string to_string(DatasetKind kind) {
   switch (kind) {
@@ -94,7 +115,18 @@ DatasetSpec load_dataset_spec(const std::filesystem::path& yaml_path) {
              where + ": 'md5' must be 32 hex digits, got '" + spec.md5 + "'");
   spec.kind = parse_dataset_kind(get("kind", true), where);
   spec.scorer = get("scorer", false);
-  if (spec.scorer.empty()) spec.scorer = default_scorer(spec.kind);
+  if (spec.scorer.empty()) spec.scorer = default_scorer(spec.kind, spec.name);
+  const auto& scorers = known_scorers();
+  if (std::find(scorers.begin(), scorers.end(), spec.scorer) == scorers.end()) {
+    std::string known;
+    for (const std::string& s : scorers) known += (known.empty() ? "" : ", ") + s;
+    throw UserError(where + ": unknown scorer '" + spec.scorer + "' (known: " + known + ")");
+  }
+  const bool mcq_scorer = spec.scorer.rfind("mcq_", 0) == 0;
+  const bool yn_scorer = spec.scorer.rfind("yn_", 0) == 0;
+  check_user(!(mcq_scorer && spec.kind != DatasetKind::kMcq) &&
+                 !(yn_scorer && spec.kind != DatasetKind::kYn),
+             where + ": scorer '" + spec.scorer + "' does not fit kind " + to_string(spec.kind));
   spec.url = get("url", false);
   return spec;
 }
@@ -129,7 +161,7 @@ DatasetSpec resolve_dataset(const std::string& name, const std::filesystem::path
     spec.name = name;
     spec.file = name + ".tsv";
     spec.kind = has("A") && has("B") ? DatasetKind::kMcq : DatasetKind::kVqa;
-    spec.scorer = default_scorer(spec.kind);
+    spec.scorer = default_scorer(spec.kind, name);
     spec.custom = true;
     return spec;
   }

@@ -125,10 +125,20 @@ bool is_pandas_na(std::string_view cell) {
 // (sep='\t', quotechar='"', doublequote=True, skip_blank_lines=True).
 class TsvTokenizer {
  public:
-  using RecordFn = std::function<void(std::vector<std::string>& fields, size_t line)>;
+  // `oversized`: index of the first field cut off at max_field_bytes (its text is dropped), or
+  // npos when every field was kept whole.
+  using RecordFn =
+      std::function<void(std::vector<std::string>& fields, size_t line, size_t oversized)>;
 
-  TsvTokenizer(std::string source, RecordFn on_record)
-      : source_(std::move(source)), on_record_(std::move(on_record)) {}
+  TsvTokenizer(std::string source, RecordFn on_record,
+               size_t max_field_bytes = std::numeric_limits<size_t>::max())
+      : source_(std::move(source)),
+        on_record_(std::move(on_record)),
+        max_field_bytes_(max_field_bytes) {}
+
+  // Records with more fields than this are refused as soon as the extra field starts (the header
+  // fixes the count), so a line of millions of tabs does not allocate millions of fields.
+  void set_max_fields(size_t n) { max_fields_ = n; }
 
   // Feeds the next block of the stream.
   void feed(std::string_view chunk) {
@@ -185,19 +195,41 @@ class TsvTokenizer {
   }
 
   void end_field() {
+    if (fields_.size() >= max_fields_) {
+      throw UserError(source_ + ": line " + std::to_string(record_line_) + ": expected " +
+                      std::to_string(max_fields_) +
+                      " tab-separated fields (as in the header), saw " +
+                      std::to_string(max_fields_ + 1) + " or more");
+    }
     fields_.push_back(std::move(field_));
     field_ = std::string();
   }
   void end_record() {
     end_field();
-    on_record_(fields_, record_line_);
+    on_record_(fields_, record_line_, oversized_);
     reset_record();
   }
   void reset_record() {
     fields_.clear();
     field_.clear();
+    oversized_ = std::string::npos;
     state_ = State::kStartRecord;
   }
+  // Appends [p, q) to the current field unless that takes it over max_field_bytes: then the
+  // field's text is dropped and the record remembers which field it was.
+  void append(const char* p, const char* q) {
+    const size_t n = static_cast<size_t>(q - p);
+    if (oversized_ == fields_.size()) return;  // this field is already cut off
+    if (field_.size() + n > max_field_bytes_) {
+      if (oversized_ == std::string::npos) oversized_ = fields_.size();
+      if (oversized_ == fields_.size()) {
+        field_ = std::string();  // free it
+        return;
+      }
+    }
+    field_.append(p, q);
+  }
+  void append(char c) { append(&c, &c + 1); }
 
   void run(const char* p, const char* end) {
     while (p < end) {
@@ -218,7 +250,7 @@ class TsvTokenizer {
             continue;
           }
           if (c == ' ') {
-            field_ += c;
+            append(c);
             state_ = State::kWhitespaceLine;
             ++p;
             continue;
@@ -227,10 +259,11 @@ class TsvTokenizer {
           continue;
         case State::kWhitespaceLine:
           if (c == ' ') {
-            field_ += c;
+            append(c);
             ++p;
           } else if (c == '\n' || c == '\r') {  // a line of spaces is blank
             field_.clear();
+            oversized_ = std::string::npos;
             newline(c);
             state_ = c == '\r' ? State::kAfterCr : State::kStartRecord;
             ++p;
@@ -249,7 +282,7 @@ class TsvTokenizer {
         case State::kInField: {
           const char* q = p;
           while (q < end && *q != '\t' && *q != '\n' && *q != '\r') ++q;
-          field_.append(p, q);
+          append(p, q);
           p = q;
           if (p == end) continue;
           if (*p == '\t') {
@@ -269,7 +302,7 @@ class TsvTokenizer {
             if (*q == '\n') ++line_;
             ++q;
           }
-          field_.append(p, q);
+          append(p, q);
           p = q;
           if (p == end) continue;
           state_ = State::kQuoteInQuoted;
@@ -278,7 +311,7 @@ class TsvTokenizer {
         }
         case State::kQuoteInQuoted:
           if (c == '"') {  // "" is a literal quote
-            field_ += '"';
+            append('"');
             state_ = State::kInQuoted;
             ++p;
           } else if (c == '\t') {
@@ -306,6 +339,9 @@ class TsvTokenizer {
 
   std::string source_;
   RecordFn on_record_;
+  size_t max_field_bytes_;
+  size_t max_fields_ = std::numeric_limits<size_t>::max();
+  size_t oversized_ = std::string::npos;  // first field of this record cut off, or npos
   State state_ = State::kStartRecord;
   std::vector<std::string> fields_;
   std::string field_;
@@ -320,8 +356,13 @@ class TsvBuilder {
  public:
   TsvBuilder(TsvTable& table, const TsvOptions& options) : table_(table), options_(options) {}
 
-  void on_record(std::vector<std::string>& fields, size_t line) {
+  void on_record(std::vector<std::string>& fields, size_t line, size_t oversized) {
     if (!have_header_) {
+      if (oversized != std::string::npos) {
+        throw UserError(table_.source_ + ": line " + std::to_string(line) + ": header field " +
+                        std::to_string(oversized + 1) + " is longer than " +
+                        std::to_string(options_.max_field_bytes) + " bytes");
+      }
       set_header(fields);
       return;
     }
@@ -335,6 +376,13 @@ class TsvBuilder {
     for (size_t i = 0; i < fields.size(); ++i) {
       if (options_.na_filter && is_pandas_na(fields[i])) continue;
       row[i] = std::move(fields[i]);
+    }
+    if (oversized != std::string::npos) {
+      row[oversized].reset();
+      table_.row_errors_[table_.rows_.size()] =
+          table_.source_ + ": line " + std::to_string(line) + ": field '" +
+          table_.columns_[oversized] + "' is longer than the limit of " +
+          std::to_string(options_.max_field_bytes) + " bytes; the row is not used";
     }
     table_.rows_.push_back(std::move(row));
     table_.lines_.push_back(line);
@@ -367,7 +415,12 @@ TsvTable TsvTable::parse(std::string_view text, const std::string& source,
   table.source_ = source;
   TsvBuilder builder(table, options);
   TsvTokenizer tokenizer(
-      source, [&](std::vector<std::string>& f, size_t line) { builder.on_record(f, line); });
+      source,
+      [&](std::vector<std::string>& f, size_t line, size_t oversized) {
+        builder.on_record(f, line, oversized);
+        tokenizer.set_max_fields(table.columns_.size());
+      },
+      options.max_field_bytes);
   tokenizer.feed(text);
   tokenizer.finish();
   check_user(builder.have_header(), source + ": no header row (the file is empty)");
@@ -382,7 +435,12 @@ TsvTable TsvTable::read(const std::filesystem::path& path, const TsvOptions& opt
   table.source_ = path.string();
   TsvBuilder builder(table, options);
   TsvTokenizer tokenizer(
-      path.string(), [&](std::vector<std::string>& f, size_t line) { builder.on_record(f, line); });
+      path.string(),
+      [&](std::vector<std::string>& f, size_t line, size_t oversized) {
+        builder.on_record(f, line, oversized);
+        tokenizer.set_max_fields(table.columns_.size());
+      },
+      options.max_field_bytes);
   std::unique_ptr<char[]> buf(new char[1 << 22]);
   while (in) {
     in.read(buf.get(), 1 << 22);
@@ -404,10 +462,13 @@ std::vector<std::string> TsvTable::read_header(const std::filesystem::path& path
   TsvOptions options;
   TsvBuilder builder(table, options);
   struct HeaderDone {};
-  TsvTokenizer tokenizer(path.string(), [&](std::vector<std::string>& f, size_t) {
-    builder.set_header(f);
-    throw HeaderDone{};
-  });
+  TsvTokenizer tokenizer(
+      path.string(),
+      [&](std::vector<std::string>& f, size_t line, size_t oversized) {
+        builder.on_record(f, line, oversized);
+        throw HeaderDone{};
+      },
+      options.max_field_bytes);
   std::unique_ptr<char[]> buf(new char[1 << 16]);
   try {
     while (in) {
@@ -420,6 +481,12 @@ std::vector<std::string> TsvTable::read_header(const std::filesystem::path& path
   }
   check_user(builder.have_header(), path.string() + ": no header row (the file is empty)");
   return table.columns_;
+}
+
+std::optional<std::string> TsvTable::row_error(size_t row) const {
+  const auto it = row_errors_.find(row);
+  if (it == row_errors_.end()) return std::nullopt;
+  return it->second;
 }
 
 std::optional<size_t> TsvTable::find_column(const std::string& name) const {

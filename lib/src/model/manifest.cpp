@@ -2,7 +2,10 @@
 
 #include <cstdint>
 #include <fstream>
+#include <limits>
 #include <map>
+#include <sstream>
+#include <type_traits>
 
 #include "vlm/core/error.h"
 
@@ -29,12 +32,38 @@ class Reader {
   template <typename T>
   T value(const json& obj, const std::string& key, const std::string& path) const {
     const json& v = get(obj, key, path);
+    // Integers must be JSON integers in range: nlohmann's get<int>() casts floats and wide
+    // values without checking (undefined behaviour for 1e300).
+    if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+      return integer<T>(v, join(path, key));
+    } else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
+      check_user(v.is_array(), file_ + ": field " + join(path, key) + " must be a list");
+      std::vector<int64_t> out;
+      for (size_t i = 0; i < v.size(); ++i)
+        out.push_back(integer<int64_t>(v[i], join(path, key) + "[" + std::to_string(i) + "]"));
+      return out;
+    }
     try {
       return v.get<T>();
     } catch (const json::exception& e) {
       throw UserError(file_ + ": field " + join(path, key) + " has the wrong type (" +
                       v.type_name() + ")");
     }
+  }
+
+  template <typename T>
+  T integer(const json& v, const std::string& name) const {
+    bool ok = false;
+    if (v.is_number_unsigned()) {
+      ok = v.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max());
+    } else if (v.is_number_integer()) {
+      const int64_t x = v.get<int64_t>();
+      ok = x >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
+           x <= static_cast<int64_t>(std::numeric_limits<T>::max());
+    }
+    check_user(ok, file_ + ": field " + name + " must be an integer in range, got " +
+                       v.dump().substr(0, 40));
+    return static_cast<T>(v.get<int64_t>());
   }
 
   static std::string join(const std::string& path, const std::string& key) {
@@ -53,6 +82,30 @@ UnitKind parse_kind(const std::string& s, const std::string& where) {
   auto it = kinds.find(s);
   check_user(it != kinds.end(), where + ": unknown unit kind '" + s + "'");
   return it->second;
+}
+
+// A path from the manifest, made absolute under the model directory; '..', absolute paths and
+// empty names are refused (a manifest may only name files inside its own directory).
+fs::path inside_model_dir(const fs::path& dir, const std::string& rel, const std::string& where) {
+  const fs::path p(rel);
+  check_user(!rel.empty(), where + ": empty path");
+  check_user(!p.has_root_path(), where + ": '" + rel +
+                                     "' is an absolute path; manifest paths are relative to the "
+                                     "model directory");
+  for (const auto& part : p)
+    check_user(part != "..", where + ": '" + rel + "' leaves the model directory ('..')");
+  return dir / p;
+}
+
+// A SHA-256 as 64 hex digits, lowercased.
+std::string checked_sha256(std::string hex, const std::string& where) {
+  bool ok = hex.size() == 64;
+  for (char& c : hex) {
+    if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
+    ok = ok && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
+  }
+  check_user(ok, where + ": not a SHA-256 (64 hex digits): '" + hex.substr(0, 80) + "'");
+  return hex;
 }
 
 }  // namespace
@@ -105,13 +158,26 @@ Manifest load_manifest(const fs::path& model_dir) {
                  model_dir.string() + ")");
   check_user(fs::is_regular_file(file), where + " does not exist: " + model_dir.string() +
                                             " is not an exported model directory");
-  std::ifstream in(file);
+  std::ifstream in(file, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  check_user(!in.bad(), where + ": cannot read the file");
+  Manifest m = parse_manifest_json(text.str(), model_dir, where);
+  for (const auto& u : m.units)
+    check_user(m.config_only || fs::is_regular_file(u.file),
+               where + ": unit " + u.name + ": file " + u.file.string() + " does not exist");
+  return m;
+}
+
+Manifest parse_manifest_json(std::string_view text, const fs::path& model_dir,
+                             const std::string& where) {
   json j;
   try {
-    j = json::parse(in);
+    j = json::parse(text);
   } catch (const json::parse_error& e) {
     throw UserError(where + ": not valid JSON: " + e.what());
   }
+  check_user(j.is_object(), where + ": not a JSON object");
   Reader r(where);
   Manifest m;
   m.dir = fs::absolute(model_dir);
@@ -124,8 +190,9 @@ Manifest load_manifest(const fs::path& model_dir) {
   m.name = r.value<std::string>(j, "name", "");
   m.family = r.value<std::string>(j, "family", "");
   m.dtype = parse_dtype(r.value<std::string>(j, "dtype", ""), where + ": dtype");
-  m.torch_version = j.value("torch_version", "");
-  m.config_only = j.value("config_only", false);
+  if (j.contains("torch_version"))
+    m.torch_version = r.value<std::string>(j, "torch_version", "");
+  if (j.contains("config_only")) m.config_only = r.value<bool>(j, "config_only", "");
 
   const json& units = r.get(j, "units", "");
   check_user(units.is_array() && !units.empty(), where + ": units must be a non-empty list");
@@ -134,13 +201,28 @@ Manifest load_manifest(const fs::path& model_dir) {
     UnitSpec u;
     u.name = r.value<std::string>(units[i], "name", path);
     u.kind = parse_kind(r.value<std::string>(units[i], "kind", path), where + ": " + path);
-    u.file = m.dir / r.value<std::string>(units[i], "file", path);
+    u.file = inside_model_dir(m.dir, r.value<std::string>(units[i], "file", path),
+                              where + ": " + path + ".file");
     u.param_bytes = r.value<int64_t>(units[i], "param_bytes", path);
+    check_user(u.param_bytes >= 0, where + ": " + path + ".param_bytes is negative");
+    if (units[i].contains("sha256"))
+      u.sha256 = checked_sha256(r.value<std::string>(units[i], "sha256", path),
+                                where + ": " + path + ".sha256");
     if (u.kind == UnitKind::kDecoderLayer) u.layer = r.value<int>(units[i], "layer", path);
     m.units.push_back(std::move(u));
   }
   if (j.contains("tied_groups"))
-    m.tied_groups = j["tied_groups"].get<std::vector<std::vector<std::string>>>();
+    m.tied_groups = r.value<std::vector<std::vector<std::string>>>(j, "tied_groups", "");
+  if (j.contains("files")) {
+    const json& files = j["files"];
+    check_user(files.is_object(), where + ": files must be an object {relative path: sha256}");
+    for (const auto& [name, hash] : files.items()) {
+      const std::string field = where + ": files[\"" + name + "\"]";
+      check_user(hash.is_string(), field + " must be a sha256 hex string");
+      m.file_sha256[inside_model_dir(m.dir, name, field)] =
+          checked_sha256(hash.get<std::string>(), field);
+    }
+  }
 
   const json& llm = r.get(j, "llm", "");
   m.llm.architecture = r.value<std::string>(llm, "architecture", "llm");
@@ -184,9 +266,8 @@ Manifest load_manifest(const fs::path& model_dir) {
   for (size_t i = 0; i < layers.size(); ++i)
     check_user(layers[i]->layer == static_cast<int>(i),
                where + ": decoder layer units out of order at " + layers[i]->name);
-  for (const auto& u : m.units)
-    check_user(m.config_only || fs::is_regular_file(u.file),
-               where + ": unit " + u.name + ": file " + u.file.string() + " does not exist");
+  check_user(m.llm.num_heads > 0 && m.llm.num_kv_heads > 0 && m.llm.head_dim > 0,
+             where + ": llm.num_heads, llm.num_kv_heads and llm.head_dim must be > 0");
   check_user(m.llm.num_heads % m.llm.num_kv_heads == 0,
              where + ": llm.num_heads must be a multiple of llm.num_kv_heads");
   return m;

@@ -144,7 +144,8 @@ PlacementConfig load_yaml_config(const fs::path& file) {
   check_user(c.auto_device || !c.devices.empty(),
              where + ": devices is missing (e.g. devices: [cuda:0, cuda:1], or [auto])");
   if (!c.auto_device)
-    for (const auto& [dev, bytes] : c.max_memory) {
+    for (const auto& entry : c.max_memory) {
+      const std::string& dev = entry.first;  // (clang: no lambda capture of a structured binding)
       const bool listed = std::any_of(c.devices.begin(), c.devices.end(),
                                       [&](const c10::Device& d) { return d.str() == dev; });
       check_user(listed, where + ": max_memory names " + dev + ", which is not in devices");

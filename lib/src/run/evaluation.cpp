@@ -1,24 +1,33 @@
 #include "vlm/run/evaluation.h"
 
 #include <torch/cuda.h>
-#include <torch/version.h>
+#include <unistd.h>
 
+#include <cmath>
+#include <csignal>
 #include <cstdint>
+#include <cstdlib>
 #include <fstream>
+#include <memory>
+#include <set>
+#include <system_error>
 
 #include "vlm/core/error.h"
 #include "vlm/core/log.h"
+#include "vlm/core/progress.h"
 #include "vlm/data/dataset.h"
 #include "vlm/data/internvl_prompt.h"
-#include "vlm/eval/atomic_file.h"
 #include "vlm/eval/mcq_scorer.h"
 #include "vlm/model/loaded_model.h"
-#include "vlm/run/model_config.h"
+#include "vlm/model/verify_files.h"
 #include "vlm/run/dataset_scoring.h"
+#include "vlm/run/model_config.h"
 #include "vlm/run/model_session.h"
 #include "vlm/run/placement_setup.h"
 #include "vlm/run/record_file.h"
 #include "vlm/run/result_table.h"
+#include "vlm/run/run_environment.h"
+#include "vlm/run/run_journal.h"
 #include "vlm/run/work_dir.h"
 
 namespace vlm {
@@ -28,6 +37,13 @@ using nlohmann::json;
 namespace {
 
 constexpr int64_t kTextBudget = 2048;  // positions reserved for the text of a prompt
+
+// A test hook: VLM_RUN_CRASH_AT=<point> makes the process SIGKILL itself there, so that tests can
+// stop a run at a point no outside timing reaches reliably (e.g. between two result files).
+void crash_point(const std::string& point) {
+  const char* at = std::getenv("VLM_RUN_CRASH_AT");
+  if (at && point == at) std::raise(SIGKILL);
+}
 
 // The model to run: its config (from configs/models, or defaults for a bare --model-dir), its
 // directory and manifest (read once).
@@ -40,29 +56,46 @@ struct ResolvedModel {
 ResolvedModel resolve_model(const std::string& name, const RunOptions& o) {
   ResolvedModel r;
   const fs::path models_dir = o.configs_dir / "models";
-  if (!o.model_dir.empty()) {
-    r.dir = o.model_dir;
+  auto ov_it = o.model_overrides.find(name);
+  const ModelOverrides* ov = ov_it != o.model_overrides.end() ? &ov_it->second : nullptr;
+  const std::string base = ov && !ov->base.empty() ? ov->base : name;
+  const fs::path dir_override = ov && !ov->model_dir.empty() ? ov->model_dir : o.model_dir;
+  if (!dir_override.empty()) {
+    r.dir = dir_override;
     r.manifest = load_manifest(r.dir);
     const std::string run_name = name.empty() ? r.manifest.name : name;
     const auto known = known_model_names(models_dir);
     // A known name takes its config; otherwise VLMEvalKit's InternVL2 defaults apply.
-    if (std::find(known.begin(), known.end(), run_name) != known.end())
-      r.config = load_model_config(run_name, models_dir);
+    if (std::find(known.begin(), known.end(), base) != known.end())
+      r.config = load_model_config(base, models_dir);
     r.config.name = run_name;
-    return r;
+  } else {
+    r.config = load_model_config(base, models_dir);
+    r.config.name = name;
+    check_user(!o.model_root.empty(), "model " + name +
+                                          ": no model root; pass --model-root DIR or set "
+                                          "VLMEVAL_MODEL_ROOT (or run an export with --model-dir)");
+    r.dir = o.model_root / r.config.model_dir;
+    check_user(fs::is_directory(r.dir),
+               "model " + name + ": exported model directory " + r.dir.string() +
+                   " does not exist; make it with: scripts/export_internvl2.py --checkpoint <" +
+                   (r.config.checkpoint.empty() ? "checkpoint dir" : r.config.checkpoint) +
+                   " download> --out " + r.dir.string());
+    r.manifest = load_manifest(r.dir);
   }
-  r.config = load_model_config(name, models_dir);
-  check_user(!o.model_root.empty(), "model " + name +
-                                        ": no model root; pass --model-root DIR or set "
-                                        "VLMEVAL_MODEL_ROOT (or run an export with --model-dir)");
-  r.dir = o.model_root / r.config.model_dir;
-  check_user(fs::is_directory(r.dir),
-             "model " + name + ": exported model directory " + r.dir.string() +
-                 " does not exist; make it with: scripts/export_internvl2.py --checkpoint <" +
-                 (r.config.checkpoint.empty() ? "checkpoint dir" : r.config.checkpoint) +
-                 " download> --out " + r.dir.string());
-  r.manifest = load_manifest(r.dir);
+  if (ov && ov->max_new_tokens) r.config.max_new_tokens = *ov->max_new_tokens;
+  if (ov && !ov->placement.empty()) r.config.placement = ov->placement;
   return r;
+}
+
+// The run name of a model without reading its export (--mode eval loads nothing).
+std::string model_run_name(const std::string& name, const RunOptions& o) {
+  if (!name.empty()) {
+    if (o.model_overrides.count(name) == 0 && o.model_dir.empty())
+      load_model_config(name, o.configs_dir / "models");  // unknown names: closest known
+    return name;
+  }
+  return load_manifest(o.model_dir).name;
 }
 
 std::string placement_name(const ModelConfig& cfg, const RunOptions& o) {
@@ -72,7 +105,8 @@ std::string placement_name(const ModelConfig& cfg, const RunOptions& o) {
 // The largest tiles-per-image among the run's datasets (one image per item).
 int max_tiles_of_run(const ModelConfig& cfg, const RunOptions& o) {
   int tiles = cfg.max_tiles_default;
-  for (const std::string& d : o.datasets) tiles = std::max(tiles, cfg.tiles_for(d, 1));
+  for (const std::string& d : o.datasets)
+    tiles = std::max(tiles, cfg.tiles_for(o.dataset_for(d), 1));
   return tiles;
 }
 
@@ -80,7 +114,7 @@ PlacementPlan plan_for_run(const Manifest& manifest, const ModelConfig& cfg, con
   const int64_t max_new = o.max_new_tokens.value_or(cfg.max_new_tokens);
   return plan_placement(manifest, placement_name(cfg, o), o.device,
                         run_capacity(manifest, max_tiles_of_run(cfg, o), 1, kTextBudget, max_new),
-                        o.configs_dir / "placements");
+                        o.configs_dir / "placements", o.shard.local_rank);
 }
 
 // The dataset's spec, once its TSV is known to exist under the data root.
@@ -95,87 +129,91 @@ DatasetSpec require_dataset_file(const std::string& data_name, const RunOptions&
   return spec;
 }
 
-// Runs one dataset on a loaded model and writes its files.
-PairResult run_pair(ModelSession& session, const ModelConfig& cfg, const std::string& data_name,
-                    const RunOptions& o, const fs::path& folder, json& run_json) {
-  PairResult res;
-  res.model = cfg.name;
-  res.dataset = data_name;
-  res.folder = folder;
+// The model of the outer loop, loaded at the first dataset that has items to answer.
+class LazyModel {
+ public:
+  LazyModel(ResolvedModel rm, PlacementPlan plan, bool verify)
+      : rm_(std::move(rm)), plan_(std::move(plan)), verify_(verify) {}
+  const ModelConfig& config() const { return rm_.config; }
+  const ResolvedModel& resolved() const { return rm_; }
+  const PlacementPlan& plan() const { return plan_; }
+  bool loaded() const { return session_ != nullptr; }
+  double load_ms() const { return load_ms_; }
+  // Seconds spent checking the SHA-256 of the model files before loading (0 with --no-verify).
+  double verify_s() const { return verify_s_; }
+  bool verified() const { return verify_; }
 
-  const DatasetSpec spec = require_dataset_file(data_name, o);
-  const fs::path tsv = o.data_root / spec.file;
-  const Dataset ds(spec, o.data_root);
-  res.items = ds.size();
-  const int64_t max_new = o.max_new_tokens.value_or(cfg.max_new_tokens);
-
-  // KV-cache capacity for the largest item: image tokens at the dataset's max tiles (+ thumbnail),
-  // the text budget and max_new_tokens.
-  int64_t max_image_tokens = 0;
-  for (const Item& item : ds.items()) {
-    const int n = static_cast<int>(item.images_b64.size());
-    if (n == 0) continue;
-    max_image_tokens = std::max(max_image_tokens, image_positions(session.model().manifest(),
-                                                                  cfg.tiles_for(data_name, n), n));
-  }
-  session.reserve(max_image_tokens + kTextBudget + max_new);
-
-  const PairFiles files = pair_files(folder, cfg.name, data_name);
-  RecordFile records(files.records);
-  std::map<std::string, ItemRecord> done;
-  for (const auto& [index, r] : records.records())
-    if (!r.error) done.emplace(index, r);  // failed items are tried again, as VLMEvalKit does
-
-  Stopwatch progress;
-  size_t count = 0;
-  for (const Item& item : ds.items()) {
-    ++count;
-    if (done.count(item.index)) {
-      ++res.resumed;
-      continue;
+  ModelSession& session() {
+    if (!session_) {
+      Stopwatch watch;
+      require_devices_present(plan_);
+      // TorchScript archives run code when loaded: their hashes are checked first.
+      if (verify_) verify_s_ = verify_model_files(rm_.manifest);
+      auto model = LoadedModel::load(rm_.manifest, plan_);
+      session_ = std::make_unique<ModelSession>(model);
+      load_ms_ = watch.elapsed_ms();
     }
-    ItemRecord rec;
-    rec.index = item.index;
-    rec.row = item.row;
-    const std::string what =
-        data_name + " item " + item.index + " (row " + std::to_string(item.row + 1) + ")";
-    try {
-      const Prompt prompt = build_internvl_prompt(item, spec);
-      rec.prompt = prompt.text;
-      const int tiles = cfg.tiles_for(data_name, static_cast<int>(prompt.images_b64.size()));
-      PromptOutput out = session.answer(prompt, tiles, max_new, what);
-      rec.tiles_per_image = out.tiles_per_image;
-      rec.input_tokens = static_cast<int64_t>(out.input_ids.size());
-      rec.output_ids = out.output_ids;
-      rec.prediction = out.prediction;
-      rec.times = out.times;
-    } catch (const Error& e) {
-      rec.error = e.what();
-      rec.prediction = std::string("Failed to obtain answer: ") + e.what();
-      log::warning(e.what());
-    }
-    // The record's own score (informational; score_dataset decides the dataset's scores, e.g. over
-    // circular groups).
-    if (spec.kind == DatasetKind::kMcq) {
-      const ItemScore sc = rec.error ? ItemScore{'Z', 0, "Match Log: " + rec.prediction + ". "}
-                                     : score_mcq_item(rec.prediction, item.options,
-                                                      item.answer.value_or(""), o.can_infer);
-      rec.extracted = std::string(1, sc.option);
-      rec.hit = sc.hit;
-      rec.log = sc.log;
-    }
-    records.append(rec);
-    done.emplace(rec.index, rec);
-    ++res.answered;
-    res.errors += rec.error.has_value();
-    for (const auto& [stage, ms] : rec.times) res.times[stage] += ms;
-    if (res.answered % 10 == 0 || count == ds.size())
-      log::info(cfg.name + " / " + data_name + ": " + std::to_string(count) + "/" +
-                std::to_string(ds.size()) + " items, " +
-                std::to_string(static_cast<int>(progress.elapsed_ms() / 1000)) + " s");
+    return *session_;
   }
 
-  // Predictions: the TSV's columns minus `image`, then `prediction`; dataset order.
+ private:
+  ResolvedModel rm_;
+  PlacementPlan plan_;
+  std::unique_ptr<ModelSession> session_;
+  double load_ms_ = 0;
+  bool verify_ = true;
+  double verify_s_ = 0;
+};
+
+// Every record of the pair in the folder, from all shards' files (read-only). For an index in
+// several files, a record without an error wins; otherwise the later file's.
+std::map<std::string, ItemRecord> read_pair_records(const PairFiles& files) {
+  std::map<std::string, ItemRecord> all;
+  for (const fs::path& f : pair_record_files(files.folder, files.stem)) {
+    for (auto& [index, r] : RecordFile::read(f)) {
+      auto it = all.find(index);
+      if (it == all.end() || it->second.error || !r.error) all[index] = r;
+    }
+  }
+  return all;
+}
+
+// What identifies a merge: the record files it read (name and size) and the item count.
+json merge_signature(const PairFiles& files, size_t items) {
+  json sig;
+  sig["items"] = items;
+  for (const fs::path& f : pair_record_files(files.folder, files.stem))
+    sig["records"][f.filename().string()] = fs::file_size(f);
+  return sig;
+}
+
+json acc_table_json(const AccTable& t) {
+  json values = json::array();
+  for (const auto& row : t.values) {
+    json r = json::array();
+    for (double v : row) r.push_back(std::isnan(v) ? json(nullptr) : json(v));
+    values.push_back(r);
+  }
+  return {{"columns", t.columns}, {"splits", t.splits}, {"values", values}};
+}
+
+std::optional<AccTable> acc_table_from_json(const json& j) {
+  if (!j.is_object()) return std::nullopt;
+  AccTable t;
+  t.columns = j.at("columns").get<std::vector<std::string>>();
+  t.splits = j.at("splits").get<std::vector<std::string>>();
+  for (const auto& row : j.at("values")) {
+    std::vector<double> r;
+    for (const auto& v : row) r.push_back(v.is_null() ? std::nan("") : v.get<double>());
+    t.values.push_back(r);
+  }
+  return t;
+}
+
+// Writes the predictions ({model}_{data}.xlsx and .tsv): the TSV's columns minus `image`, then
+// `prediction`; dataset order.
+void write_predictions(const Dataset& ds, const std::vector<const Item*>& items,
+                       const std::map<std::string, ItemRecord>& records, const PairFiles& files) {
   ResultTable pred;
   std::vector<std::string> columns;
   for (const std::string& c : ds.columns())
@@ -184,35 +222,264 @@ PairResult run_pair(ModelSession& session, const ModelConfig& cfg, const std::st
     pred.add_column(
         c, ds.column_kind(c) == ColumnKind::kInt || ds.column_kind(c) == ColumnKind::kFloat);
   pred.add_column("prediction");
-  json errors = json::array();
-  for (const Item& item : ds.items()) {
-    const ItemRecord& r = done.at(item.index);
+  for (const Item* item : items) {
+    const ItemRecord& r = records.at(item->index);
     std::vector<ResultTable::Cell> row;
     for (const std::string& c : columns) {
-      auto it = item.fields.find(c);
-      row.push_back(it != item.fields.end() ? it->second : std::nullopt);
+      auto it = item->fields.find(c);
+      row.push_back(it != item->fields.end() ? it->second : std::nullopt);
     }
     row.push_back(r.prediction);
     pred.add_row(row);
-    if (r.error) errors.push_back({{"index", r.index}, {"error", *r.error}});
   }
   pred.write_xlsx(files.predictions);
+  crash_point("after_predictions_xlsx");
   pred.write_tsv(files.predictions_tsv);
-  const DatasetScores scores = score_dataset(spec, ds, done, o.can_infer, files);
-  res.acc = scores.acc;
+}
 
-  json& d = run_json["datasets"][data_name];
-  d["file"] = fs::absolute(tsv).string();
-  d["md5"] = ds.file_md5();
+struct PairContext {
+  LazyModel* model = nullptr;  // null in --mode eval
+  std::string model_name;
+  const RunOptions* o = nullptr;
+  fs::path folder;
+  const std::function<void(const std::string&, const std::string&)>* on_response = nullptr;
+};
+
+// Runs this shard's part of one dataset, then merges and scores when every shard is complete.
+PairResult run_pair(PairContext& ctx, const std::string& run_name) {
+  const RunOptions& o = *ctx.o;
+  PairResult res;
+  res.model = ctx.model_name;
+  res.dataset = run_name;
+  res.folder = ctx.folder;
+
+  const std::string data_name = o.dataset_for(run_name);
+  const DatasetSpec spec = require_dataset_file(data_name, o);
+  const Dataset full(spec, o.data_root);
+  // --limit N: the dataset made of the file's lines up to the (N+1)-th item, so that everything
+  // downstream (predictions, scoring) sees exactly the first N items.
+  std::unique_ptr<Dataset> limited;
+  if (o.limit && *o.limit < full.size()) {
+    const fs::path dir =
+        fs::temp_directory_path() / ("vlm_run_limit_" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    DatasetSpec cut = spec;
+    cut.md5.clear();  // checked on the whole file above
+    cut.file = fs::path(spec.file).filename().string();
+    {
+      std::ifstream in(o.data_root / spec.file, std::ios::binary);
+      std::ofstream out(dir / cut.file, std::ios::binary | std::ios::trunc);
+      const size_t stop_line = full[*o.limit].line;  // 1-based line of item N+1
+      std::string line;
+      for (size_t n = 1; n < stop_line && std::getline(in, line); ++n) out << line << '\n';
+    }
+    limited = std::make_unique<Dataset>(cut, dir);
+    fs::remove_all(dir);
+    check_internal(limited->size() == *o.limit,
+                   "--limit: cut dataset has " + std::to_string(limited->size()) + " items");
+  }
+  const Dataset& ds = limited ? *limited : full;
+  std::vector<const Item*> items;
+  for (const Item& item : ds.items()) items.push_back(&item);
+  res.items = items.size();
+  const PairFiles files = pair_files(ctx.folder, ctx.model_name, run_name);
+  const std::string label = ctx.model_name + "/" + run_name;
+
+  // --reuse: records of the newest earlier folder with the same commit, when this one has none.
+  if (o.reuse && pair_record_files(files.folder, files.stem).empty()) {
+    const fs::path from =
+        find_reuse_folder(ctx.folder.parent_path(), ctx.folder, o.commit, files.stem);
+    if (!from.empty()) {
+      FolderLock lock(ctx.folder);
+      if (pair_record_files(files.folder, files.stem).empty()) {
+        for (const fs::path& f : pair_record_files(from, files.stem)) {
+          std::error_code ec;
+          fs::copy_file(f, files.folder / f.filename(), fs::copy_options::skip_existing, ec);
+          check_user(!ec, "--reuse: cannot copy " + f.string() + " into " + files.folder.string() +
+                              ": " + ec.message());
+        }
+        log::info(label + ": --reuse: took the records of " + from.string());
+      }
+    }
+  }
+
+  json shard_json;
+  if (o.mode != RunMode::kEval) {
+    Stopwatch infer_watch;
+    RecordFile own(shard_record_path(files, o.shard));
+    std::map<std::string, ItemRecord> done = read_pair_records(files);
+    const std::vector<size_t> positions = shard_positions(items.size(), o.shard);
+    res.shard_items = positions.size();
+    std::vector<const Item*> pending;
+    for (size_t p : positions) {
+      auto it = done.find(items[p]->index);
+      // Failed items are tried again, as VLMEvalKit does.
+      if (it == done.end() || it->second.error)
+        pending.push_back(items[p]);
+      else
+        ++res.resumed;
+    }
+    if (!pending.empty()) {
+      const bool had_model = ctx.model->loaded();
+      ModelSession& session = ctx.model->session();
+      if (!had_model) res.stages["load"] = ctx.model->load_ms();
+      const ModelConfig& cfg = ctx.model->config();
+      const int64_t max_new = o.max_new_tokens.value_or(cfg.max_new_tokens);
+      // KV-cache capacity for the largest item of the dataset: image tokens at the dataset's max
+      // tiles (+ thumbnail), the text budget and max_new_tokens.
+      int64_t max_image_tokens = 0;
+      for (const Item& item : full.items()) {
+        const int n = static_cast<int>(item.images_b64.size());
+        if (n == 0) continue;
+        max_image_tokens =
+            std::max(max_image_tokens,
+                     image_positions(session.model().manifest(), cfg.tiles_for(data_name, n), n));
+      }
+      session.reserve(max_image_tokens + kTextBudget + max_new);
+
+      Progress progress(label + (o.shard.world_size > 1 ? " shard " + o.shard.tag() : ""),
+                        positions.size(), res.resumed, progress_style_for_stderr(o.quiet));
+      progress.set_stage("infer");
+      infer_watch.restart();
+      for (const Item* item : pending) {
+        if (o.interrupt && o.interrupt->load() != 0) {
+          res.interrupted = true;
+          break;
+        }
+        ItemRecord rec;
+        rec.index = item->index;
+        rec.row = item->row;
+        const std::string what =
+            data_name + " item " + item->index + " (row " + std::to_string(item->row + 1) + ")";
+        try {
+          const Prompt prompt = build_internvl_prompt(*item, spec);
+          rec.prompt = prompt.text;
+          const int tiles = cfg.tiles_for(data_name, static_cast<int>(prompt.images_b64.size()));
+          PromptOutput out = session.answer(prompt, tiles, max_new, what);
+          rec.tiles_per_image = out.tiles_per_image;
+          rec.input_tokens = static_cast<int64_t>(out.input_ids.size());
+          rec.output_ids = out.output_ids;
+          rec.prediction = out.prediction;
+          rec.times = out.times;
+        } catch (const Error& e) {
+          // The record and the log name the item (image errors already start with it).
+          const std::string msg = e.what();
+          rec.error = msg.rfind(what, 0) == 0 ? msg : what + ": " + msg;
+          rec.prediction = "Failed to obtain answer: " + msg;
+          log::warning(*rec.error);
+        }
+        // The record's own score (informational; score_dataset decides the dataset's scores,
+        // e.g. over circular groups).
+        if (rec.error) {
+          if (spec.kind == DatasetKind::kMcq) {
+            rec.extracted = "Z";
+            rec.hit = 0;
+            rec.log = "Match Log: " + rec.prediction + ". ";
+          } else if (spec.kind == DatasetKind::kYn) {
+            rec.extracted = "Unknown";
+            rec.hit = 0;
+          }
+        } else {
+          RecordScore sc = record_score(spec, *item, rec.prediction, o.can_infer);
+          rec.extracted = std::move(sc.extracted);
+          rec.hit = sc.hit;
+          rec.log = std::move(sc.log);
+        }
+        own.append(rec);
+        if (ctx.on_response && *ctx.on_response) (*ctx.on_response)(what, rec.prediction);
+        ++res.answered;
+        res.errors += rec.error.has_value();
+        for (const auto& [stage, ms] : rec.times) res.times[stage] += ms;
+        progress.advance();
+        crash_point("after_record_" + std::to_string(res.answered));
+      }
+      progress.finish();
+      res.stages["infer"] = infer_watch.elapsed_ms();
+      if (res.answered > 0 && res.stages["infer"] > 0)
+        res.items_per_s = static_cast<double>(res.answered) / (res.stages["infer"] / 1000.0);
+    }
+    shard_json = {
+        {"items", res.shard_items},       {"answered", res.answered},
+        {"resumed", res.resumed},         {"errors_now", res.errors},
+        {"items_per_s", res.items_per_s}, {"stage_ms", res.stages},
+        {"item_stage_ms", res.times},     {"status", res.interrupted ? "interrupted" : "done"}};
+  }
+  if (res.interrupted) {
+    update_run_json(ctx.folder, [&](json& j) {
+      j["datasets"][run_name]["shards"][o.shard.tag()] = shard_json;
+    });
+    return res;
+  }
+
+  // Merge and score, once every item of every shard has its record. The lock makes the shards
+  // that finish at the same time take turns; the first to find the records complete does it.
+  FolderLock lock(ctx.folder);
+  json run_json = read_run_json(ctx.folder);
+  json& d = run_json["datasets"][run_name];
+  if (!shard_json.is_null()) d["shards"][o.shard.tag()] = shard_json;
+  d["dataset"] = data_name;
+  d["file"] = fs::absolute(o.data_root / spec.file).string();
+  d["md5"] = full.file_md5();
   d["kind"] = to_string(spec.kind);
   d["items"] = res.items;
-  d["answered"] = res.answered;
-  d["resumed"] = res.resumed;
+  d["limit"] = o.limit ? json(*o.limit) : json(nullptr);
+
+  const std::map<std::string, ItemRecord> records = read_pair_records(files);
+  size_t missing = 0;
+  std::string first_missing;
+  for (const Item* item : items)
+    if (records.count(item->index) == 0 && missing++ == 0) first_missing = item->index;
+  if (missing > 0) {
+    check_user(o.mode != RunMode::kEval,
+               label + ": --mode eval needs every item's record, but " + std::to_string(missing) +
+                   " of " + std::to_string(items.size()) + " items (first: index " + first_missing +
+                   ") have none in " + ctx.folder.string() + "; run --mode infer (or all) first");
+    res.waiting = true;
+    log::info(label + ": shard " + o.shard.tag() + " done; " + std::to_string(missing) +
+              " items wait for other shards (the last shard to finish merges and scores)");
+    write_run_json(ctx.folder, run_json);
+    return res;
+  }
+
+  const bool score = o.mode != RunMode::kInfer;
+  const json signature = merge_signature(files, items.size());
+  const bool same_merge = d.contains("merged") &&
+                          d["merged"].value("signature", json()) == signature &&
+                          fs::exists(files.predictions) && fs::exists(files.predictions_tsv) &&
+                          (!score || d["merged"].value("scored", false));
+  res.merged = true;
+  if (same_merge) {
+    // Another shard of this run (or an earlier identical invocation) merged these records.
+    log::info(label + ": predictions already merged from these records");
+    if (d.contains("acc_table")) res.acc = acc_table_from_json(d["acc_table"]);
+    write_run_json(ctx.folder, run_json);
+    return res;
+  }
+
+  Stopwatch merge_watch;
+  write_predictions(ds, items, records, files);
+  json errors = json::array();
+  for (const Item* item : items) {
+    const ItemRecord& r = records.at(item->index);
+    if (r.error) errors.push_back({{"index", r.index}, {"error", *r.error}});
+  }
   d["errors"] = errors;
-  d["times_ms"] = res.times;
-  d["max_new_tokens"] = max_new;
-  d["kv_capacity"] = session.capacity();
-  if (!scores.scores.is_null()) d["scores"] = scores.scores;
+  d["stage_ms"]["merge"] = merge_watch.elapsed_ms();
+  res.stages["merge"] = merge_watch.elapsed_ms();
+  if (score) {
+    Stopwatch eval_watch;
+    // score_dataset sees the items of this run (--limit) in dataset order.
+    const DatasetScores scores = score_dataset(spec, ds, records, o.can_infer, files);
+    crash_point("after_scoring");
+    res.acc = scores.acc;
+    if (!scores.scores.is_null()) d["scores"] = scores.scores;
+    if (scores.acc) d["acc_table"] = acc_table_json(*scores.acc);
+    link_pair_files(ctx.folder, files.stem);
+    d["stage_ms"]["evaluate"] = eval_watch.elapsed_ms();
+    res.stages["evaluate"] = eval_watch.elapsed_ms();
+  }
+  d["merged"] = {{"signature", signature}, {"scored", score}, {"by_shard", o.shard.tag()}};
+  write_run_json(ctx.folder, run_json);
   return res;
 }
 
@@ -230,59 +497,156 @@ std::vector<ModelPlan> plan_models(const RunOptions& o) {
   return plans;
 }
 
-EvaluationSummary run_evaluation(const RunOptions& o) {
+namespace {
+
+// The resolved configuration, for run.json.
+json options_json(const RunOptions& o) {
+  json j;
+  j["models"] = o.models;
+  j["datasets"] = o.datasets;
+  j["dataset_of"] = o.dataset_of;
+  j["work_dir"] = fs::absolute(o.work_dir).string();
+  j["model_root"] = o.model_root.string();
+  j["model_dir"] = o.model_dir.string();
+  j["data_root"] = fs::absolute(o.data_root).string();
+  j["configs_dir"] = fs::absolute(o.configs_dir).string();
+  j["config_file"] = o.config_file.string();
+  j["mode"] = to_string(o.mode);
+  j["reuse"] = o.reuse;
+  j["limit"] = o.limit ? json(*o.limit) : json(nullptr);
+  j["judge"] = o.judge;
+  j["device"] = o.device;
+  j["placement"] = o.placement;
+  j["max_new_tokens"] = o.max_new_tokens ? json(*o.max_new_tokens) : json(nullptr);
+  j["shard"] = {{"rank", o.shard.rank},
+                {"world_size", o.shard.world_size},
+                {"local_rank", o.shard.local_rank},
+                {"source", o.shard.source}};
+  return j;
+}
+
+fs::path make_run_folder(const RunOptions& o, const std::string& model) {
+  const fs::path folder = o.work_dir / model / eval_id(o.commit, std::time(nullptr));
+  std::error_code ec;
+  fs::create_directories(folder, ec);
+  check_user(!ec, "cannot create the run folder " + folder.string() + ": " + ec.message() +
+                      " (pass a writable --work-dir, or set MMEVAL_ROOT)");
+  // Writable? (create_directories succeeds on an existing read-only folder.)
+  const fs::path probe = folder / ("run.json.lock");
+  std::ofstream touch(probe, std::ios::app);
+  check_user(touch.good(), "cannot write in the run folder " + folder.string() +
+                               " (pass a writable --work-dir, or set MMEVAL_ROOT)");
+  return folder;
+}
+
+}  // namespace
+
+EvaluationSummary run_evaluation(
+    const RunOptions& o,
+    const std::function<void(const std::string&, const std::string&)>& on_response) {
   o.validate();
   // Every dataset is resolved and its TSV found before any model loads, so that a typo costs no
   // load time and the error is the only thing printed.
-  for (const std::string& data_name : o.datasets) require_dataset_file(data_name, o);
+  for (const std::string& name : o.datasets) require_dataset_file(o.dataset_for(name), o);
   EvaluationSummary summary;
   std::vector<std::string> models = o.models;
   if (models.empty()) models.push_back("");  // --model-dir alone: the manifest's name
   for (const std::string& model_name : models) {
-    ResolvedModel rm = resolve_model(model_name, o);
-    Manifest manifest = std::move(rm.manifest);
-    const std::string tmpl =
-        manifest.chat_template.is_object() ? manifest.chat_template.value("name", "") : "";
-    if (!rm.config.chat_template.empty() && rm.config.chat_template != tmpl)
-      log::warning("model " + rm.config.name + ": config says template " + rm.config.chat_template +
-                   " but the export has " + tmpl);
-    PlacementPlan plan = plan_for_run(manifest, rm.config, o);
-    log::info("model " + rm.config.name + ": " + rm.dir.string() + ", placement " +
-              placement_name(rm.config, o) + " (" + plan.strategy() + "):\n" + plan.table());
-    check_user(plan.fits(), "model " + rm.config.name + ": placement " +
-                                placement_name(rm.config, o) + " does not fit:\n" + plan.table());
-    require_devices_present(plan);
-    auto model = LoadedModel::load(std::move(manifest), std::move(plan));
-    ModelSession session(model);
-
-    const fs::path folder = o.work_dir / rm.config.name / eval_id(o.commit, std::time(nullptr));
-    fs::create_directories(folder);
-    const fs::path run_json_path = folder / "run.json";
-    json run_json;
-    if (fs::exists(run_json_path)) {
-      std::ifstream in(run_json_path);
-      run_json = json::parse(in, nullptr, /*allow_exceptions=*/false);
-      if (run_json.is_discarded()) run_json = json::object();
+    std::unique_ptr<LazyModel> lazy;
+    std::string name;
+    json model_json, placement_json;
+    if (o.mode == RunMode::kEval) {
+      name = model_run_name(model_name, o);
+    } else {
+      ResolvedModel rm = resolve_model(model_name, o);
+      const std::string tmpl =
+          rm.manifest.chat_template.is_object() ? rm.manifest.chat_template.value("name", "") : "";
+      if (!rm.config.chat_template.empty() && rm.config.chat_template != tmpl)
+        log::warning("model " + rm.config.name + ": config says template " +
+                     rm.config.chat_template + " but the export has " + tmpl);
+      PlacementPlan plan = plan_for_run(rm.manifest, rm.config, o);
+      log::info("model " + rm.config.name + ": " + rm.dir.string() + ", placement " +
+                placement_name(rm.config, o) + " (" + plan.strategy() + "):\n" + plan.table());
+      check_user(plan.fits(), "model " + rm.config.name + ": placement " +
+                                  placement_name(rm.config, o) + " does not fit:\n" + plan.table());
+      require_devices_present(plan);
+      name = rm.config.name;
+      model_json = {{"name", rm.config.name},
+                    {"dir", fs::absolute(rm.dir).string()},
+                    {"config", rm.config.file.string()},
+                    {"manifest_name", rm.manifest.name},
+                    {"family", rm.manifest.family},
+                    {"dtype", c10::toString(rm.manifest.dtype)},
+                    {"exported_with_torch", rm.manifest.torch_version},
+                    {"max_new_tokens", o.max_new_tokens.value_or(rm.config.max_new_tokens)}};
+      placement_json = plan.to_json();
+      placement_json["config"] = placement_name(rm.config, o);
+      lazy = std::make_unique<LazyModel>(std::move(rm), std::move(plan), !o.no_verify);
     }
-    run_json["argv"] = o.argv;
-    run_json["commit"] = o.commit;
-    run_json["model"] = {{"name", rm.config.name},
-                         {"dir", fs::absolute(rm.dir).string()},
-                         {"config", rm.config.file.string()},
-                         {"manifest_name", model->manifest().name},
-                         {"family", model->manifest().family},
-                         {"dtype", c10::toString(model->manifest().dtype)},
-                         {"exported_with_torch", model->manifest().torch_version},
-                         {"load_ms", model->load_ms()}};
-    run_json["placement"] = model->plan().to_json();
-    run_json["placement"]["config"] = placement_name(rm.config, o);
-    run_json["versions"] = {{"torch", TORCH_VERSION}, {"harness_commit", o.commit}};
 
-    for (const std::string& data_name : o.datasets) {
-      PairResult r = run_pair(session, rm.config, data_name, o, folder, run_json);
-      write_file_atomically(run_json_path, run_json.dump(2) + "\n");
-      summary.pairs.push_back(std::move(r));
+    const fs::path folder = make_run_folder(o, name);
+    const std::string tag = o.shard.tag();
+    update_run_json(folder, [&](json& j) {
+      j["eval_id"] = folder.filename().string();
+      j["commit"] = o.commit;
+      j["world_size"] = o.shard.world_size;
+      j["versions"] = library_versions();
+      j["versions"]["harness_commit"] = o.commit;
+      j["config"] = options_json(o);
+      if (!model_json.is_null()) j["model"] = model_json;
+      if (!placement_json.is_null()) {
+        if (o.shard.rank == 0 || !j.contains("placement")) j["placement"] = placement_json;
+        j["ranks"][tag]["placement"] = placement_json;
+      }
+      j["ranks"][tag]["argv"] = o.argv;
+      j["ranks"][tag]["host"] = host_info();
+      j["ranks"][tag]["status"] = "running";
+    });
+
+    PairContext ctx;
+    ctx.model = lazy.get();
+    ctx.model_name = name;
+    ctx.o = &o;
+    ctx.folder = folder;
+    ctx.on_response = &on_response;
+    for (const std::string& run_name : o.datasets) {
+      try {
+        PairResult r = run_pair(ctx, run_name);
+        const bool stop = r.interrupted;
+        summary.pairs.push_back(std::move(r));
+        if (stop) {
+          summary.interrupted_by = o.interrupt ? o.interrupt->load() : SIGINT;
+          break;
+        }
+      } catch (const Error& e) {
+        summary.failures.push_back({name, run_name, e.what(), e.is_user_error()});
+        try {
+          update_run_json(folder, [&](json& j) {
+            j["errors"].push_back({{"dataset", run_name}, {"shard", tag}, {"error", e.what()}});
+          });
+        } catch (const Error&) {
+          // run.json itself cannot be written (e.g. disk full): the message goes to stderr.
+        }
+      }
     }
+    std::vector<c10::Device> plan_devices;
+    if (lazy) plan_devices = lazy->plan().devices();
+    try {
+      update_run_json(folder, [&](json& j) {
+        json& r = j["ranks"][tag];
+        r["status"] = summary.interrupted_by     ? "interrupted"
+                      : summary.failures.empty() ? "done"
+                                                 : "failed";
+        r["peak_memory_bytes"] = peak_memory(plan_devices);
+        if (lazy && lazy->loaded()) {
+          r["load_ms"] = lazy->load_ms();
+          r["model_files"] = {{"verified", lazy->verified()}, {"verify_s", lazy->verify_s()}};
+        }
+      });
+    } catch (const Error&) {
+      if (summary.failures.empty()) throw;
+    }
+    if (summary.interrupted_by) break;
   }
   return summary;
 }

@@ -7,18 +7,28 @@
 
 #include "vlm/core/closest_names.h"
 #include "vlm/core/error.h"
+#include "vlm/data/confined_path.h"
 
 namespace vlm {
 namespace fs = std::filesystem;
 
 namespace {
 
+// A model config file: a YAML mapping (anything else, an empty file included, is a UserError).
 YAML::Node load_yaml(const fs::path& file) {
+  YAML::Node node;
   try {
-    return YAML::LoadFile(file.string());
+    node = YAML::LoadFile(file.string());
   } catch (const YAML::Exception& e) {
     throw UserError(file.string() + ": not valid YAML: " + e.what());
   }
+  check_user(node.IsMap(), file.string() + ": must be a YAML mapping of keys to values");
+  return node;
+}
+
+std::string field_text(const YAML::Node& node, const fs::path& file, const std::string& key) {
+  check_user(node.IsScalar(), file.string() + ": field " + key + " must be a string");
+  return node.as<std::string>();
 }
 
 // `over` merged onto `base`: maps merge key by key, anything else is replaced.
@@ -35,7 +45,9 @@ YAML::Node merge(const YAML::Node& base, const YAML::Node& over) {
 YAML::Node load_with_base(const fs::path& file) {
   YAML::Node node = load_yaml(file);
   if (node["base"]) {
-    const fs::path base = file.parent_path() / node["base"].as<std::string>();
+    // The base file lies in the config's own folder tree (no '..', absolute path or symlink out).
+    const fs::path base = resolve_inside(file.parent_path(), field_text(node["base"], file, "base"),
+                                         file.string() + ": base");
     check_user(fs::is_regular_file(base),
                file.string() + ": base file " + base.string() + " does not exist");
     node = merge(load_yaml(base), node);
@@ -62,8 +74,12 @@ std::map<std::string, fs::path> index_configs(const fs::path& configs_dir) {
     if (p.extension() != ".yaml" || p.filename().string()[0] == '_') continue;
     index[p.stem().string()] = p;
     YAML::Node node = load_yaml(p);
-    if (node["aliases"])
-      for (const auto& a : node["aliases"]) index[a.as<std::string>()] = p;
+    try {
+      if (node["aliases"])
+        for (const auto& a : node["aliases"]) index[a.as<std::string>()] = p;
+    } catch (const YAML::Exception&) {
+      throw UserError(p.string() + ": field aliases must be a list of names");
+    }
   }
   return index;
 }
@@ -82,6 +98,8 @@ std::vector<std::string> known_model_names(const fs::path& configs_dir) {
   return names;
 }
 
+ModelConfig parse_model_config(const YAML::Node& node, const fs::path& file);
+
 ModelConfig load_model_config(const std::string& name, const fs::path& configs_dir) {
   const auto index = index_configs(configs_dir);
   auto it = index.find(name);
@@ -93,7 +111,14 @@ ModelConfig load_model_config(const std::string& name, const fs::path& configs_d
                     "); closest known: " + join_names(closest_names(name, names)));
   }
   const fs::path file = it->second;
-  const YAML::Node node = load_with_base(file);
+  try {
+    return parse_model_config(load_with_base(file), file);
+  } catch (const YAML::Exception& e) {
+    throw UserError(file.string() + ": " + e.what());
+  }
+}
+
+ModelConfig parse_model_config(const YAML::Node& node, const fs::path& file) {
   ModelConfig c;
   c.file = file;
   c.name = field<std::string>(node, "name", file, file.stem().string());

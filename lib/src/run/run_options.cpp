@@ -4,6 +4,30 @@
 
 namespace vlm {
 
+std::string to_string(RunMode mode) {
+  switch (mode) {
+    case RunMode::kAll:
+      return "all";
+    case RunMode::kInfer:
+      return "infer";
+    case RunMode::kEval:
+      return "eval";
+  }
+  return "?";
+}
+
+RunMode parse_run_mode(const std::string& text) {
+  if (text == "all") return RunMode::kAll;
+  if (text == "infer") return RunMode::kInfer;
+  if (text == "eval") return RunMode::kEval;
+  throw UserError("--mode " + text + ": expected all, infer or eval");
+}
+
+std::string RunOptions::dataset_for(const std::string& name) const {
+  auto it = dataset_of.find(name);
+  return it != dataset_of.end() ? it->second : name;
+}
+
 void RunOptions::validate() const {
   check_user(!models.empty() || !model_dir.empty(), "--model or --model-dir is required");
   check_user(plan_only || !datasets.empty(), "--data is required");
@@ -11,7 +35,12 @@ void RunOptions::validate() const {
              "--model-dir runs one model; got " + std::to_string(models.size()) + " --model names");
   check_user(!max_new_tokens || *max_new_tokens > 0,
              "--max-new-tokens must be > 0, got " + std::to_string(max_new_tokens.value_or(0)));
+  check_user(!limit || *limit > 0, "--limit must be > 0, got 0");
   check_user(!work_dir.empty(), "--work-dir must not be empty");
+  check_user(judge == "exact_matching",
+             "--judge " + judge + ": only exact_matching is supported (no LLM judge)");
+  check_user(shard.world_size >= 1 && shard.rank >= 0 && shard.rank < shard.world_size,
+             "shard " + shard.tag() + " (" + shard.source + "): need 0 <= rank < world size");
 }
 
 }  // namespace vlm

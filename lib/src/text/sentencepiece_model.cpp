@@ -250,7 +250,7 @@ size_t SentencePieceModel::match_user_defined(std::string_view s) const {
   return 0;
 }
 
-std::string SentencePieceModel::normalize(std::string_view input) const {
+std::string SentencePieceModel::normalize(std::string_view input, bool add_dummy_prefix) const {
   std::string out;
   if (input.empty()) return out;
   // One normalised unit at the front of `s`: a user-defined symbol, a valid character, or U+FFFD
@@ -269,7 +269,7 @@ std::string SentencePieceModel::normalize(std::string_view input) const {
     if (input.empty()) return out;
   }
   const std::string_view space = escape_whitespaces_ ? kSpaceSymbol : std::string_view(" ");
-  if (add_dummy_prefix_) out += space;
+  if (add_dummy_prefix) out += space;
   bool is_prev_space = remove_extra_whitespaces_;
   while (!input.empty()) {
     const auto p = prefix(input);
@@ -299,7 +299,11 @@ std::string SentencePieceModel::normalize(std::string_view input) const {
 }
 
 std::vector<int> SentencePieceModel::encode(std::string_view text) const {
-  const std::string normalized = normalize(text);
+  return encode(text, add_dummy_prefix_);
+}
+
+std::vector<int> SentencePieceModel::encode(std::string_view text, bool add_dummy_prefix) const {
+  const std::string normalized = normalize(text, add_dummy_prefix);
   std::vector<int> ids;
   if (normalized.empty()) return ids;
 

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "vlm/core/error.h"
+#include "vlm/text/bpe_tokenizer.h"
 #include "vlm/text/sentencepiece_tokenizer.h"
 
 namespace vlm {
@@ -43,9 +44,11 @@ TokenizerSpec TokenizerSpec::from_json(const nlohmann::json& j,
   check_user(kind.is_string(), kWhere + "kind must be a string, got " + kind.dump());
   if (kind.get<std::string>() == "sentencepiece") {
     spec.kind = TokenizerKind::kSentencePiece;
+  } else if (kind.get<std::string>() == "bpe") {
+    spec.kind = TokenizerKind::kBpe;
   } else {
     throw UserError(kWhere + "kind " + kind.dump() +
-                    " is not supported (supported: sentencepiece)");
+                    " is not supported (supported: sentencepiece, bpe)");
   }
 
   const nlohmann::json& file = field(j, "file");
@@ -89,6 +92,13 @@ TokenizerSpec TokenizerSpec::from_json(const nlohmann::json& j,
                  kWhere + name + ".special must be true or false, got " + special->dump());
       tok.special = special->get<bool>();
     }
+    for (const char* flag : {"lstrip", "rstrip"}) {
+      auto f = e.find(flag);
+      if (f == e.end()) continue;
+      check_user(f->is_boolean(),
+                 kWhere + name + "." + flag + " must be true or false, got " + f->dump());
+      (std::string(flag) == "lstrip" ? tok.lstrip : tok.rstrip) = f->get<bool>();
+    }
     check_user(seen_ids.insert(tok.id).second,
                kWhere + name + ".id " + std::to_string(tok.id) + " appears twice");
     check_user(seen_contents.insert(tok.content).second,
@@ -108,6 +118,12 @@ TokenizerSpec TokenizerSpec::from_json(const nlohmann::json& j,
                kWhere + "clean_up_tokenization must be true or false, got " + cleanup->dump());
     spec.clean_up_tokenization = cleanup->get<bool>();
   }
+  auto legacy = j.find("legacy");
+  if (legacy != j.end()) {
+    check_user(legacy->is_boolean(),
+               kWhere + "legacy must be true or false, got " + legacy->dump());
+    spec.legacy = legacy->get<bool>();
+  }
   return spec;
 }
 
@@ -115,6 +131,8 @@ std::unique_ptr<Tokenizer> make_tokenizer(const TokenizerSpec& spec) {
   switch (spec.kind) {
     case TokenizerKind::kSentencePiece:
       return std::make_unique<SentencePieceTokenizer>(spec);
+    case TokenizerKind::kBpe:
+      return std::make_unique<BpeTokenizer>(spec);
   }
   throw InternalError("make_tokenizer: unhandled TokenizerKind");
 }

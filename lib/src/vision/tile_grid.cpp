@@ -117,6 +117,12 @@ void check_tile_range(int min_num, int max_num) {
              "preprocess.min_dynamic_patch must be >= 1, got " + std::to_string(min_num));
   check_user(max_num >= min_num, "preprocess.max_dynamic_patch must be >= min_dynamic_patch (" +
                                      std::to_string(min_num) + "), got " + std::to_string(max_num));
+  // Bound on what one image can make the harness allocate (issue 7): each tile is a
+  // [3, 448, 448] tensor, and the candidate search is cubic in max_num. InternVL2 uses <= 40.
+  constexpr int kMaxTilesPerImage = 256;
+  check_user(max_num <= kMaxTilesPerImage, "max tiles per image must be <= " +
+                                               std::to_string(kMaxTilesPerImage) + ", got " +
+                                               std::to_string(max_num));
 }
 
 }  // namespace

@@ -26,11 +26,18 @@ struct Item {
   std::vector<std::string> images_b64;    // base64 image(s), references resolved; in order
   std::optional<std::string> image_path;  // the 'image_path' cell, raw, when present and non-NA
   std::vector<std::string> image_paths;   // image_path as VLMEvalKit's toliststr gives it
+  // The image files to read when the TSV has no 'image' column (VLMEvalKit's meta-only
+  // datasets): image_paths resolved inside the data root (resolve_inside). An escaping path
+  // ('..', absolute, a symlink out) sets `error` instead, naming the line and index.
+  std::vector<std::filesystem::path> image_files;
   std::map<std::string, std::optional<std::string>> fields;  // every column but 'image'
   size_t row = 0;                    // 0-based data record in the TSV (header excluded)
   size_t line = 0;                   // 1-based line of the TSV where the record starts
   std::optional<std::string> error;  // why this item cannot be run (recorded as its error)
 };
+
+// Most images one item may carry (a list in 'image' or 'image_path'); more is an item error.
+constexpr size_t kMaxImagesPerItem = 128;
 
 // Parses an image cell as VLMEvalKit's toliststr does: "['a', 'b']" (a Python list literal of
 // strings) -> {"a", "b"}; anything not starting with '[' and ending with ']' -> {cell}.
@@ -45,13 +52,16 @@ std::vector<std::string> parse_list_str(const std::string& cell);
 //   to no row, or to a row that itself holds a reference, sets that item's error;
 // - an 'image' in brackets is a list of base64 images (multi-image rows);
 // - 'index' is an int when every index is integer-like;
-// - a row without a question gets an error, not an exception.
+// - a row without a question gets an error, not an exception;
+// - a row with a field over tsv.max_field_bytes gets an error naming the line and column;
+// - spec.file must stay inside data_root; image_path values resolve inside data_root
+//   (Item::image_files) when there is no 'image' column.
 // Items keep file order.
 class Dataset {
  public:
   // Loads and checks the TSV. UserError if the file is missing, malformed, or lacks an 'index'
   // column, or if two rows share an index.
-  Dataset(DatasetSpec spec, const std::filesystem::path& data_root);
+  Dataset(DatasetSpec spec, const std::filesystem::path& data_root, const TsvOptions& tsv = {});
 
   const DatasetSpec& spec() const { return spec_; }
   const std::filesystem::path& path() const { return path_; }

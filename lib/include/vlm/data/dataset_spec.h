@@ -25,15 +25,33 @@ struct DatasetSpec {
   std::string file;  // TSV file name under the data root, e.g. "RealWorldQA.tsv"
   std::string md5;   // expected md5 of the file (32 hex); empty: not checked
   DatasetKind kind = DatasetKind::kMcq;  // question kind
-  std::string scorer;                 // scorer name for eval/, e.g. "mcq_exact"; "none": no scoring
-  std::string url;                    // where upstream downloads it from (reference only)
-  bool custom = false;                // true: no YAML, detected from {data_root}/{name}.tsv
+  std::string scorer;   // one of known_scorers(), e.g. "mcq_exact"; "none": no scoring
+  std::string url;      // where upstream downloads it from (reference only)
+  bool custom = false;  // true: no YAML, detected from {data_root}/{name}.tsv
   std::filesystem::path config_path;  // the YAML it came from; empty for custom datasets
 };
 
+// The scorer names score_dataset knows, each mirroring one VLMEvalKit evaluate() path under
+// exact matching:
+//   mcq_exact     ImageMCQDataset, vanilla (mcq_vanilla_eval + report_acc)
+//   mcq_circular  ImageMCQDataset for MMBench*/CCBench (mcq_circular_eval + report_acc)
+//   mcq_mmmu      MMMUDataset (MMMU_preproc + mcq_vanilla_eval + report_acc)
+//   yn_exact      ImageYORNDataset, default_rating
+//   yn_mme        ImageYORNDataset, MME_rating
+//   yn_hallusion  ImageYORNDataset, Hallusion_rating
+//   yn_pope       ImageYORNDataset, POPE_rating
+//   none          not scored
+const std::vector<std::string>& known_scorers();
+
+// The scorer VLMEvalKit's evaluate() would pick for a dataset named `name` of `kind` (it decides
+// by name): MCQ -> mcq_circular when the lower-cased name has "mmbench" or "ccbench", mcq_mmmu
+// when the name has "MMMU", else mcq_exact; Y/N -> yn_mme / yn_hallusion / yn_pope when the name
+// has "MME" / "Hallusion" / "POPE" (tested in that order), else yn_exact; VQA -> none.
+std::string default_scorer(DatasetKind kind, const std::string& name);
+
 // Loads one dataset YAML. Required keys: file, kind; optional: name (must equal the file's stem
-// when present), md5, scorer (default "mcq_exact" for MCQ, "yn_exact" for Y/N, "none" for VQA),
-// url. UserError naming the file and the key on anything missing or malformed.
+// when present), md5, scorer (one of known_scorers(); default: default_scorer(kind, name)), url.
+// UserError naming the file and the key on anything missing or malformed.
 DatasetSpec load_dataset_spec(const std::filesystem::path& yaml_path);
 
 // The names with a YAML in configs_dir (file stems of *.yaml), sorted.
@@ -42,7 +60,7 @@ std::vector<std::string> known_dataset_names(const std::filesystem::path& config
 // Resolves a --data name, as VLMEvalKit's build_dataset does:
 // - {configs_dir}/{name}.yaml exists: that spec;
 // - else {data_root}/{name}.tsv exists: a custom dataset, MCQ when its header has columns A and B
-//   (CustomMCQDataset), else VQA (CustomVQADataset);
+//   (CustomMCQDataset), else VQA (CustomVQADataset); scorer default_scorer(kind, name);
 // - else UserError naming both paths looked at and the known names closest to `name`.
 DatasetSpec resolve_dataset(const std::string& name, const std::filesystem::path& configs_dir,
                             const std::filesystem::path& data_root);

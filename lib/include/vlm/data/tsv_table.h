@@ -16,6 +16,11 @@ struct TsvOptions {
   bool na_filter = true;  // pandas' default NA strings ('', 'NA', 'nan', 'None', ...) -> missing
   bool pad_short_rows =
       false;  // rows with too few fields get missing cells (pandas) instead of an error
+  // Longest field kept, in bytes (pandas has no bound). A longer data field is not stored: the
+  // cell reads as missing and row_error() names the row, line, column and size; a longer header
+  // field is a UserError. 64 MiB of base64 is a 48 MiB image file, far above any image in
+  // VLMEvalKit's TSVs.
+  size_t max_field_bytes = size_t{64} << 20;
 };
 
 // The dtype pandas would infer for a column (read in one chunk).
@@ -77,6 +82,9 @@ class TsvTable {
 
   // 1-based line number of the file where a record starts (the header is line 1).
   size_t line(size_t row) const { return lines_[row]; }
+  // Why a row could not be read in full (a field over TsvOptions::max_field_bytes), or nullopt.
+  // The message names the source, line and column.
+  std::optional<std::string> row_error(size_t row) const;
 
   // The pandas dtype of a column, inferred over all its cells.
   ColumnKind column_kind(size_t col) const { return kinds_[col]; }
@@ -94,6 +102,7 @@ class TsvTable {
   std::unordered_map<std::string, size_t> column_pos_;
   std::vector<std::vector<std::optional<std::string>>> rows_;
   std::vector<size_t> lines_;
+  std::unordered_map<size_t, std::string> row_errors_;  // row -> why it was not read in full
   std::vector<ColumnKind> kinds_;
 };
 

@@ -5,9 +5,11 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace vlm {
@@ -24,6 +26,7 @@ struct UnitSpec {
   std::filesystem::path file;  // absolute path of the .pt archive
   int64_t param_bytes = 0;     // parameters + buffers, in the manifest dtype
   int layer = -1;              // decoder layer index, -1 for other kinds
+  std::string sha256;          // lowercase hex SHA-256 of the file; empty: not recorded
 };
 
 // Language-model hyper-parameters (manifest "llm").
@@ -65,6 +68,9 @@ struct Manifest {
   nlohmann::json chat_template;  // parsed by the text area (ChatTemplate)
   nlohmann::json preprocess;     // parsed by the vision area
   nlohmann::json raw;            // the whole file, for run.json
+  // Other model files (tokenizer files) with their SHA-256: manifest "files", {relative path: hex}.
+  // Paths are absolute here, inside `dir`.
+  std::map<std::filesystem::path, std::string> file_sha256;
 
   // The unit of `kind` (vision, projector, embedding, norm, head); throws if absent.
   const UnitSpec& unit(UnitKind kind) const;
@@ -75,6 +81,13 @@ struct Manifest {
 // Reads and validates {model_dir}/manifest.json. Errors name the file and the field. A config-only
 // manifest (exporter --config-only) is accepted: it can be planned, not loaded.
 Manifest load_manifest(const std::filesystem::path& model_dir);
+
+// The text of a manifest.json parsed and validated as load_manifest does, without touching the
+// file system (unit files are not checked for existence): the entry point the fuzzer drives.
+// Unit and file paths resolve under `model_dir` and may not leave it ('..', absolute paths:
+// UserError). `where` names the text in errors.
+Manifest parse_manifest_json(std::string_view text, const std::filesystem::path& model_dir,
+                             const std::string& where);
 
 // "float32" | "bfloat16" | "float16" -> dtype; anything else is a UserError naming `where`.
 c10::ScalarType parse_dtype(const std::string& name, const std::string& where);

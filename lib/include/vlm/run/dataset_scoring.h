@@ -1,5 +1,10 @@
 // Scoring a finished dataset: VLMEvalKit's `dataset.evaluate(judge='exact_matching')`, run once
 // every item of the dataset has a record. It reads predictions, never the model.
+//
+// Files written, by spec.scorer (stem = "{model}_{dataset}", next to the predictions file):
+//   mcq_exact, mcq_mmmu, mcq_circular: {stem}_exact_matching_result.xlsx, {stem}_acc.csv
+//   yn_exact, yn_mme, yn_hallusion, yn_pope: {stem}_auxmatch.xlsx, {stem}_score.csv
+//   none: nothing
 #pragma once
 
 #include <filesystem>
@@ -13,22 +18,42 @@
 #include "vlm/data/dataset_spec.h"
 #include "vlm/eval/acc_report.h"
 #include "vlm/eval/can_infer.h"
+#include "vlm/eval/score_table.h"
 #include "vlm/run/item_record.h"
 #include "vlm/run/work_dir.h"
 
 namespace vlm {
 
 struct DatasetScores {
-  std::optional<AccTable> acc;               // the score table (written as {model}_{data}_acc.csv)
+  // The score table in report_acc's shape (a "split" column first), for printing: the _acc.csv
+  // table for MCQ; for Y/N the _score.csv table, given a "split" column ("none") when it has none.
+  std::optional<AccTable> acc;
+  std::optional<ScoreTable> table;           // the table exactly as written to the score file
   nlohmann::json scores = nullptr;           // the scores for run.json (null: dataset not scored)
   std::vector<std::filesystem::path> files;  // evaluation files written
 };
 
-// Scores `records` (one per item of `ds`, by index) with the dataset's scorer and writes the
-// evaluation files under `files`. The predictions file itself is written by the caller.
+// Scores `records` (one per item of `ds`, by index) with the dataset's scorer (spec.scorer) and
+// writes the evaluation files under `files`. The predictions file itself is written by the
+// caller. UserError for an item without a record, or data the scorer cannot use (a circular
+// dataset whose indices are not integers, a Hallusion index without set/figure/question ids, MME
+// items without image_path).
 DatasetScores score_dataset(const DatasetSpec& spec, const Dataset& ds,
                             const std::map<std::string, ItemRecord>& records,
                             const CanInferOptions& can_infer, const PairFiles& files);
+
+// The informational per-item score a record carries (ItemRecord::extracted/hit/log), as the
+// dataset's scorer sees the item alone: MCQ -> the can_infer letter ('Z' when unresolved; MMMU's
+// open questions after MMMU_preproc), hit against the answer (for circular datasets the variant
+// alone; the group decides the score); Y/N -> "Yes"/"No"/"Unknown" and hit = (answer ==
+// extracted); other kinds -> nothing.
+struct RecordScore {
+  std::string extracted;  // "" when the dataset is not scored
+  std::optional<int> hit;
+  std::string log;
+};
+RecordScore record_score(const DatasetSpec& spec, const Item& item, const std::string& prediction,
+                         const CanInferOptions& can_infer);
 
 // The score table as run.json rows: [{"split": ..., "<column>": value or null}, ...].
 nlohmann::json acc_json(const AccTable& acc);

@@ -1,9 +1,12 @@
-// A run over models x datasets, as VLMEvalKit's run.py: a model is loaded once (outer loop), each
-// dataset's items are answered in order with records appended as they finish (a restarted run
-// skips finished items), then predictions, scores and run.json are written.
+// A run over models x datasets, as VLMEvalKit's run.py: a model is loaded once (outer loop), at the
+// first dataset that has items left to answer; each dataset's items of this process's shard are
+// answered in order with records appended as they finish (a restarted run skips finished items);
+// when every shard's records are complete, one process merges them into the predictions, scores
+// them and updates run.json.
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,21 +18,37 @@
 
 namespace vlm {
 
-// The outcome of one model x dataset pair.
+// The outcome of one model x dataset pair in this process.
 struct PairResult {
   std::string model;
-  std::string dataset;
+  std::string dataset;           // the --data / config name
   std::filesystem::path folder;  // the run folder
-  size_t items = 0;              // items in the dataset
+  size_t items = 0;              // items of the dataset in this run (--limit applied)
+  size_t shard_items = 0;        // of them, this shard's
   size_t answered = 0;           // items answered by this invocation
-  size_t resumed = 0;            // items taken from an earlier invocation's records
-  size_t errors = 0;             // items recorded with an error
+  size_t resumed = 0;            // this shard's items taken from earlier records
+  size_t errors = 0;             // items answered now with an error
+  bool interrupted = false;      // SIGINT/SIGTERM stopped the pair before its last item
+  bool merged = false;           // the predictions were merged (by this or another process)
+  bool waiting = false;          // other shards still have items to answer
   std::optional<AccTable> acc;   // scores (MCQ datasets)
-  StageTimes times;              // ms per stage, summed over the items answered now
+  StageTimes times;              // ms per item stage (summed over the items answered now)
+  StageTimes stages;             // ms per run stage: load, infer, merge, evaluate
+  double items_per_s = 0;        // answered / infer seconds
+};
+
+// A pair that failed as a whole (missing file, disk full, ...); the run went on with the next.
+struct PairFailure {
+  std::string model;
+  std::string dataset;
+  std::string message;
+  bool user_error = true;
 };
 
 struct EvaluationSummary {
   std::vector<PairResult> pairs;
+  std::vector<PairFailure> failures;
+  int interrupted_by = 0;  // the signal that stopped the run, 0 when none
 };
 
 // The placement plan of one model, made without loading anything (run --plan-only).
@@ -43,8 +62,13 @@ struct ModelPlan {
 // none given: the model's default). The model directory may hold a config-only manifest.
 std::vector<ModelPlan> plan_models(const RunOptions& options);
 
-// Runs everything `options` asks for. User errors (missing model directory or TSV, bad config)
-// are thrown as UserError before any item runs; an item's own error is recorded with the item.
-EvaluationSummary run_evaluation(const RunOptions& options);
+// Runs everything `options` asks for. User errors found before any item runs (missing model
+// directory or TSV, bad config, a placement that does not fit) are thrown as UserError; an item's
+// own error is recorded with the item; a pair's failure is in the summary. `on_response` gets
+// every prediction (--verbose) when set.
+EvaluationSummary run_evaluation(
+    const RunOptions& options,
+    const std::function<void(const std::string& what, const std::string& prediction)>& on_response =
+        {});
 
 }  // namespace vlm

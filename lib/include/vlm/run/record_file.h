@@ -28,6 +28,11 @@ class RecordFile {
   void append(const ItemRecord& record);
   const std::filesystem::path& path() const { return path_; }
 
+  // The records of a record file another process may be appending to, read without changing it:
+  // complete lines only (an incomplete last line is ignored). A complete line that is not a valid
+  // record is a UserError naming the file and line. A missing file has no records.
+  static std::map<std::string, ItemRecord> read(const std::filesystem::path& path);
+
  private:
   std::filesystem::path path_;
   std::FILE* file_ = nullptr;

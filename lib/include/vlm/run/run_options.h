@@ -1,15 +1,37 @@
-// Everything a `run` invocation asks for, resolved from argv and the environment by main().
+// Everything a `run` invocation asks for, resolved from argv, --config and the environment by
+// main().
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "vlm/eval/can_infer.h"
+#include "vlm/run/shard.h"
 
 namespace vlm {
+
+// --mode: VLMEvalKit's all | infer | eval.
+enum class RunMode {
+  kAll,    // answer the items, merge the predictions, score
+  kInfer,  // answer the items and merge the predictions; no scoring, no links
+  kEval,   // load no model: merge the records an earlier run wrote and score them
+};
+std::string to_string(RunMode mode);
+// "all" | "infer" | "eval"; UserError otherwise.
+RunMode parse_run_mode(const std::string& text);
+
+// A model entry of a --config file, on top of the configs/models entry it is based on.
+struct ModelOverrides {
+  std::string base;                       // configs/models name the entry starts from
+  std::filesystem::path model_dir;        // exported model directory (model_dir / model_path)
+  std::optional<int64_t> max_new_tokens;  // max_new_tokens
+  std::string placement;                  // placement
+};
 
 struct RunOptions {
   std::vector<std::string> models;             // --model: names under configs/models (outer loop)
@@ -23,9 +45,26 @@ struct RunOptions {
   std::string device = "auto";            // --device: what a placement's [auto] devices become
   std::string placement;                  // --placement NAME|FILE; empty: the model config's
   bool plan_only = false;                 // --plan-only: print the placement plan, load nothing
-  std::string commit;                     // the harness's git commit (the G part of run folders)
-  std::vector<std::string> argv;          // the command line, for run.json
-  CanInferOptions can_infer;              // answer extraction (VERBOSE env)
+  RunMode mode = RunMode::kAll;           // --mode
+  bool no_verify = false;  // --no-verify: skip the SHA-256 check of the model files before loading
+  bool reuse = false;      // --reuse: take records of an earlier same-commit folder
+  std::optional<size_t> limit;           // --limit N: only the first N items of each dataset
+  Shard shard;                           // --shard i/N, torchrun or Slurm environment
+  bool verbose = false;                  // --verbose: print every response on stdout
+  bool quiet = false;                    // --quiet: errors only (no progress, no table)
+  std::string judge = "exact_matching";  // --judge
+  std::filesystem::path config_file;     // --config (for run.json)
+  std::map<std::string, ModelOverrides> model_overrides;  // --config model entries by name
+  std::map<std::string, std::string> dataset_of;          // --config data entries: name -> dataset
+  std::string commit;             // the harness's git commit (G part of folders)
+  std::vector<std::string> argv;  // the command line, for run.json
+  CanInferOptions can_infer;      // answer extraction (VERBOSE env)
+  // Set (to the signal number) by main's SIGINT/SIGTERM handler: finish the item in flight, write,
+  // stop. Null: never interrupted.
+  const std::atomic<int>* interrupt = nullptr;
+
+  // The dataset a --data / config name runs (the config's "dataset", else the name itself).
+  std::string dataset_for(const std::string& name) const;
 
   // Throws UserError naming the option when something is missing or contradictory.
   void validate() const;

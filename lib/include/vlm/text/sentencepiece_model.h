@@ -28,6 +28,9 @@ class SentencePieceModel {
   // user-defined symbols kept whole, malformed UTF-8 bytes -> U+FFFD), BPE by piece score, byte
   // fallback (or merged <unk>) for pieces outside the vocabulary.
   std::vector<int> encode(std::string_view text) const;
+  // The same with the model's add_dummy_prefix replaced by `add_dummy_prefix` (HF LlamaTokenizer
+  // with legacy=False loads the model with add_dummy_prefix=false).
+  std::vector<int> encode(std::string_view text, bool add_dummy_prefix) const;
 
   // = SentencePieceProcessor::DecodeIds(ids): control pieces vanish, <unk> becomes unk_surface,
   // runs of byte pieces become their UTF-8 text (each invalid byte U+FFFD), "▁" becomes " ", and
@@ -59,7 +62,7 @@ class SentencePieceModel {
   int lookup(std::string_view piece) const;
   // Length of the longest user-defined symbol at the start of `s` (0 if none).
   size_t match_user_defined(std::string_view s) const;
-  std::string normalize(std::string_view text) const;
+  std::string normalize(std::string_view text, bool add_dummy_prefix) const;
 
   std::vector<Piece> pieces_;
   std::unordered_map<std::string, int> normal_ids_;    // NORMAL, USER_DEFINED, UNUSED

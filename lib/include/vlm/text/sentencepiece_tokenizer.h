@@ -21,13 +21,20 @@ namespace vlm {
 //   1. [bos_id] if add_bos, else [].
 //   2. Split `text` on every added token: scanning left to right, at each byte position take the
 //      longest added token that starts there (leftmost-longest, as transformers' Trie.split); no
-//      lstrip/rstrip/single_word handling. Matching is on UTF-8 bytes, which for valid UTF-8 is the
-//      same as on code points.
+//      single_word handling. Matching is on UTF-8 bytes, which for valid UTF-8 is the same as on
+//      code points. Then, as PreTrainedTokenizer.tokenize: the text after an rstrip token loses its
+//      leading whitespace (Python str.lstrip()), the text before an lstrip token its trailing
+//      whitespace (str.rstrip()); text pieces left empty vanish.
 //   3. Each added token becomes its id; each non-empty text piece between them is encoded on its
 //      own with SentencePieceModel::encode (= SentencePieceProcessor::EncodeAsIds), so every piece
 //      gets sentencepiece's own normalisation and dummy prefix "▁" (e.g. "a<img>b" -> [▁a, <img>,
 //      ▁b]).
 //   The empty string gives [bos_id] (or []).
+//   With spec.legacy == false (HF LlamaTokenizer legacy=False, Phi-3): before step 2 every "▁" in
+//   the text becomes " " and one "▁" is prepended; in step 3 a chunk starting with "▁" or " " is
+//   encoded as encode(unk_piece + chunk) without dummy prefix, minus the ids of unk_piece alone,
+//   any other chunk as encode(chunk) without dummy prefix; and when the first id is the piece "▁"
+//   and the second a skip id (HF's all_special_tokens), the "▁" is dropped.
 //
 // decode(ids, skip_special):
 //   1. If skip_special, drop every id in skip_ids.
@@ -65,6 +72,12 @@ class SentencePieceTokenizer final : public Tokenizer {
   std::unordered_set<int64_t> skip_ids_;
   // Indices into spec_.added_tokens by the first byte of their content, longest content first.
   std::vector<std::vector<size_t>> by_first_byte_;
+  // legacy == false: the id of the piece "▁", and the ids of the unk piece encoded alone.
+  std::optional<int64_t> space_piece_id_;
+  std::string unk_piece_;
+  size_t unk_length_ = 0;
+
+  std::vector<int> encode_chunk(const std::string& chunk) const;
 };
 
 }  // namespace vlm

@@ -1,0 +1,41 @@
+// SHA-256 message digest (FIPS 180-4), for checking model files against their manifest.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace vlm {
+
+// Incremental SHA-256: update() any number of times, then hex_digest() once.
+class Sha256 {
+ public:
+  Sha256();
+  // Feeds bytes into the digest.
+  void update(std::string_view bytes);
+  void update(const void* data, size_t size);
+  // The 32-byte digest. Finalizes: further update() calls throw InternalError.
+  std::array<uint8_t, 32> digest();
+  // The digest as 64 lower-case hex characters, as Python's hashlib.sha256().hexdigest().
+  std::string hex_digest();
+
+ private:
+  void transform(const uint8_t block[64]);
+
+  std::array<uint32_t, 8> state_;
+  uint64_t length_ = 0;  // bytes fed so far
+  std::array<uint8_t, 64> buffer_{};
+  size_t buffered_ = 0;
+  bool finished_ = false;
+};
+
+// SHA-256 of `bytes` as 64 lower-case hex characters.
+std::string sha256_hex(std::string_view bytes);
+
+// SHA-256 of a file's contents as 64 lower-case hex characters; UserError naming the file if it
+// cannot be read.
+std::string sha256_file_hex(const std::filesystem::path& path);
+
+}  // namespace vlm

@@ -1,0 +1,40 @@
+// One run folder as `compare` reads it: {work_dir}/{model}/T{YYYYMMDD}_G{commit8}/ with its
+// run.json (what ran, where it was placed, which datasets) and the per-dataset files beside it.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace vlm {
+
+// Memory of one device in one run.
+struct DeviceMemory {
+  std::string device;                    // "cuda:0", "cpu"
+  std::optional<int64_t> planned_bytes;  // run.json placement.devices[].total_bytes
+  std::optional<int64_t> peak_bytes;     // measured peak, when run.json has one (see RunFolder)
+};
+
+struct RunFolder {
+  std::filesystem::path folder;       // the run folder
+  std::string label;                  // --label, else "{model folder}/{run folder}" names
+  std::string model;                  // run.json model.name (else the parent folder's name)
+  std::string placement;              // run.json placement.config, "" when absent
+  std::string strategy;               // run.json placement.strategy, "" when absent
+  std::string commit;                 // run.json commit, "" when absent
+  std::vector<std::string> datasets;  // keys of run.json datasets, in file order
+  std::vector<DeviceMemory> memory;   // devices in plan order, then devices only measured
+  nlohmann::json run_json;            // the whole file
+
+  // Reads `folder`/run.json. A device's peak memory is the largest value run.json records for it
+  // in `peak_memory_bytes` at the top level, in `ranks.*` or in `datasets.*` (each either
+  // {"cuda:0": bytes, ...} or [{"device": d, "bytes"|"peak_bytes": n}, ...]), or as
+  // `placement.devices[].peak_bytes`. Throws UserError naming the file when the folder or
+  // run.json is missing, unreadable or not a JSON object with a `datasets` object.
+  static RunFolder open(const std::filesystem::path& folder, const std::string& label = "");
+};
+
+}  // namespace vlm

@@ -1,0 +1,34 @@
+// run.json, the run folder's report, shared by the processes of a sharded run: every change is
+// made under an exclusive lock on run.json.lock and written atomically.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <nlohmann/json.hpp>
+
+namespace vlm {
+
+// An exclusive flock() on `{folder}/run.json.lock`, held for the object's lifetime. It also
+// serializes the merge of a dataset between the shards of one run.
+class FolderLock {
+ public:
+  explicit FolderLock(const std::filesystem::path& folder);
+  ~FolderLock();
+  FolderLock(const FolderLock&) = delete;
+  FolderLock& operator=(const FolderLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+// Reads {folder}/run.json (an empty object when missing or unreadable).
+nlohmann::json read_run_json(const std::filesystem::path& folder);
+
+// Writes `j` to {folder}/run.json through a temporary file. The caller holds the FolderLock.
+void write_run_json(const std::filesystem::path& folder, const nlohmann::json& j);
+
+// Locks, reads, applies `change`, writes.
+void update_run_json(const std::filesystem::path& folder,
+                     const std::function<void(nlohmann::json&)>& change);
+
+}  // namespace vlm

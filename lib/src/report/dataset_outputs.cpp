@@ -1,0 +1,114 @@
+#include "vlm/report/dataset_outputs.h"
+
+#include <algorithm>
+#include <set>
+
+#include "vlm/core/error.h"
+#include "vlm/run/record_file.h"
+#include "vlm/run/result_table.h"
+#include "vlm/run/work_dir.h"
+
+namespace vlm {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+DatasetOutputs read_dataset_outputs(const RunFolder& run, const std::string& dataset) {
+  const fs::path run_json = run.folder / "run.json";
+  const json& datasets = run.run_json.at("datasets");
+  check_user(
+      datasets.contains(dataset), run_json.string() + ": no dataset " + dataset + " (it has: " +
+                                      [&] {
+                                        std::string s;
+                                        for (const std::string& d : run.datasets)
+                                          s += (s.empty() ? "" : ", ") + d;
+                                        return s.empty() ? std::string("none") : s;
+                                      }() +
+                                      ")");
+  const json& entry = datasets[dataset];
+  DatasetOutputs out;
+  out.dataset = dataset;
+  const PairFiles files = pair_files(run.folder, run.model, dataset);
+
+  // Records of every shard, read without changing them (a run may still be writing): per-item
+  // times, and the predictions when there is no .tsv. As the merge does, a record without an
+  // error wins over one with an error.
+  std::map<std::string, ItemRecord> records;
+  const std::vector<fs::path> record_files = pair_record_files(run.folder, files.stem);
+  for (const fs::path& f : record_files)
+    for (auto& [index, r] : RecordFile::read(f)) {
+      auto it = records.find(index);
+      if (it == records.end() || it->second.error || !r.error) records[index] = std::move(r);
+    }
+  const bool have_records = !record_files.empty();
+
+  if (fs::exists(files.predictions_tsv)) {
+    out.predictions_file = files.predictions_tsv;
+    const ResultTable table = ResultTable::read_tsv(files.predictions_tsv);
+    const auto index_col = table.find_column("index");
+    const auto pred_col = table.find_column("prediction");
+    check_user(index_col.has_value(), files.predictions_tsv.string() + ": no `index` column");
+    check_user(pred_col.has_value(), files.predictions_tsv.string() + ": no `prediction` column");
+    std::set<std::string> seen;
+    for (size_t r = 0; r < table.num_rows(); ++r) {
+      const std::string index = table.at(r, *index_col).value_or("");
+      check_user(seen.insert(index).second, files.predictions_tsv.string() + ": record " +
+                                                std::to_string(r + 2) + " repeats index " + index);
+      out.predictions.emplace_back(index, table.at(r, *pred_col).value_or(""));
+    }
+  } else {
+    check_user(have_records, "no predictions for " + dataset + " in " + run.folder.string() +
+                                 ": neither " + files.predictions_tsv.filename().string() +
+                                 " nor " + files.records.filename().string() + " exists");
+    out.predictions_file = record_files.front();
+    std::vector<const ItemRecord*> by_row;
+    for (const auto& [index, r] : records) by_row.push_back(&r);
+    std::stable_sort(by_row.begin(), by_row.end(),
+                     [](const ItemRecord* a, const ItemRecord* b) { return a->row < b->row; });
+    for (const ItemRecord* r : by_row) out.predictions.emplace_back(r->index, r->prediction);
+  }
+
+  double total_ms = 0;
+  for (const auto& [index, r] : records) {
+    if (r.times.empty()) continue;
+    ++out.timed_items;
+    double sum = 0;
+    for (const auto& [stage, ms] : r.times) {
+      out.ms_per_stage[stage] += ms;
+      if (stage != "total") sum += ms;
+    }
+    auto total = r.times.find("total");
+    total_ms += total != r.times.end() ? total->second : sum;
+  }
+  for (auto& [stage, ms] : out.ms_per_stage) ms /= static_cast<double>(out.timed_items);
+
+  // items/s of the run: the dataset's own figure, else the sum over its shards (they run side by
+  // side), else from the records.
+  double shard_sum = 0;
+  if (entry.is_object() && entry.contains("shards") && entry["shards"].is_object())
+    for (const json& s : entry["shards"])
+      if (s.is_object() && s.contains("items_per_s") && s["items_per_s"].is_number() &&
+          s["items_per_s"].get<double>() > 0)
+        shard_sum += s["items_per_s"].get<double>();
+  if (entry.is_object() && entry.contains("items_per_s") && entry["items_per_s"].is_number()) {
+    out.items_per_s = entry["items_per_s"].get<double>();
+    out.items_per_s_source = "run.json";
+  } else if (shard_sum > 0) {
+    out.items_per_s = shard_sum;
+    out.items_per_s_source = "run.json";
+  } else if (out.timed_items > 0 && total_ms > 0) {
+    out.items_per_s = static_cast<double>(out.timed_items) / (total_ms / 1000.0);
+    out.items_per_s_source = "records";
+  }
+
+  if (fs::exists(files.acc)) {
+    out.scores = read_acc_csv(files.acc);
+    out.scores_file = files.acc;
+  } else if (entry.is_object() && entry.contains("scores") && !entry["scores"].is_null()) {
+    out.scores = score_cells_from_json(entry["scores"],
+                                       run_json.string() + ": datasets." + dataset + ".scores");
+    out.scores_file = run_json;
+  }
+  return out;
+}
+
+}  // namespace vlm

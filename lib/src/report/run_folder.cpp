@@ -1,0 +1,113 @@
+#include "vlm/report/run_folder.h"
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "vlm/core/error.h"
+
+namespace vlm {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// Device -> bytes from {"cuda:0": n} or [{"device": d, "bytes"|"peak_bytes": n}]; other shapes
+// give nothing.
+std::vector<std::pair<std::string, int64_t>> device_bytes(const json& j) {
+  std::vector<std::pair<std::string, int64_t>> out;
+  if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end(); ++it)
+      if (it->is_number()) out.emplace_back(it.key(), it->get<int64_t>());
+  } else if (j.is_array()) {
+    for (const json& e : j) {
+      if (!e.is_object() || !e.contains("device") || !e["device"].is_string()) continue;
+      for (const char* key : {"peak_bytes", "bytes"})
+        if (e.contains(key) && e[key].is_number()) {
+          out.emplace_back(e["device"].get<std::string>(), e[key].get<int64_t>());
+          break;
+        }
+    }
+  }
+  return out;
+}
+
+std::string string_at(const json& j, const char* a, const char* b = nullptr) {
+  const json* p = &j;
+  for (const char* key : {a, b}) {
+    if (!key) break;
+    if (!p->is_object() || !p->contains(key)) return "";
+    p = &(*p)[key];
+  }
+  return p->is_string() ? p->get<std::string>() : "";
+}
+
+}  // namespace
+
+RunFolder RunFolder::open(const fs::path& folder, const std::string& label) {
+  RunFolder run;
+  run.folder = folder;
+  check_user(fs::is_directory(folder), "run folder " + folder.string() + " does not exist");
+  const fs::path file = folder / "run.json";
+  check_user(fs::is_regular_file(file),
+             file.string() +
+                 " not found: not a run folder (expected {work_dir}/{model}/"
+                 "T{YYYYMMDD}_G{commit8}/ as `run` writes it)");
+  std::ifstream in(file, std::ios::binary);
+  check_user(static_cast<bool>(in), "cannot read " + file.string());
+  std::stringstream ss;
+  ss << in.rdbuf();
+  try {
+    run.run_json = json::parse(ss.str());
+  } catch (const json::parse_error& e) {
+    throw UserError(file.string() + ": not valid JSON: " + e.what());
+  }
+  const json& j = run.run_json;
+  check_user(j.is_object(), file.string() + ": not a JSON object");
+  check_user(j.contains("datasets") && j["datasets"].is_object(),
+             file.string() + ": no `datasets` object (a run that finished no dataset?)");
+
+  run.model = string_at(j, "model", "name");
+  const fs::path abs = fs::weakly_canonical(fs::absolute(folder));
+  const std::string model_folder = abs.parent_path().filename().string();
+  if (run.model.empty()) run.model = model_folder;
+  run.label = label.empty() ? model_folder + "/" + abs.filename().string() : label;
+  run.placement = string_at(j, "placement", "config");
+  run.strategy = string_at(j, "placement", "strategy");
+  run.commit = string_at(j, "commit");
+  for (auto it = j["datasets"].begin(); it != j["datasets"].end(); ++it)
+    run.datasets.push_back(it.key());
+
+  auto entry = [&run](const std::string& device) -> DeviceMemory& {
+    for (DeviceMemory& m : run.memory)
+      if (m.device == device) return m;
+    run.memory.push_back({device, std::nullopt, std::nullopt});
+    return run.memory.back();
+  };
+  // Planned bytes, and the largest peak recorded for each device anywhere run.json keeps one.
+  std::map<std::string, int64_t> peaks;
+  auto add_peaks = [&peaks](const json& where) {
+    for (const auto& [d, b] : device_bytes(where))
+      peaks[d] = std::max(peaks.count(d) ? peaks[d] : b, b);
+  };
+  if (j.contains("placement") && j["placement"].is_object() && j["placement"].contains("devices") &&
+      j["placement"]["devices"].is_array()) {
+    for (const json& d : j["placement"]["devices"]) {
+      if (!d.is_object() || !d.contains("device") || !d["device"].is_string()) continue;
+      DeviceMemory& m = entry(d["device"].get<std::string>());
+      if (d.contains("total_bytes") && d["total_bytes"].is_number())
+        m.planned_bytes = d["total_bytes"].get<int64_t>();
+    }
+    add_peaks(j["placement"]["devices"]);
+  }
+  if (j.contains("peak_memory_bytes")) add_peaks(j["peak_memory_bytes"]);
+  for (const char* group : {"ranks", "datasets"})
+    if (j.contains(group) && j[group].is_object())
+      for (const json& g : j[group])
+        if (g.is_object() && g.contains("peak_memory_bytes")) add_peaks(g["peak_memory_bytes"]);
+  for (const auto& [d, b] : peaks) entry(d).peak_bytes = b;
+  return run;
+}
+
+}  // namespace vlm

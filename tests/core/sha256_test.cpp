@@ -1,0 +1,79 @@
+#include "vlm/core/sha256.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "common/test_paths.h"
+#include "vlm/core/error.h"
+
+namespace vlm {
+namespace {
+
+// FIPS 180-4 examples (NIST CSRC "SHA256.pdf", "SHA2_Additional.pdf").
+TEST(Sha256, NistVectors) {
+  EXPECT_EQ(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  EXPECT_EQ(sha256_hex(std::string(1000000, 'a')),
+            "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+TEST(Sha256, IncrementalUpdatesEqualOneShot) {
+  const std::string text = "The quick brown fox jumps over the lazy dog";
+  Sha256 sha;
+  for (char c : text) sha.update(std::string_view(&c, 1));
+  EXPECT_EQ(sha.hex_digest(), "d7a8fbb307d7809469ca9abcb0082e4f8d5651e46d3cdb762d02d0bf37c9e592");
+  EXPECT_THROW(sha.update("x"), InternalError);
+}
+
+// Files of sizes around the 64-byte block and padding boundaries, and one over the 1 MiB read
+// block, against Python's hashlib.
+TEST(Sha256, FilesMatchPythonHashlib) {
+  std::string dir_templ = (std::filesystem::temp_directory_path() / "vlm_sha256_XXXXXX").string();
+  ASSERT_NE(mkdtemp(dir_templ.data()), nullptr);
+  const std::filesystem::path dir = dir_templ;
+  std::mt19937 rng(11);
+  const std::vector<size_t> sizes = {0, 1, 55, 56, 57, 63, 64, 65, 119, 120, 128, 1000, 3 << 20};
+  std::vector<std::string> ours;
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    std::string bytes(sizes[i], '\0');
+    for (auto& b : bytes) b = static_cast<char>(rng() & 0xff);
+    std::ofstream(dir / ("f" + std::to_string(i)), std::ios::binary) << bytes;
+    ours.push_back(sha256_file_hex(dir / ("f" + std::to_string(i))));
+    EXPECT_EQ(ours.back(), sha256_hex(bytes));
+  }
+  const auto script = dir / "hash.py";
+  std::ofstream(script) << "import hashlib, sys, os\n"
+                           "d = sys.argv[1]\n"
+                           "for i in range(int(sys.argv[2])):\n"
+                           "    print(hashlib.sha256(open(os.path.join(d, 'f%d' % i), 'rb')"
+                           ".read()).hexdigest())\n";
+  const auto out = dir / "out.txt";
+  const std::string cmd = testing::python() + " " + script.string() + " " + dir.string() + " " +
+                          std::to_string(sizes.size()) + " > " + out.string();
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  std::ifstream in(out);
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    std::string line;
+    std::getline(in, line);
+    EXPECT_EQ(ours[i], line) << "size " << sizes[i];
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Sha256, MissingFileIsUserErrorNamingIt) {
+  try {
+    sha256_file_hex("/nonexistent/unit.pt");
+    FAIL() << "no throw";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/unit.pt"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace vlm

@@ -1,0 +1,345 @@
+// score_dataset end to end for each scorer: a small TSV per benchmark (its column layout), one
+// record per item, and the files VLMEvalKit's evaluate() writes under exact matching, checked
+// against tables worked out by hand. xlsx files are read back with Python's zipfile.
+#include "vlm/run/dataset_scoring.h"
+
+#include <gtest/gtest.h>
+
+#include "common/python_runner.h"
+#include "vlm/data/base64.h"
+
+namespace vlm {
+namespace {
+namespace fs = std::filesystem;
+
+const std::string kImg = base64_encode(std::string(90, 'i'));
+
+// The sheet's rows as lists of cell texts (numbers as Python floats' repr; blank as null).
+constexpr const char* kXlsxRows = R"PY(
+import json, sys, zipfile, re
+import xml.etree.ElementTree as ET
+M = '{http://schemas.openxmlformats.org/spreadsheetml/2006/main}'
+z = zipfile.ZipFile(sys.argv[1])
+strings = []
+if 'xl/sharedStrings.xml' in z.namelist():
+    for si in ET.fromstring(z.read('xl/sharedStrings.xml')).iter(M + 'si'):
+        strings.append(''.join(t.text or '' for t in si.iter(M + 't')))
+rows = []
+for row in ET.fromstring(z.read('xl/worksheets/sheet1.xml')).iter(M + 'row'):
+    out = {}
+    for c in row.iter(M + 'c'):
+        col = 0
+        for ch in re.match('[A-Z]+', c.get('r')).group(0):
+            col = col * 26 + ord(ch) - 64
+        t, v = c.get('t'), c.find(M + 'v')
+        if t == 's': val = strings[int(v.text)]
+        elif t in ('str', 'inlineStr'): val = ''.join(x.text or '' for x in c.iter(M + 't'))
+        elif v is None: val = None
+        else: val = repr(float(v.text))
+        out[col - 1] = val
+    rows.append([out.get(i) for i in range(max(out) + 1)] if out else [])
+json.dump(rows, open(sys.argv[2], 'w', encoding='utf-8'), ensure_ascii=False)
+)PY";
+
+nlohmann::json xlsx_rows(const fs::path& dir, const fs::path& xlsx) {
+  const fs::path out = dir / (xlsx.filename().string() + ".json");
+  EXPECT_EQ(testing::run_python(dir, "xlsx_rows", kXlsxRows, xlsx.string() + " " + out.string()),
+            0);
+  return nlohmann::json::parse(testing::read_bytes(out));
+}
+
+struct Fixture {
+  fs::path dir;
+  DatasetSpec spec;
+  std::unique_ptr<Dataset> ds;
+  PairFiles files;
+  std::map<std::string, ItemRecord> records;
+
+  // `name`'s YAML from the repository, its TSV written under a fresh folder; predictions by index.
+  Fixture(const std::string& test, const std::string& name, const std::string& tsv,
+          const std::map<std::string, std::string>& predictions) {
+    dir = testing::scratch_dir("dataset_scoring_" + test);
+    spec = resolve_dataset(name, testing::source_dir() / "configs" / "datasets", dir);
+    testing::write_bytes(dir / spec.file, tsv);
+    ds = std::make_unique<Dataset>(spec, dir);
+    files = pair_files(dir / "run", "M", name);
+    fs::create_directories(files.folder);
+    for (const auto& [index, prediction] : predictions) {
+      ItemRecord r;
+      r.index = index;
+      r.prediction = prediction;
+      records.emplace(index, r);
+    }
+  }
+  DatasetScores score() const { return score_dataset(spec, *ds, records, {}, files); }
+};
+
+// MMBench_DEV_EN, four groups (rows in shuffled file order; copies refer to the main image):
+//   g1: 1, 1000001, 2000001 all right            -> 1   image_scene / coarse_perception (CP)
+//   g2: 2 right, 1000002 wrong                   -> 0   image_scene / CP
+//   g3: 3, 1000003 right                         -> 1   attribute_recognition / FP-S
+//   g4: 4 alone, unresolved                      -> 0   image_style / CP
+// Overall 2/4; CP 1/3; FP-S 1/1; attribute_recognition 1; image_scene 1/2; image_style 0.
+// Per copy the predictions are 6 of 8 right: a vanilla scorer would give 0.75.
+const char* kMmbHeader =
+    "index\tquestion\thint\tA\tB\tanswer\tcategory\tl2-category\tsplit\timage\n";
+std::string mmb_row(const std::string& index, const std::string& a, const std::string& b,
+                    const std::string& answer, const std::string& cat, const std::string& l2,
+                    const std::string& image) {
+  return index + "\tWhat is it?\t\t" + a + "\t" + b + "\t" + answer + "\t" + cat + "\t" + l2 +
+         "\tdev\t" + image + "\n";
+}
+std::string mmbench_tsv() {
+  const std::string cp = "coarse_perception", fps = "finegrained_perception (instance-level)";
+  return std::string(kMmbHeader) + mmb_row("1000001", "moon", "sun", "B", "image_scene", cp, "1") +
+         mmb_row("1", "sun", "moon", "A", "image_scene", cp, kImg) +
+         mmb_row("2", "cat", "dog", "A", "image_scene", cp, kImg) +
+         mmb_row("2000001", "sun", "moon", "A", "image_scene", cp, "1") +
+         mmb_row("1000002", "dog", "cat", "B", "image_scene", cp, "2") +
+         mmb_row("3", "red", "blue", "B", "attribute_recognition", fps, kImg) +
+         mmb_row("1000003", "blue", "red", "A", "attribute_recognition", fps, "3") +
+         mmb_row("4", "up", "down", "A", "image_style", cp, kImg);
+}
+const std::map<std::string, std::string> kMmbPredictions = {
+    {"1", "A"},       {"1000001", "B"}, {"2000001", "A"}, {"2", "A"},
+    {"1000002", "A"}, {"3", "B"},       {"1000003", "A"}, {"4", "hmm"}};
+
+TEST(DatasetScoring, MmbenchCircularGroupsAndCategories) {
+  Fixture f("mmbench", "MMBench_DEV_EN", mmbench_tsv(), kMmbPredictions);
+  ASSERT_EQ(f.spec.scorer, "mcq_circular");
+  const DatasetScores s = f.score();
+  EXPECT_EQ(f.files.result.filename(), "M_MMBench_DEV_EN_exact_matching_result.xlsx");
+  EXPECT_EQ(f.files.acc.filename(), "M_MMBench_DEV_EN_acc.csv");
+  EXPECT_EQ(s.files, (std::vector<fs::path>{f.files.result, f.files.acc}));
+  EXPECT_EQ(testing::read_bytes(f.files.acc),
+            "\"split\",\"Overall\",\"CP\",\"FP-S\",\"attribute_recognition\",\"image_scene\","
+            "\"image_style\"\n"
+            "\"dev\",\"0.5\",\"0.3333333333333333\",\"1.0\",\"1.0\",\"0.5\",\"0.0\"\n");
+  ASSERT_TRUE(s.acc.has_value());
+  EXPECT_EQ(s.scores[0]["Overall"], 0.5);
+
+  // The result file: main rows only, by index; columns lower-cased but single letters, then
+  // prediction, g_index, hit, log.
+  const nlohmann::json rows = xlsx_rows(f.dir, f.files.result);
+  ASSERT_EQ(rows.size(), 5u);
+  EXPECT_EQ(rows[0], nlohmann::json::parse(R"(["index","question","hint","A","B","answer",
+      "category","l2-category","split","prediction","g_index","hit","log"])"));
+  EXPECT_EQ(rows[1][0], "1.0");
+  EXPECT_EQ(rows[1][11], "1.0");
+  EXPECT_EQ(rows[1][12], "Succeed During Pre-fetching");
+  EXPECT_EQ(rows[2][0], "2.0");
+  EXPECT_EQ(rows[2][11], "0.0");
+  EXPECT_EQ(rows[2][12],
+            "Failed in Prefetching Rolling 1: Answer is B, Prediction is A, Pre-fetched is A. ");
+  EXPECT_EQ(rows[4][0], "4.0");
+  EXPECT_EQ(rows[4][12],
+            "Failed in Prefetch, no GPT-based answer matching under `exact_matching` policy.");
+}
+
+TEST(DatasetScoring, SameRowsScoredVanillaCountEveryCopy) {
+  Fixture f("mmbench_vanilla", "MMBench_DEV_EN", mmbench_tsv(), kMmbPredictions);
+  f.spec.scorer = "mcq_exact";
+  const DatasetScores s = f.score();
+  EXPECT_EQ(s.scores[0]["Overall"], 0.75);
+}
+
+// MMMU_DEV_VAL: two MCQ rows and two open questions (no options; answer "14").
+//   v1 MCQ answer B, "B" -> 1          Art
+//   v2 open, "The area is 14." -> option A (the answer text occurs) -> 1     Art
+//   v3 open, "12" -> unresolved -> Z -> 0                                    Math
+//   v4 MCQ answer C, "A" -> 0          Math
+// Overall 2/4; Art 1.0; Math 0.0. Without MMMU_preproc v2 could never be right.
+TEST(DatasetScoring, MmmuOpenQuestionsBecomeAnswerOrOther) {
+  const std::string tsv =
+      "index\tquestion\tA\tB\tC\tanswer\tcategory\tsplit\timage\n"
+      "validation_Art_1\tWhich <image 1>?\tx\ty\tz\tB\tArt\tvalidation\t['" +
+      kImg + "', '" + kImg +
+      "']\n"
+      "validation_Art_2\tArea of <image 1>?\t\t\t\t14\tArt\tvalidation\t" +
+      kImg +
+      "\n"
+      "validation_Math_3\tArea of <image 1>?\t\t\t\t14\tMath\tvalidation\t" +
+      kImg +
+      "\n"
+      "validation_Math_4\tWhich?\tx\ty\tz\tC\tMath\tvalidation\t" +
+      kImg + "\n";
+  const std::map<std::string, std::string> preds = {{"validation_Art_1", "B"},
+                                                    {"validation_Art_2", "The area is 14."},
+                                                    {"validation_Math_3", "12"},
+                                                    {"validation_Math_4", "A"}};
+  Fixture f("mmmu", "MMMU_DEV_VAL", tsv, preds);
+  ASSERT_EQ(f.spec.scorer, "mcq_mmmu");
+  f.score();
+  EXPECT_EQ(testing::read_bytes(f.files.acc),
+            "\"split\",\"Overall\",\"Art\",\"Math\"\n"
+            "\"validation\",\"0.5\",\"1.0\",\"0.0\"\n");
+  const nlohmann::json rows = xlsx_rows(f.dir, f.files.result);
+  ASSERT_EQ(rows.size(), 5u);
+  // validation_Art_2: A and B as MMMU_preproc leaves them, C still empty.
+  EXPECT_EQ(rows[2][0], "validation_Art_2");
+  EXPECT_EQ(rows[2][2], "14");
+  EXPECT_EQ(rows[2][3], "Other Answers");
+  EXPECT_EQ(rows[2][4], nullptr);
+
+  Fixture plain("mmmu_plain", "MMMU_DEV_VAL", tsv, preds);
+  plain.spec.scorer = "mcq_exact";
+  EXPECT_EQ(plain.score().scores[0]["Overall"], 0.25);
+}
+
+// POPE through score_dataset: extraction from the prediction text, the auxmatch file and the
+// score file names. Items: (Yes, "Yes, there is.") TP, (No, "No") TN, (Yes, "no.") FN,
+// (No, "I think yes") FP; categories adversarial, adversarial, popular, popular.
+//   Overall: precision 1/2, recall 1/2, F1 0.5; acc 2/4. popular: precision 0/1 and recall 0/1
+//   are floats, F1 the int 0 (its column holds floats, so "0.0").
+TEST(DatasetScoring, PopeFilesAndScores) {
+  const std::string tsv =
+      "index\tquestion\tanswer\tcategory\timage\n"
+      "0\tIs there a cat?\tYes\tadversarial\t" +
+      kImg +
+      "\n"
+      "1\tIs there a dog?\tNo\tadversarial\t0\n"
+      "2\tIs there a car?\tYes\tpopular\t0\n"
+      "3\tIs there a bus?\tNo\tpopular\t0\n";
+  Fixture f("pope", "POPE", tsv,
+            {{"0", "Yes, there is."}, {"1", "No"}, {"2", "no."}, {"3", "I think yes"}});
+  ASSERT_EQ(f.spec.scorer, "yn_pope");
+  const DatasetScores s = f.score();
+  const fs::path aux = f.files.folder / "M_POPE_auxmatch.xlsx";
+  const fs::path score = f.files.folder / "M_POPE_score.csv";
+  EXPECT_EQ(s.files, (std::vector<fs::path>{aux, score}));
+  EXPECT_FALSE(fs::exists(f.files.acc));
+  EXPECT_EQ(testing::read_bytes(score),
+            "\"split\",\"Overall\",\"acc\",\"precision\",\"recall\"\n"
+            "\"Overall\",\"50.0\",\"50.0\",\"50.0\",\"50.0\"\n"
+            "\"adversarial\",\"100.0\",\"100.0\",\"100.0\",\"100.0\"\n"
+            "\"popular\",\"0.0\",\"0.0\",\"0.0\",\"0.0\"\n");
+  const nlohmann::json rows = xlsx_rows(f.dir, aux);
+  ASSERT_EQ(rows.size(), 5u);
+  EXPECT_EQ(rows[0],
+            nlohmann::json::parse(
+                R"(["index","question","answer","category","prediction","extracted","score"])"));
+  EXPECT_EQ(rows[1][5], "Yes");
+  EXPECT_EQ(rows[1][6], "True");
+  EXPECT_EQ(rows[3][5], "No");
+  EXPECT_EQ(rows[3][6], "False");
+  ASSERT_TRUE(s.acc.has_value());
+  EXPECT_EQ(s.acc->splits, (std::vector<std::string>{"Overall", "adversarial", "popular"}));
+}
+
+// MME through score_dataset: pairs by image_path, sums in the score file.
+//   artwork a1: both right -> 200; commonsense_reasoning r1: (right, wrong) -> 50 + 0 = 50.
+TEST(DatasetScoring, MmeFilesAndSums) {
+  const std::string tsv =
+      "index\tcategory\timage_path\tquestion\tanswer\timage\n"
+      "0\tartwork\ta1.jpg\tIs it by Monet?\tYes\t" +
+      kImg +
+      "\n"
+      "1\tartwork\ta1.jpg\tIs it by Manet?\tNo\t0\n"
+      "2\tcommonsense_reasoning\tr1.jpg\tIs it safe?\tYes\t" +
+      kImg +
+      "\n"
+      "3\tcommonsense_reasoning\tr1.jpg\tIs it wet?\tNo\t2\n";
+  Fixture f("mme", "MME", tsv, {{"0", "Yes"}, {"1", "No"}, {"2", "Yes"}, {"3", "Yes"}});
+  ASSERT_EQ(f.spec.scorer, "yn_mme");
+  const DatasetScores s = f.score();
+  EXPECT_EQ(testing::read_bytes(f.files.folder / "M_MME_score.csv"),
+            "\"perception\",\"reasoning\",\"artwork\",\"commonsense_reasoning\"\n"
+            "\"200.0\",\"50.0\",\"200.0\",\"50.0\"\n");
+  EXPECT_TRUE(fs::exists(f.files.folder / "M_MME_auxmatch.xlsx"));
+  ASSERT_TRUE(s.acc.has_value());
+  EXPECT_EQ(s.acc->columns, (std::vector<std::string>{"split", "perception", "reasoning", "artwork",
+                                                      "commonsense_reasoning"}));
+  EXPECT_EQ(s.scores[0]["perception"], 200.0);
+}
+
+TEST(DatasetScoring, HallusionScoreFile) {
+  const std::string tsv =
+      "index\tcategory\tl2-category\tquestion\tanswer\timage\n"
+      "VD_map_q_0_0_0\tVD\tmap\tIs A north of B?\tYes\t" +
+      kImg +
+      "\n"
+      "VD_map_q_0_0_1\tVD\tmap\tIs B north of A?\tNo\tVD_map_q_0_0_0\n";
+  Fixture f("hallusion", "HallusionBench", tsv,
+            {{"VD_map_q_0_0_0", "Yes"}, {"VD_map_q_0_0_1", "Yes"}});
+  ASSERT_EQ(f.spec.scorer, "yn_hallusion");
+  f.score();
+  // aAcc 1/2; one figure group (wrong); two question groups, one right.
+  EXPECT_EQ(testing::read_bytes(f.files.folder / "M_HallusionBench_score.csv"),
+            "\"split\",\"aAcc\",\"fAcc\",\"qAcc\"\n"
+            "\"Overall\",\"50.0\",\"0.0\",\"50.0\"\n"
+            "\"VD\",\"50.0\",\"0.0\",\"50.0\"\n"
+            "\"map\",\"50.0\",\"0.0\",\"50.0\"\n");
+}
+
+// Every benchmark layout of scripts/make_demo_data.py --kind, loaded through its real config and
+// scored with the generator's own answers as predictions (the letter; an MMMU open question's
+// answer text; Yes/No): every scorer must give its top value.
+TEST(DatasetScoring, DemoLayoutsWithPerfectPredictionsScoreTop) {
+  const fs::path dir = testing::scratch_dir("dataset_scoring_demo_layouts");
+  struct Case {
+    const char* kind;
+    const char* name;
+    const char* metric;
+    double top;
+  } cases[] = {
+      {"mmbench", "MMBench_DEV_EN", "Overall", 1.0},
+      {"mmstar", "MMStar", "Overall", 1.0},
+      {"ai2d", "AI2D_TEST", "Overall", 1.0},
+      {"seedbench", "SEEDBench_IMG", "Overall", 1.0},
+      {"scienceqa", "ScienceQA_TEST", "Overall", 1.0},
+      {"mmmu", "MMMU_DEV_VAL", "Overall", 1.0},
+      {"pope", "POPE", "Overall", 100.0},
+      {"mme", "MME", "existence", 200.0},
+      {"hallusion", "HallusionBench", "qAcc", 100.0},
+  };
+  for (const Case& c : cases) {
+    const fs::path data = dir / c.kind;
+    ASSERT_EQ(std::system((testing::python() + " " +
+                           (testing::source_dir() / "scripts" / "make_demo_data.py").string() +
+                           " --out " + data.string() + " --name " + c.name + " --kind " + c.kind +
+                           " --n 24")
+                              .c_str()),
+              0)
+        << c.kind;
+    const DatasetSpec spec =
+        resolve_dataset(c.name, testing::source_dir() / "configs" / "datasets", data);
+    const Dataset ds(spec, data);
+    ASSERT_GT(ds.size(), 10u) << c.kind;
+    std::map<std::string, ItemRecord> records;
+    for (const Item& item : ds.items()) {
+      ASSERT_FALSE(item.error) << c.kind << ": " << *item.error;
+      ItemRecord r;
+      r.index = item.index;
+      r.prediction = item.answer.value_or("");
+      records.emplace(item.index, r);
+    }
+    const PairFiles files = pair_files(data / "run", "M", c.name);
+    fs::create_directories(files.folder);
+    const DatasetScores s = score_dataset(spec, ds, records, {}, files);
+    ASSERT_TRUE(s.scores.is_array()) << c.kind;
+    EXPECT_EQ(s.scores[0][c.metric], c.top) << c.kind << " " << s.scores.dump();
+  }
+}
+
+TEST(DatasetScoring, RecordScorePerKind) {
+  Fixture f("record_score", "MMMU_DEV_VAL",
+            "index\tquestion\tA\tB\tanswer\timage\n"
+            "v_1\tArea?\t\t\t14\t" +
+                kImg + "\n",
+            {{"v_1", "14"}});
+  const RecordScore open = record_score(f.spec, (*f.ds)[0], "It is 14", {});
+  EXPECT_EQ(open.extracted, "A");
+  EXPECT_EQ(open.hit, 1);
+  DatasetSpec pope;
+  pope.name = "POPE";
+  pope.kind = DatasetKind::kYn;
+  pope.scorer = "yn_pope";
+  Item item;
+  item.answer = "No";
+  EXPECT_EQ(record_score(pope, item, "No, there is not.", {}).extracted, "No");
+  EXPECT_EQ(record_score(pope, item, "No, there is not.", {}).hit, 1);
+  EXPECT_EQ(record_score(pope, item, "Yes", {}).hit, 0);
+}
+
+}  // namespace
+}  // namespace vlm

@@ -1,0 +1,123 @@
+"""The shipped demo model (models/InternVL2-Demo) and its held-out set DemoShapes.
+
+- The eager reference (scripts/internvl2_reference.py: its own prompt builder, slow tokenizer and
+  greedy decoding by full recomputation) answers >= 90% of a subset of the shipped held-out TSV
+  correctly, and stops with <|im_end|> after the letter. The prompt, the pixels and the letter
+  extraction are built here from the TSV columns, not by the training script.
+- The data generator (scripts/train_demo_model.py --data-only) writes the shipped TSV again byte
+  for byte, and its md5 is the one configs/datasets/DemoShapes.yaml names.
+- The shipped checkpoint stays small.
+
+Run: /usr/bin/python3 -m unittest discover -s tests/python -p test_demo_model.py
+"""
+import base64
+import csv
+import hashlib
+import io
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import numpy as np
+import torch
+from PIL import Image
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+SCRIPTS = os.path.join(ROOT, "scripts")
+sys.path.insert(0, SCRIPTS)
+import internvl2_reference as R  # noqa: E402
+
+MODEL = os.path.join(ROOT, "models", "InternVL2-Demo")
+TSV = os.path.join(MODEL, "DemoShapes.tsv")
+DATASET_YAML = os.path.join(ROOT, "configs", "datasets", "DemoShapes.yaml")
+
+torch.set_num_threads(1)
+
+
+def read_tsv(path):
+    with open(path, encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+
+
+def mcq_prompt(row):
+    """InternVL2's MCQ prompt (VLMEvalKit InternVLChat.build_multi_choice_prompt, no hint)."""
+    text = row["question"]
+    for letter in "ABCD":
+        if row.get(letter):
+            text += "\n%s. %s" % (letter, row[letter])
+    return "<image>\n" + text + "\nAnswer with the option's letter from the given choices directly."
+
+
+def pixels(b64, size):
+    """load_image for an image of exactly one tile: ToTensor + ImageNet Normalize, [1,3,S,S]."""
+    img = Image.open(io.BytesIO(base64.b64decode(b64))).convert("RGB")
+    assert img.size == (size, size), img.size
+    x = np.asarray(img, dtype=np.float32) / 255.0
+    x = (x - np.array([0.485, 0.456, 0.406], np.float32)) / np.array([0.229, 0.224, 0.225],
+                                                                       np.float32)
+    return torch.from_numpy(x.transpose(2, 0, 1).copy())[None]
+
+
+class DemoModelTest(unittest.TestCase):
+    def test_heldout_accuracy_by_reference(self):
+        ref = R.InternVL2Reference(MODEL, torch.float32)
+        rows = read_tsv(TSV)
+        subset = rows[::3]  # 100 of the 300 items, every category
+        stop_id = ref.tokenizer.token_to_id("<|im_end|>")
+        hits, stops, per = 0, 0, {}
+        for row in subset:
+            prompt = R.build_query(ref.template, mcq_prompt(row), [1], ref.num_image_token)
+            ids = ref.tokenizer.encode(prompt)
+            out, _ = ref.greedy(ids, pixels(row["image"], ref.image_size), steps=2)
+            text = ref.tokenizer.sp.decode([out[0]]).strip()
+            hit = text == row["answer"]
+            hits += hit
+            stops += out[1] == stop_id
+            per.setdefault(row["category"], []).append(hit)
+        acc = hits / len(subset)
+        detail = {k: "%d/%d" % (sum(v), len(v)) for k, v in per.items()}
+        self.assertGreaterEqual(acc, 0.9, "held-out accuracy %.3f %s" % (acc, detail))
+        self.assertGreaterEqual(stops / len(subset), 0.9, "letter not followed by <|im_end|>")
+
+    def test_generator_rewrites_the_shipped_tsv(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            subprocess.run([sys.executable, os.path.join(SCRIPTS, "train_demo_model.py"),
+                            "--data-only", "--out-data", tmp], check=True,
+                           stdout=subprocess.DEVNULL)
+            with open(os.path.join(tmp, "DemoShapes.tsv"), "rb") as f:
+                made = f.read()
+        with open(TSV, "rb") as f:
+            shipped = f.read()
+        self.assertEqual(hashlib.md5(made).hexdigest(), hashlib.md5(shipped).hexdigest())
+        self.assertEqual(made, shipped)
+        with open(DATASET_YAML, encoding="utf-8") as f:
+            m = re.search(r"^md5:\s*([0-9a-f]{32})", f.read(), re.M)
+        self.assertIsNotNone(m, "DemoShapes.yaml names no md5")
+        self.assertEqual(m.group(1), hashlib.md5(shipped).hexdigest())
+
+    def test_tsv_form(self):
+        rows = read_tsv(TSV)
+        self.assertEqual(len(rows), 300)
+        self.assertEqual(list(rows[0].keys()),
+                         ["index", "question", "A", "B", "C", "D", "answer", "image", "category"])
+        self.assertEqual([r["index"] for r in rows], [str(i) for i in range(300)])
+        answers = [r["answer"] for r in rows]
+        for letter in "ABCD":  # options are shuffled per item: every letter is an answer
+            self.assertGreater(answers.count(letter), 40, letter)
+        for r in rows:
+            opts = [r[c] for c in "ABCD"]
+            self.assertEqual(len(set(opts)), 4, r["index"])
+        self.assertEqual({r["category"] for r in rows},
+                         {"colour", "count", "position"})
+
+    def test_checkpoint_is_small(self):
+        total = sum(os.path.getsize(os.path.join(MODEL, n)) for n in os.listdir(MODEL))
+        self.assertLess(total, 10 * 1024 * 1024)
+
+
+if __name__ == "__main__":
+    unittest.main()

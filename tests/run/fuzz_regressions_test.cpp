@@ -1,0 +1,65 @@
+// Inputs that crashed the run area's parsers under libFuzzer (fuzz/regressions/<target>/),
+// replayed through the fuzz targets' entry points: each must be a UserError naming the file,
+// never another exception or a signal.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <unistd.h>
+
+#include "common/fuzz_regressions.h"
+#include "vlm/core/error.h"
+#include "vlm/run/model_config.h"
+#include "vlm/run/record_file.h"
+
+namespace vlm {
+namespace {
+namespace fs = std::filesystem;
+
+fs::path scratch(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() /
+                       ("vlm_run_fuzz_regressions_" + std::to_string(::getpid())) / name;
+  fs::create_directories(dir);
+  return dir;
+}
+
+void write(const fs::path& p, const std::string& text) {
+  std::ofstream(p, std::ios::binary) << text;
+}
+
+// A model config that is a YAML scalar (not a mapping) threw YAML::BadSubscript.
+TEST(ModelConfigFuzzRegressions, EachIsAUserErrorNamingTheFile) {
+  const auto inputs = testing::fuzz_regressions("model_config_fuzzer");
+  ASSERT_FALSE(inputs.empty());
+  for (const auto& [name, text] : inputs) {
+    const fs::path dir = scratch("models_" + name);
+    write(dir / "fuzz.yaml", text);
+    try {
+      (void)load_model_config("fuzz", dir);
+      ADD_FAILURE() << name << ": accepted";
+    } catch (const UserError& e) {
+      EXPECT_NE(std::string(e.what()).find("fuzz.yaml"), std::string::npos) << e.what();
+    }
+  }
+}
+
+// A record line with a number out of double's range threw json::out_of_range.
+TEST(RecordFileFuzzRegressions, EachIsAUserErrorNamingTheFile) {
+  const auto inputs = testing::fuzz_regressions("record_file_fuzzer");
+  ASSERT_FALSE(inputs.empty());
+  for (const auto& [name, text] : inputs) {
+    const fs::path file = scratch("records") / (name + ".jsonl");
+    write(file, text);
+    try {
+      (void)RecordFile::read(file);
+      ADD_FAILURE() << name << ": accepted";
+    } catch (const UserError& e) {
+      EXPECT_NE(std::string(e.what()).find(file.filename().string()), std::string::npos)
+          << e.what();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace vlm
