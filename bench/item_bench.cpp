@@ -41,34 +41,11 @@
 #include <c10/cuda/CUDACachingAllocator.h>
 #endif
 
+#include "bench_common.h"
+
 using nlohmann::json;
 
 namespace {
-
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-// A deterministic 1024x768 photo-like JPEG: smooth gradients, shapes and noise.
-std::string make_jpeg(int w, int h) {
-  cv::Mat img(h, w, CV_8UC3);
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x)
-      img.at<cv::Vec3b>(y, x) =
-          cv::Vec3b(static_cast<uchar>((x * 255) / w), static_cast<uchar>((y * 255) / h),
-                    static_cast<uchar>(((x + y) * 3) % 256));
-  cv::circle(img, {w / 3, h / 2}, h / 5, {30, 200, 90}, -1);
-  cv::rectangle(img, {w / 2, h / 4}, {w * 4 / 5, h * 3 / 4}, {220, 40, 40}, -1);
-  cv::Mat noise(h, w, CV_8UC3);
-  cv::randu(noise, 0, 24);
-  img += noise;
-  std::vector<uchar> buf;
-  cv::imencode(".jpg", img, buf, {cv::IMWRITE_JPEG_QUALITY, 90});
-  return std::string(buf.begin(), buf.end());
-}
 
 // The question of a RealWorldQA-like MCQ item with four options.
 vlm::Item make_item(const std::string& jpeg) {
@@ -96,7 +73,7 @@ double copy_bytes_per_s(c10::Device d, int64_t bytes, int reps) {
     const auto t1 = vlm::StageMark::on(d);
     if (r > 0) ms.push_back(vlm::StageMark::elapsed_ms(t0, t1));
   }
-  return 2.0 * static_cast<double>(bytes) / (median(ms) / 1e3);
+  return 2.0 * static_cast<double>(bytes) / (vlm::bench::median(ms) / 1e3);
 }
 
 // bf16 n^3 matmul FLOP/s (median of reps).
@@ -110,7 +87,7 @@ double matmul_flops_per_s(c10::Device d, int64_t n, int reps) {
     const auto t1 = vlm::StageMark::on(d);
     if (r > 0) ms.push_back(vlm::StageMark::elapsed_ms(t0, t1));
   }
-  return 2.0 * static_cast<double>(n * n * n) / (median(ms) / 1e3);
+  return 2.0 * static_cast<double>(n * n * n) / (vlm::bench::median(ms) / 1e3);
 }
 
 }  // namespace
@@ -177,7 +154,7 @@ int main(int argc, char** argv) {
                    {"gb_per_s", static_cast<double>(total_bytes) / 1e9 / load_s}};
 
     vlm::ModelSession session(model);
-    const std::string jpeg = make_jpeg(1024, 768);
+    const std::string jpeg = vlm::bench::make_test_jpeg(1024, 768);
     if (!image_out.empty()) std::ofstream(image_out, std::ios::binary) << jpeg;
     out["reps"] = reps;
     out["warmup"] = warmup;
@@ -220,9 +197,9 @@ int main(int argc, char** argv) {
       run["generated"] = last_gen.ids.size();
       run["tiles"] = last.tiles_per_image;
       run["input_tokens"] = last.input_ids.size();
-      for (const auto& [stage, v] : stages) run["median_ms"][stage] = median(v);
-      if (!per_token.empty()) run["ms_per_decoded_token"] = median(per_token);
-      run["items_per_s"] = 1000.0 / median(stages["total"]);
+      for (const auto& [stage, v] : stages) run["median_ms"][stage] = vlm::bench::median(v);
+      if (!per_token.empty()) run["ms_per_decoded_token"] = vlm::bench::median(per_token);
+      run["items_per_s"] = 1000.0 / vlm::bench::median(stages["total"]);
       if (auto peak = vlm::device_peak_allocated_bytes(device)) run["peak_bytes"] = *peak;
       runs.push_back(run);
       input_ids = last.input_ids;

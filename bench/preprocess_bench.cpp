@@ -41,6 +41,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_common.h"
 #include "vlm/core/timer.h"
 #include "vlm/vision/device_preprocess.h"
 #include "vlm/vision/image_decode.h"
@@ -49,31 +50,6 @@
 using nlohmann::json;
 
 namespace {
-
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-// A deterministic photo-like JPEG: smooth gradients, shapes and noise (as item_bench makes it).
-std::string make_jpeg(int w, int h) {
-  cv::Mat img(h, w, CV_8UC3);
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x)
-      img.at<cv::Vec3b>(y, x) =
-          cv::Vec3b(static_cast<uchar>((x * 255) / w), static_cast<uchar>((y * 255) / h),
-                    static_cast<uchar>(((x + y) * 3) % 256));
-  cv::circle(img, {w / 3, h / 2}, h / 5, {30, 200, 90}, -1);
-  cv::rectangle(img, {w / 2, h / 4}, {w * 4 / 5, h * 3 / 4}, {220, 40, 40}, -1);
-  cv::Mat noise(h, w, CV_8UC3);
-  cv::randu(noise, 0, 24);
-  img += noise;
-  std::vector<uchar> buf;
-  cv::imencode(".jpg", img, buf, {cv::IMWRITE_JPEG_QUALITY, 90});
-  return std::string(buf.begin(), buf.end());
-}
 
 std::string cpu_model_name() {
   std::ifstream in("/proc/cpuinfo");
@@ -104,7 +80,7 @@ bool same_bits(const torch::Tensor& a, const torch::Tensor& b) {
 }
 
 json stats(const std::vector<double>& ms) {
-  return {{"median_ms", median(ms)},
+  return {{"median_ms", vlm::bench::median(ms)},
           {"min_ms", ms.empty() ? 0 : *std::min_element(ms.begin(), ms.end())},
           {"ms", ms}};
 }
@@ -140,7 +116,7 @@ int main(int argc, char** argv) {
                                       : throw std::runtime_error("--dtype: " + dtype_arg);
     std::string bytes;
     if (image_path.empty()) {
-      bytes = make_jpeg(1024, 768);
+      bytes = vlm::bench::make_test_jpeg(1024, 768);
     } else {
       std::ifstream in(image_path, std::ios::binary);
       if (!in) throw std::runtime_error("cannot read " + image_path);
@@ -216,8 +192,8 @@ int main(int argc, char** argv) {
     j["repeats"] = repeats;
     j["warmup"] = warmup;
     for (const auto& [stage, v] : ms) j["stages"][stage] = stats(v);
-    if (!ms["device"].empty() && median(ms["device"]) > 0)
-      j["speedup_device_vs_cpu"] = median(ms["cpu"]) / median(ms["device"]);
+    if (!ms["device"].empty() && vlm::bench::median(ms["device"]) > 0)
+      j["speedup_device_vs_cpu"] = vlm::bench::median(ms["cpu"]) / vlm::bench::median(ms["device"]);
     const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
     char date[32];
     std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));

@@ -188,7 +188,14 @@ class InternVL2Reference:
         self.num_image_token = int((self.image_size // self.patch_size) ** 2 *
                                    (self.downsample_ratio ** 2))
         self.template = self.cfg["template"]
-        self.tokenizer = HFSlowTokenizer(checkpoint_dir)
+        # The tokenizer VLMEvalKit loads: the slow sentencepiece one when tokenizer.model exists
+        # (InternLM2, Phi-3, Yi), else the byte-level BPE of tokenizer.json (Qwen2, Llama 3),
+        # as the exporter decides (internvl2_tokenizers.tokenizer_block).
+        if os.path.exists(os.path.join(checkpoint_dir, "tokenizer.model")):
+            self.tokenizer = HFSlowTokenizer(checkpoint_dir)
+        else:
+            from internvl2_tokenizers import BpeTokenizer
+            self.tokenizer = BpeTokenizer(checkpoint_dir)
         self.img_context_token_id = self.tokenizer.token_to_id(IMG_CONTEXT)
 
     def w(self, name):

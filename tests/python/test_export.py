@@ -241,8 +241,13 @@ class Variants(unittest.TestCase):
         for k in m1:
             # "files": hashes of the tokenizer files, which each make_tiny_checkpoint run trains
             # anew (sentencepiece's trainer does not promise identical bytes run to run)
-            if k not in ("source", "files"):
+            if k not in ("source", "files", "units"):
                 self.assertEqual(m1[k], m2[k], k)
+        # Units: the same names, kinds, sizes and files. Their sha256 are not compared: the
+        # archives are not byte-identical across export processes (e.g. TorchScript mangles class
+        # names by what was scripted before in the process); the weights are compared below.
+        strip = lambda us: [{f: v for f, v in u.items() if f != "sha256"} for u in us]  # noqa
+        self.assertEqual(strip(m1["units"]), strip(m2["units"]))
         for u in m1["units"]:
             a = torch.jit.load(os.path.join(single, u["file"])).state_dict()
             b = torch.jit.load(os.path.join(out, u["file"])).state_dict()

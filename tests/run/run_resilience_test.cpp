@@ -165,8 +165,10 @@ TEST_F(RunResilience, KilledAtRandomPointsAndRestartedEndsWithTheUninterruptedFi
   // A kill between the predictions workbook and the rest of the result files.
   Result final_write = run("crash", "", "VLM_RUN_CRASH_AT=after_predictions_xlsx");
   EXPECT_EQ(final_write.rc, 128 + SIGKILL) << "the crash hook did not fire: " << final_write.err;
+  // (Whether acc.csv exists now depends on timing: when the last random kill came after the run
+  // had finished, an earlier invocation wrote it. The restart below must give identical files
+  // either way.)
   const fs::path b = folder("crash");
-  EXPECT_FALSE(fs::exists(b / "InternVL2-tiny_RealWorldQA_acc.csv"));
 
   Result last = run("crash");
   ASSERT_EQ(last.rc, 0) << last.err;

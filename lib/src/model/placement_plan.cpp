@@ -223,8 +223,9 @@ PlacementPlan PlacementPlan::from_map(const Manifest& manifest,
     plan.order_.push_back(u.name);
   }
   for (const auto& [name, device] : map) {
-    bool known = std::any_of(manifest.units.begin(), manifest.units.end(),
-                             [&](const UnitSpec& u) { return u.name == name; });
+    bool known =
+        std::any_of(manifest.units.begin(), manifest.units.end(),
+                    [&unit_name = name](const UnitSpec& u) { return u.name == unit_name; });
     check_user(known, "placement: " + name + " is not a unit of model " + manifest.name);
   }
   plan.device_of_ = std::move(map);
@@ -280,8 +281,9 @@ PlacementPlan PlacementPlan::make(const Manifest& manifest, const PlacementConfi
                  item + ": pin puts it on " + (prev == seen.end() ? "" : prev->second.str()) +
                      " and map on " + device.str());
       seen.insert_or_assign(key, device);
-      const bool matches = std::any_of(names.begin(), names.end(),
-                                       [&](const std::string& u) { return key_matches(key, u); });
+      const bool matches =
+          std::any_of(names.begin(), names.end(),
+                      [&k = key](const std::string& u) { return key_matches(k, u); });
       if (!matches) {
         if (kOtherFamilyNames.count(key)) {
           plan.notes_.push_back(sname + " key " + key + " names no unit of " + manifest.name +

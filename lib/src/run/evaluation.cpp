@@ -570,6 +570,11 @@ EvaluationSummary run_evaluation(
       check_user(plan.fits(), "model " + rm.config.name + ": placement " +
                                   placement_name(rm.config, o) + " does not fit:\n" + plan.table());
       require_devices_present(plan);
+      // Found before any dataset runs, although the model itself loads lazily.
+      check_user(
+          !rm.manifest.config_only,
+          (rm.dir / "manifest.json").string() +
+              " was written with --config-only: it has no weights (plan it with --plan-only)");
       name = rm.config.name;
       model_json = {{"name", rm.config.name},
                     {"dir", fs::absolute(rm.dir).string()},
