@@ -5,6 +5,7 @@
 #include <fstream>
 #include <vector>
 
+#include "vlm/core/digest_util.h"
 #include "vlm/core/error.h"
 
 namespace vlm {
@@ -108,13 +109,8 @@ std::array<uint8_t, 16> Md5::digest() {
 }
 
 std::string Md5::hex_digest() {
-  static const char* kHex = "0123456789abcdef";
-  std::string s;
-  for (uint8_t byte : digest()) {
-    s += kHex[byte >> 4];
-    s += kHex[byte & 15];
-  }
-  return s;
+  const auto d = digest();
+  return lower_hex(d.data(), d.size());
 }
 
 std::string md5_hex(std::string_view bytes) {
@@ -124,17 +120,7 @@ std::string md5_hex(std::string_view bytes) {
 }
 
 std::string md5_file_hex(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  check_user(in.good(), "cannot open " + path.string() + " to compute its md5");
-  Md5 md5;
-  std::vector<char> buf(1 << 20);
-  while (in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    const std::streamsize got = in.gcount();
-    if (got > 0) md5.update(buf.data(), static_cast<size_t>(got));
-  }
-  check_user(in.eof(), "error while reading " + path.string() + " to compute its md5");
-  return md5.hex_digest();
+  return hash_file_hex<Md5>(path, "md5");
 }
 
 }  // namespace vlm

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <vector>
 
+#include "vlm/core/digest_util.h"
 #include "vlm/core/error.h"
 
 namespace vlm {
@@ -20,7 +21,9 @@ constexpr std::array<uint32_t, 64> kK = {
     0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
     0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
 
-inline uint32_t rotr(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
+inline uint32_t rotr(uint32_t x, int n) {
+  return (x >> n) | (x << (32 - n));
+}
 
 }  // namespace
 
@@ -67,7 +70,9 @@ void Sha256::transform(const uint8_t block[64]) {
   state_[7] += h;
 }
 
-void Sha256::update(std::string_view bytes) { update(bytes.data(), bytes.size()); }
+void Sha256::update(std::string_view bytes) {
+  update(bytes.data(), bytes.size());
+}
 
 void Sha256::update(const void* data, size_t size) {
   check_internal(!finished_, "Sha256::update after digest()");
@@ -108,13 +113,8 @@ std::array<uint8_t, 32> Sha256::digest() {
 }
 
 std::string Sha256::hex_digest() {
-  static const char* kHex = "0123456789abcdef";
-  std::string s;
-  for (uint8_t byte : digest()) {
-    s += kHex[byte >> 4];
-    s += kHex[byte & 15];
-  }
-  return s;
+  const auto d = digest();
+  return lower_hex(d.data(), d.size());
 }
 
 std::string sha256_hex(std::string_view bytes) {
@@ -124,17 +124,7 @@ std::string sha256_hex(std::string_view bytes) {
 }
 
 std::string sha256_file_hex(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  check_user(in.good(), "cannot open " + path.string() + " to compute its sha256");
-  Sha256 sha;
-  std::vector<char> buf(1 << 20);
-  while (in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    const std::streamsize got = in.gcount();
-    if (got > 0) sha.update(buf.data(), static_cast<size_t>(got));
-  }
-  check_user(in.eof(), "error while reading " + path.string() + " to compute its sha256");
-  return sha.hex_digest();
+  return hash_file_hex<Sha256>(path, "sha256");
 }
 
 }  // namespace vlm
