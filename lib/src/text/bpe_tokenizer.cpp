@@ -16,6 +16,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "text_cleanup.h"
 #include "unicode_nfc.h"
 #include "vlm/core/error.h"
 
@@ -167,27 +168,6 @@ std::array<uint32_t, 256> byte_to_code_point() {
     m[b] = keep ? b : next++;
   }
   return m;
-}
-
-// transformers' PreTrainedTokenizerBase.clean_up_tokenization, in its order.
-const std::pair<std::string_view, std::string_view> kCleanUps[] = {
-    {" .", "."},     {" ?", "?"},   {" !", "!"},   {" ,", ","},     {" ' ", "'"},
-    {" n't", "n't"}, {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"},
-};
-
-void replace_all(std::string& s, std::string_view from, std::string_view to) {
-  std::string out;
-  out.reserve(s.size());
-  size_t pos = 0;
-  while (true) {
-    const size_t hit = s.find(from, pos);
-    if (hit == std::string::npos) break;
-    out.append(s, pos, hit - pos);
-    out.append(to);
-    pos = hit + from.size();
-  }
-  out.append(s, pos, std::string::npos);
-  s = std::move(out);
 }
 
 // ---- JSON access with the field path in every error -----------------------------------------
@@ -949,7 +929,7 @@ std::string BpeTokenizer::decode(const std::vector<int64_t>& ids, bool skip_spec
   }
   std::string text = to_valid_utf8(bytes);
   if (m.spec.clean_up_tokenization) {
-    for (const auto& [from, to] : kCleanUps) replace_all(text, from, to);
+    text_detail::clean_up_tokenization(text);
   }
   return text;
 }

@@ -5,32 +5,12 @@
 #include <string_view>
 #include <utility>
 
+#include "text_cleanup.h"
 #include "vlm/core/error.h"
 #include "vlm/core/python_str.h"
 
 namespace vlm {
 namespace {
-
-// transformers' PreTrainedTokenizerBase.clean_up_tokenization: these replace-alls, in this order.
-const std::pair<std::string_view, std::string_view> kCleanUps[] = {
-    {" .", "."},     {" ?", "?"},   {" !", "!"},   {" ,", ","},     {" ' ", "'"},
-    {" n't", "n't"}, {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"},
-};
-
-void replace_all(std::string& s, std::string_view from, std::string_view to) {
-  std::string out;
-  out.reserve(s.size());
-  size_t pos = 0;
-  while (true) {
-    const size_t hit = s.find(from, pos);
-    if (hit == std::string::npos) break;
-    out.append(s, pos, hit - pos);
-    out.append(to);
-    pos = hit + from.size();
-  }
-  out.append(s, pos, std::string::npos);
-  s = std::move(out);
-}
 
 constexpr std::string_view kSpaceSymbol = "\xE2\x96\x81";  // U+2581 "▁"
 
@@ -174,7 +154,7 @@ std::vector<int64_t> SentencePieceTokenizer::encode(const std::string& input) co
   const size_t first = ids.size();
   std::string text = input;
   if (!spec_.legacy && !text.empty()) {
-    replace_all(text, kSpaceSymbol, " ");
+    text_detail::replace_all(text, kSpaceSymbol, " ");
     text.insert(0, kSpaceSymbol);
   }
   for (const std::string& piece : split_added_tokens(text)) {
@@ -201,7 +181,7 @@ std::string SentencePieceTokenizer::decode(const std::vector<int64_t>& ids,
     if (run.empty()) return;
     std::string text = model_.decode(run);
     if (spec_.clean_up_tokenization) {
-      for (const auto& [from, to] : kCleanUps) replace_all(text, from, to);
+      text_detail::clean_up_tokenization(text);
     }
     out += text;
     run.clear();
