@@ -4,10 +4,12 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <type_traits>
 
 #include "vlm/core/error.h"
+#include "vlm/core/json_int.h"
 
 namespace vlm {
 namespace fs = std::filesystem;
@@ -53,17 +55,10 @@ class Reader {
 
   template <typename T>
   T integer(const json& v, const std::string& name) const {
-    bool ok = false;
-    if (v.is_number_unsigned()) {
-      ok = v.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max());
-    } else if (v.is_number_integer()) {
-      const int64_t x = v.get<int64_t>();
-      ok = x >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
-           x <= static_cast<int64_t>(std::numeric_limits<T>::max());
-    }
-    check_user(ok, file_ + ": field " + name + " must be an integer in range, got " +
-                       v.dump().substr(0, 40));
-    return static_cast<T>(v.get<int64_t>());
+    const std::optional<T> x = json_integer<T>(v);
+    check_user(x.has_value(), file_ + ": field " + name + " must be an integer in range, got " +
+                                  v.dump().substr(0, 40));
+    return *x;
   }
 
   static std::string join(const std::string& path, const std::string& key) {
@@ -174,7 +169,7 @@ Manifest parse_manifest_json(std::string_view text, const fs::path& model_dir,
   json j;
   try {
     j = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range 406 (1e972028)
     throw UserError(where + ": not valid JSON: " + e.what());
   }
   check_user(j.is_object(), where + ": not a JSON object");
@@ -190,8 +185,7 @@ Manifest parse_manifest_json(std::string_view text, const fs::path& model_dir,
   m.name = r.value<std::string>(j, "name", "");
   m.family = r.value<std::string>(j, "family", "");
   m.dtype = parse_dtype(r.value<std::string>(j, "dtype", ""), where + ": dtype");
-  if (j.contains("torch_version"))
-    m.torch_version = r.value<std::string>(j, "torch_version", "");
+  if (j.contains("torch_version")) m.torch_version = r.value<std::string>(j, "torch_version", "");
   if (j.contains("config_only")) m.config_only = r.value<bool>(j, "config_only", "");
 
   const json& units = r.get(j, "units", "");

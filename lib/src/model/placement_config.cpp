@@ -52,12 +52,21 @@ std::string scalar(const YAML::Node& node, const std::string& where) {
   return node.as<std::string>();
 }
 
+// A mapping key: YAML allows lists and mappings as keys (`? [a, b]: x`); a placement never does.
+std::string key_of(const YAML::Node& key, const std::string& where) {
+  check_user(key.IsScalar(), where + ": a key must be a plain name, got a " +
+                                 (key.IsSequence() ? "list"
+                                  : key.IsMap()    ? "mapping"
+                                                   : "null"));
+  return key.as<std::string>();
+}
+
 // A YAML mapping {key: device}, in document order.
 std::map<std::string, c10::Device> device_map(const YAML::Node& node, const std::string& where) {
   check_user(node.IsMap(), where + " must be a mapping {unit or prefix: device}");
   std::map<std::string, c10::Device> out;
   for (const auto& kv : node) {
-    const std::string key = kv.first.as<std::string>();
+    const std::string key = key_of(kv.first, where);
     out.insert_or_assign(key,
                          parse_device(scalar(kv.second, where + "." + key), where + "." + key));
   }
@@ -68,20 +77,14 @@ void add_device(std::vector<c10::Device>& devices, c10::Device d) {
   if (std::find(devices.begin(), devices.end(), d) == devices.end()) devices.push_back(d);
 }
 
-PlacementConfig load_yaml_config(const fs::path& file) {
+PlacementConfig read_yaml_config(const YAML::Node& root, const fs::path& file) {
   const std::string where = file.string();
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(file.string());
-  } catch (const YAML::Exception& e) {
-    throw UserError(where + ": not valid YAML: " + e.what());
-  }
   check_user(root.IsMap(),
              where + ": a placement config must be a mapping (strategy, devices, ...)");
   static const std::vector<std::string> kKeys = {"strategy", "devices", "max_memory",
                                                  "pin",      "map",     "activation_reserve"};
   for (const auto& kv : root) {
-    const std::string key = kv.first.as<std::string>();
+    const std::string key = key_of(kv.first, where);
     if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end())
       throw UserError(where + ": unknown key '" + key + "' (expected " + join_names(kKeys) +
                       "; closest: " + join_names(closest_names(key, kKeys, 1)) + ")");
@@ -90,45 +93,41 @@ PlacementConfig load_yaml_config(const fs::path& file) {
   PlacementConfig c;
   c.name = file.stem().string();
   c.file = file;
-  try {
-    if (root["strategy"])
-      c.strategy =
-          parse_strategy(scalar(root["strategy"], where + ": strategy"), where + ": strategy");
-    if (root["pin"]) c.pin = device_map(root["pin"], where + ": pin");
-    if (root["map"]) c.map = device_map(root["map"], where + ": map");
-    if (root["devices"]) {
-      const YAML::Node& d = root["devices"];
-      check_user(d.IsSequence(), where + ": devices must be a list, e.g. [cuda:0, cuda:1]");
-      for (size_t i = 0; i < d.size(); ++i) {
-        const std::string item = where + ": devices[" + std::to_string(i) + "]";
-        const std::string text = trim(scalar(d[i], item));
-        if (text == "auto") {
-          check_user(d.size() == 1, item + ": 'auto' must be the only device");
-          c.auto_device = true;
-          continue;
-        }
-        const c10::Device dev = parse_device(text, item);
-        check_user(std::find(c.devices.begin(), c.devices.end(), dev) == c.devices.end(),
-                   item + ": " + dev.str() + " is listed twice");
-        c.devices.push_back(dev);
+  if (root["strategy"])
+    c.strategy =
+        parse_strategy(scalar(root["strategy"], where + ": strategy"), where + ": strategy");
+  if (root["pin"]) c.pin = device_map(root["pin"], where + ": pin");
+  if (root["map"]) c.map = device_map(root["map"], where + ": map");
+  if (root["devices"]) {
+    const YAML::Node& d = root["devices"];
+    check_user(d.IsSequence(), where + ": devices must be a list, e.g. [cuda:0, cuda:1]");
+    for (size_t i = 0; i < d.size(); ++i) {
+      const std::string item = where + ": devices[" + std::to_string(i) + "]";
+      const std::string text = trim(scalar(d[i], item));
+      if (text == "auto") {
+        check_user(d.size() == 1, item + ": 'auto' must be the only device");
+        c.auto_device = true;
+        continue;
       }
+      const c10::Device dev = parse_device(text, item);
+      check_user(std::find(c.devices.begin(), c.devices.end(), dev) == c.devices.end(),
+                 item + ": " + dev.str() + " is listed twice");
+      c.devices.push_back(dev);
     }
-    if (root["max_memory"]) {
-      const YAML::Node& m = root["max_memory"];
-      check_user(m.IsMap(), where + ": max_memory must be a mapping {device: size}");
-      for (const auto& kv : m) {
-        const std::string key = kv.first.as<std::string>();
-        const std::string item = where + ": max_memory." + key;
-        const c10::Device dev = parse_device(key, item);
-        c.max_memory[dev.str()] = parse_size(scalar(kv.second, item), item);
-      }
+  }
+  if (root["max_memory"]) {
+    const YAML::Node& m = root["max_memory"];
+    check_user(m.IsMap(), where + ": max_memory must be a mapping {device: size}");
+    for (const auto& kv : m) {
+      const std::string key = key_of(kv.first, where + ": max_memory");
+      const std::string item = where + ": max_memory." + key;
+      const c10::Device dev = parse_device(key, item);
+      c.max_memory[dev.str()] = parse_size(scalar(kv.second, item), item);
     }
-    if (root["activation_reserve"]) {
-      const std::string item = where + ": activation_reserve";
-      c.activation_reserve = parse_size(scalar(root["activation_reserve"], item), item);
-    }
-  } catch (const YAML::Exception& e) {
-    throw UserError(where + ": " + e.what());
+  }
+  if (root["activation_reserve"]) {
+    const std::string item = where + ": activation_reserve";
+    c.activation_reserve = parse_size(scalar(root["activation_reserve"], item), item);
   }
 
   if (c.strategy == PlacementStrategy::kExplicit) {
@@ -138,7 +137,8 @@ PlacementConfig load_yaml_config(const fs::path& file) {
       for (const char* section : {"map", "pin"})
         if (root[section])
           for (const auto& kv : root[section])
-            add_device(c.devices, parse_device(kv.second.as<std::string>(), where));
+            add_device(c.devices, parse_device(scalar(kv.second, where + ": " + section),
+                                               where + ": " + section));
     }
   }
   check_user(c.auto_device || !c.devices.empty(),
@@ -151,6 +151,22 @@ PlacementConfig load_yaml_config(const fs::path& file) {
       check_user(listed, where + ": max_memory names " + dev + ", which is not in devices");
     }
   return c;
+}
+
+PlacementConfig load_yaml_config(const fs::path& file) {
+  const std::string where = file.string();
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(file.string());
+  } catch (const YAML::Exception& e) {
+    throw UserError(where + ": not valid YAML: " + e.what());
+  }
+  // Any conversion yaml-cpp still refuses (a node of an unexpected shape) names the file too.
+  try {
+    return read_yaml_config(root, file);
+  } catch (const YAML::Exception& e) {
+    throw UserError(where + ": " + e.what());
+  }
 }
 
 PlacementConfig load_accelerate_map(const fs::path& file) {

@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "vlm/core/error.h"
+#include "vlm/core/json_int.h"
 
 namespace vlm {
 namespace fs = std::filesystem;
@@ -19,13 +21,13 @@ std::vector<std::pair<std::string, int64_t>> device_bytes(const json& j) {
   std::vector<std::pair<std::string, int64_t>> out;
   if (j.is_object()) {
     for (auto it = j.begin(); it != j.end(); ++it)
-      if (it->is_number()) out.emplace_back(it.key(), it->get<int64_t>());
+      if (const auto bytes = json_number_as_int64(*it)) out.emplace_back(it.key(), *bytes);
   } else if (j.is_array()) {
     for (const json& e : j) {
       if (!e.is_object() || !e.contains("device") || !e["device"].is_string()) continue;
       for (const char* key : {"peak_bytes", "bytes"})
-        if (e.contains(key) && e[key].is_number()) {
-          out.emplace_back(e["device"].get<std::string>(), e[key].get<int64_t>());
+        if (const auto bytes = e.contains(key) ? json_number_as_int64(e[key]) : std::nullopt) {
+          out.emplace_back(e["device"].get<std::string>(), *bytes);
           break;
         }
     }
@@ -96,8 +98,9 @@ RunFolder RunFolder::open(const fs::path& folder, const std::string& label) {
     for (const json& d : j["placement"]["devices"]) {
       if (!d.is_object() || !d.contains("device") || !d["device"].is_string()) continue;
       DeviceMemory& m = entry(d["device"].get<std::string>());
-      if (d.contains("total_bytes") && d["total_bytes"].is_number())
-        m.planned_bytes = d["total_bytes"].get<int64_t>();
+      if (const auto bytes =
+              d.contains("total_bytes") ? json_number_as_int64(d["total_bytes"]) : std::nullopt)
+        m.planned_bytes = *bytes;
     }
     add_peaks(j["placement"]["devices"]);
   }
