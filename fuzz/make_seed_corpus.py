@@ -36,6 +36,24 @@ def read(path):
         return f.read()
 
 
+def run_config_seeds():
+    """VLMEvalKit --config JSON files (run_config_fuzzer), in the shapes its docs show."""
+    put("run_config_fuzzer", "minimal.json",
+        json.dumps({"model": {"InternVL2-8B": {}}, "data": {"MMBench_DEV_EN": {}}}, indent=4))
+    put("run_config_fuzzer", "full.json", json.dumps({
+        "model": {
+            "InternVL2-76B-2gpu": {"class": "InternVLChat",
+                                   "model_path": "OpenGVLab/InternVL2-Llama3-76B",
+                                   "version": "V2.0", "max_new_tokens": 64,
+                                   "placement": "internvl-split", "do_sample": False},
+            "Demo": {"base": "InternVL2-Demo", "model_dir": "models/InternVL2-Demo"}},
+        "data": {
+            "MMBench_DEV_EN": {"class": "ImageMCQDataset", "dataset": "MMBench_DEV_EN"},
+            "Shapes": {"class": "ImageMCQDataset", "dataset": "DemoShapes"}}}, indent=4))
+    put("run_config_fuzzer", "errors.json",
+        '{"model": {"X": {"max_new_tokens": 1e999, "clas": 1}}, "data": {"Y": []}}')
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--testdata", default=os.path.join(ROOT, "build", "testdata"))
@@ -114,6 +132,8 @@ def main():
     # tokenizer.json: the small reference tokenizers the text tests make, if any
     for p in glob.glob(os.path.join(a.testdata, "tokenizer/**/tokenizer.json"), recursive=True):
         put("bpe_tokenizer_fuzzer", os.path.basename(os.path.dirname(p)) + ".json", read(p))
+
+    run_config_seeds()
 
     for t in sorted(os.listdir(os.path.join(HERE, "corpus"))):
         n = len(os.listdir(os.path.join(HERE, "corpus", t)))

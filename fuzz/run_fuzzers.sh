@@ -1,6 +1,6 @@
 #!/bin/sh
 # Builds the libFuzzer targets (clang, ASan + UBSan, in build-fuzz/) and runs each for
-# DURATION_S seconds, all targets in parallel, one process each.
+# DURATION_S seconds, one process each: all targets at once, or PARALLEL at a time.
 #
 #   fuzz/run_fuzzers.sh DURATION_S [target ...]      e.g. fuzz/run_fuzzers.sh 600
 #
@@ -11,10 +11,12 @@
 # logs in build-fuzz/logs/<target>.log. Prints each target's final libFuzzer line and exits 1 if
 # any target failed.
 # Environment: BUILD_DIR (default build-fuzz), JOBS (build parallelism, default 2),
-#              RSS_LIMIT_MB (default 2048), TIMEOUT_S (per input, default 10).
+#              RSS_LIMIT_MB (default 2048), TIMEOUT_S (per input, default 10),
+#              PARALLEL (targets run at once, default all; set it to the core count to give each
+#              target a core of its own for its DURATION_S).
 set -eu
 if [ $# -lt 1 ]; then
-  sed -n '2,14p' "$0"
+  sed -n '2,16p' "$0"
   exit 2
 fi
 DURATION=$1
@@ -24,6 +26,7 @@ BUILD=${BUILD_DIR:-$ROOT/build-fuzz}
 JOBS=${JOBS:-2}
 RSS=${RSS_LIMIT_MB:-2048}
 TIMEOUT=${TIMEOUT_S:-10}
+PARALLEL=${PARALLEL:-0}
 
 if [ $# -gt 0 ]; then
   TARGETS="$*"
@@ -47,7 +50,14 @@ ASAN_OPTIONS="detect_odr_violation=0:alloc_dealloc_mismatch=0"
 export LSAN_OPTIONS UBSAN_OPTIONS ASAN_OPTIONS
 
 pids=""
+running=0
 for t in $TARGETS; do
+  if [ "$PARALLEL" -gt 0 ] && [ "$running" -ge "$PARALLEL" ]; then
+    # shellcheck disable=SC2086
+    wait $pids
+    pids=""
+    running=0
+  fi
   mkdir -p "$BUILD/corpus/$t" "$ROOT/fuzz/crashes/$t"
   scratch=$(mktemp -d)
   (
@@ -60,6 +70,7 @@ for t in $TARGETS; do
     rm -rf "$scratch"
   ) &
   pids="$pids $!"
+  running=$((running + 1))
 done
 # shellcheck disable=SC2086
 wait $pids

@@ -369,6 +369,11 @@ TEST_F(Compare, BadInputNamesTheFile) {
   EXPECT_NE(
       user_error([&] { RunFolder::open(c); }).find((c / "run.json").string() + ": not valid JSON"),
       std::string::npos);
+  // A number out of double's range is a parse error too (json::out_of_range, not parse_error).
+  write(c / "run.json", "{\"items_per_s\": 1e999}");
+  EXPECT_NE(
+      user_error([&] { RunFolder::open(c); }).find((c / "run.json").string() + ": not valid JSON"),
+      std::string::npos);
   write(c / "run.json", "{\"model\": {\"name\": \"M\"}}");
   EXPECT_NE(user_error([&] { RunFolder::open(c); }).find("no `datasets` object"),
             std::string::npos);

@@ -12,6 +12,7 @@
 #include "vlm/core/error.h"
 #include "vlm/run/model_config.h"
 #include "vlm/run/record_file.h"
+#include "vlm/run/run_config_file.h"
 
 namespace vlm {
 namespace {
@@ -57,6 +58,24 @@ TEST(RecordFileFuzzRegressions, EachIsAUserErrorNamingTheFile) {
     } catch (const UserError& e) {
       EXPECT_NE(std::string(e.what()).find(file.filename().string()), std::string::npos)
           << e.what();
+    }
+  }
+}
+
+// A --config JSON with a number out of double's range threw json::out_of_range (406).
+TEST(RunConfigFuzzRegressions, EachIsAUserErrorNamingTheFile) {
+  const auto inputs = testing::fuzz_regressions("run_config_fuzzer");
+  ASSERT_FALSE(inputs.empty());
+  for (const auto& [name, text] : inputs) {
+    const fs::path file = scratch("run_config") / name;
+    write(file, text);
+    RunOptions o;
+    o.configs_dir = testing::source_dir() / "configs";
+    try {
+      apply_run_config_file(file, o);
+      ADD_FAILURE() << name << ": accepted";
+    } catch (const UserError& e) {
+      EXPECT_NE(std::string(e.what()).find(file.string()), std::string::npos) << e.what();
     }
   }
 }

@@ -62,7 +62,7 @@ RunFolder RunFolder::open(const fs::path& folder, const std::string& label) {
   ss << in.rdbuf();
   try {
     run.run_json = json::parse(ss.str());
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     throw UserError(file.string() + ": not valid JSON: " + e.what());
   }
   const json& j = run.run_json;

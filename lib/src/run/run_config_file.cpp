@@ -57,7 +57,7 @@ void apply_run_config_file(const fs::path& file, RunOptions& o) {
   json cfg;
   try {
     cfg = json::parse(in);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range 406 (1e999)
     throw UserError("--config " + file.string() + ": not valid JSON: " + e.what());
   }
   check_user(cfg.is_object(), file.string() + ": expected a JSON object with model and data");
