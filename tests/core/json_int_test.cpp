@@ -1,12 +1,11 @@
 // json_integer / json_number_as_int64: what a reader of someone else's JSON may turn into an
 // integer, and what it must refuse instead of casting (a cast of 1e300 to int64_t is undefined).
+#include "vlm/core/json_int.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
-
 #include <nlohmann/json.hpp>
-
-#include "vlm/core/json_int.h"
 
 namespace vlm {
 namespace {

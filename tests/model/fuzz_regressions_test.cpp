@@ -1,14 +1,14 @@
 // Inputs that crashed or misbehaved in the model area's readers (fuzz/regressions/<target>/),
 // replayed through the fuzz targets' entry points: each must be a UserError naming the file, never
 // another exception, a signal or undefined behaviour.
+#include "common/fuzz_regressions.h"
+
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include <unistd.h>
-
-#include "common/fuzz_regressions.h"
 #include "vlm/core/error.h"
 #include "vlm/model/manifest.h"
 #include "vlm/model/placement_config.h"

@@ -1,14 +1,14 @@
 // Inputs that crashed the run area's parsers under libFuzzer (fuzz/regressions/<target>/),
 // replayed through the fuzz targets' entry points: each must be a UserError naming the file,
 // never another exception or a signal.
+#include "common/fuzz_regressions.h"
+
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include <unistd.h>
-
-#include "common/fuzz_regressions.h"
 #include "vlm/core/error.h"
 #include "vlm/run/model_config.h"
 #include "vlm/run/record_file.h"
@@ -19,8 +19,8 @@ namespace {
 namespace fs = std::filesystem;
 
 fs::path scratch(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() /
-                       ("vlm_run_fuzz_regressions_" + std::to_string(::getpid())) / name;
+  const fs::path dir =
+      fs::temp_directory_path() / ("vlm_run_fuzz_regressions_" + std::to_string(::getpid())) / name;
   fs::create_directories(dir);
   return dir;
 }
