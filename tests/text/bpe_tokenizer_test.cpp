@@ -381,6 +381,9 @@ TEST_F(TinyBpe, MalformedFileNamesFileAndField) {
   j = good;
   j["model"]["vocab"]["a"] = "x";
   expect_error(j, "model.vocab[\"a\"]");
+  j = good;  // a sparse id would size the dense id table (found by the fuzzer: 777777254)
+  j["model"]["vocab"]["ab"] = 777777254;
+  expect_error(j, "model.vocab has 260 tokens but ids up to 777777254");
   j = good;
   j["pre_tokenizer"] = {{"type", "Metaspace"}};
   expect_error(j, "pre_tokenizer.type");

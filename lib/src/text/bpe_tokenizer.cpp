@@ -463,6 +463,15 @@ struct BpeTokenizer::Impl {
       vocab.emplace(it.key(), static_cast<int32_t>(id));
       max_id = std::max(max_id, id);
     }
+    // The id -> token table is dense (max id + 1 entries). Real vocabularies number their tokens
+    // 0..N-1; one whose largest id is far beyond its size would make that table arbitrarily big
+    // (a single id of 777777254 asks for 25 GB), so it is refused.
+    const int64_t entries = static_cast<int64_t>(v.size());
+    if (max_id >= 2 * entries + 1024) {
+      f.fail("model.vocab", "has " + std::to_string(entries) + " tokens but ids up to " +
+                                std::to_string(max_id) +
+                                "; the ids must number the tokens from 0 without large gaps");
+    }
     id_to_token.assign(max_id + 1, std::string());
     has_token.assign(max_id + 1, false);
     for (const auto& [tok, id] : vocab) {
