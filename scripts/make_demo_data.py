@@ -12,7 +12,8 @@ Writes, into OUT:
 
 Questions ask about colour, shape, count and position, so a model that sees the image can answer.
 With --bad-rows two rows are added at the end: one whose image is valid base64 of bytes that are
-no image, and one whose question is missing.
+no image, and one whose question is missing. With --long-question WORDS one more row follows, a
+valid image with a question of WORDS words (longer than a run's text budget: an item error).
 
 Deterministic: the same arguments give byte-identical files. Runs on Debian's python3 (PIL, no
 numpy needed): /usr/bin/python3 scripts/make_demo_data.py --out DIR
@@ -154,6 +155,8 @@ def main():
     ap.add_argument("--seed", type=int, default=0, help="random seed")
     ap.add_argument("--bad-rows", action="store_true",
                     help="add a row with undecodable image bytes and one with no question")
+    ap.add_argument("--long-question", type=int, default=0, metavar="WORDS",
+                    help="add a row whose question is WORDS words long (0: none)")
     ap.add_argument("--kind", default="mcq",
                     choices=["mcq", "mmbench", "mmstar", "ai2d", "seedbench", "scienceqa", "mmmu",
                              "pope", "mme", "hallusion"],
@@ -202,6 +205,16 @@ def main():
                      "question": None, "options": ["circle", "square", "triangle"],
                      "answer": "A", "width": scene["w"], "height": scene["h"], "format": "JPEG",
                      "bad": "missing question"})
+
+    if args.long_question > 0:
+        i = len(rows)
+        scene = make_scene(rng, "shape")
+        rows.append({"index": i, "image": render(scene, "PNG"), "image_ref": None,
+                     "question": " ".join(["Which"] + ["very"] * (args.long_question - 2) +
+                                          ["shape?"]),
+                     "options": ["circle", "square", "triangle"], "answer": "A",
+                     "width": scene["w"], "height": scene["h"], "format": "PNG",
+                     "bad": "question longer than the text budget"})
 
     os.makedirs(args.out, exist_ok=True)
     if args.kind != "mcq":

@@ -51,15 +51,17 @@ size_t count_lines(const std::string& s) {
 
 class RunApp : public ::testing::Test {
  protected:
-  // One data root per suite: 5 demo items + an undecodable image + a missing question.
+  // One data root per suite: 5 demo items + an undecodable image + a missing question + a question
+  // of 5000 words (past the text budget of the KV cache).
   static void SetUpTestSuite() {
     // ctest runs each test in its own process, possibly in parallel: one folder per process.
     root_ = new fs::path(fs::temp_directory_path() / ("vlm_run_app_" + std::to_string(getpid())));
     fs::remove_all(*root_);
     fs::create_directories(*root_ / "LMUData");
-    const std::string cmd =
-        testing::python() + " " + (testing::source_dir() / "scripts/make_demo_data.py").string() +
-        " --out " + (*root_ / "LMUData").string() + " --name RealWorldQA --n 5 --bad-rows";
+    const std::string cmd = testing::python() + " " +
+                            (testing::source_dir() / "scripts/make_demo_data.py").string() +
+                            " --out " + (*root_ / "LMUData").string() +
+                            " --name RealWorldQA --n 5 --bad-rows --long-question 5000";
     ASSERT_EQ(std::system(cmd.c_str()), 0);
   }
   static void TearDownTestSuite() {
@@ -90,7 +92,7 @@ TEST_F(RunApp, RunsEveryItemRecordsBadRowsAndPrintsTheAccuracyTable) {
   Result r = run(model_dir_arg() + " --data RealWorldQA");
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_NE(r.out.find("Overall"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("7 items (7 answered now, 0 resumed, 2 errors)"), std::string::npos)
+  EXPECT_NE(r.out.find("8 items (8 answered now, 0 resumed, 3 errors)"), std::string::npos)
       << r.out;
   // The md5 of a local file that is not the published one is a warning naming both sums.
   EXPECT_NE(r.err.find("4de008f55dc4fd008ca9e15321dc44b7"), std::string::npos) << r.err;
@@ -108,7 +110,7 @@ TEST_F(RunApp, RunsEveryItemRecordsBadRowsAndPrintsTheAccuracyTable) {
   const std::string acc = slurp(folder / "InternVL2-tiny_RealWorldQA_acc.csv");
   EXPECT_EQ(acc.rfind("\"split\",\"Overall\"\n\"none\",\"", 0), 0u) << acc;
 
-  // One record per item; the two bad rows carry their errors, the others their outputs.
+  // One record per item; the three bad rows carry their errors, the others their outputs.
   std::istringstream lines(slurp(folder / "InternVL2-tiny_RealWorldQA_records.jsonl"));
   std::string line;
   int errors = 0, answered = 0;
@@ -119,6 +121,13 @@ TEST_F(RunApp, RunsEveryItemRecordsBadRowsAndPrintsTheAccuracyTable) {
       EXPECT_TRUE(j.contains(k)) << k;
     if (!j["error"].is_null()) {
       ++errors;
+      // Each error names its item; the long question is refused before any compute.
+      const std::string error = j["error"].get<std::string>();
+      EXPECT_EQ(error.rfind("RealWorldQA item " + j["index"].get<std::string>() + " (row ", 0), 0u)
+          << error;
+      if (j["index"] == "7") {
+        EXPECT_NE(error.find("exceeds the KV-cache capacity"), std::string::npos) << error;
+      }
       EXPECT_EQ(j["prediction"].get<std::string>().rfind("Failed to obtain answer: ", 0), 0u);
       EXPECT_EQ(j["hit"], 0);
     } else {
@@ -128,7 +137,7 @@ TEST_F(RunApp, RunsEveryItemRecordsBadRowsAndPrintsTheAccuracyTable) {
       EXPECT_GE(j["tiles_per_image"][0].get<int>(), 1);
     }
   }
-  EXPECT_EQ(errors, 2);
+  EXPECT_EQ(errors, 3);
   EXPECT_EQ(answered, 5);
   // Predictions: the TSV's columns minus image, then prediction; one row per item.
   const std::string tsv = slurp(folder / "InternVL2-tiny_RealWorldQA.tsv");
@@ -138,11 +147,11 @@ TEST_F(RunApp, RunsEveryItemRecordsBadRowsAndPrintsTheAccuracyTable) {
   size_t rows = 0;
   for (size_t at = tsv.find("\n\""); at != std::string::npos; at = tsv.find("\n\"", at + 1))
     rows += at + 2 < tsv.size() && std::isdigit(static_cast<unsigned char>(tsv[at + 2]));
-  EXPECT_EQ(rows, 7u);
+  EXPECT_EQ(rows, 8u);
 
   auto run_json = nlohmann::json::parse(slurp(folder / "run.json"));
-  EXPECT_EQ(run_json["datasets"]["RealWorldQA"]["items"], 7);
-  EXPECT_EQ(run_json["datasets"]["RealWorldQA"]["errors"].size(), 2u);
+  EXPECT_EQ(run_json["datasets"]["RealWorldQA"]["items"], 8);
+  EXPECT_EQ(run_json["datasets"]["RealWorldQA"]["errors"].size(), 3u);
   EXPECT_TRUE(run_json["placement"]["map"].contains("vision_model"));
   EXPECT_EQ(run_json["placement"]["config"], "single");
   EXPECT_TRUE(run_json["placement"]["fits"].get<bool>());
@@ -171,7 +180,7 @@ TEST_F(RunApp, ARestartAfterACrashFinishesTheRestAndGivesTheSameFiles) {
 
   Result resumed = run(model_dir_arg() + " --data RealWorldQA", "crash");
   ASSERT_EQ(resumed.rc, 0) << resumed.err;
-  EXPECT_NE(resumed.out.find("(4 answered now, 3 resumed"), std::string::npos) << resumed.out;
+  EXPECT_NE(resumed.out.find("(5 answered now, 3 resumed"), std::string::npos) << resumed.out;
   EXPECT_NE(resumed.err.find("truncated last record"), std::string::npos) << resumed.err;
   for (const char* f : {"InternVL2-tiny_RealWorldQA.xlsx", "InternVL2-tiny_RealWorldQA.tsv",
                         "InternVL2-tiny_RealWorldQA_acc.csv",
