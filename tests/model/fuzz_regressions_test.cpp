@@ -4,10 +4,8 @@
 #include "common/fuzz_regressions.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 
 #include "vlm/core/error.h"
 #include "vlm/model/manifest.h"
@@ -32,23 +30,9 @@ TEST(ManifestFuzzRegressions, EachIsAUserErrorNamingTheFile) {
 // YAML mappings used as keys (`? [a, b]: x`, at the top level and in pin) threw
 // YAML::TypedBadConversion<std::string> out of the placement reader.
 TEST(PlacementConfigFuzzRegressions, EachIsAUserErrorNamingTheFile) {
-  namespace fs = std::filesystem;
-  const auto inputs = testing::fuzz_regressions("placement_config_fuzzer");
-  ASSERT_FALSE(inputs.empty());
-  const fs::path dir =
-      fs::temp_directory_path() / ("vlm_placement_fuzz_regressions_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  for (const auto& [name, text] : inputs) {
-    const fs::path file = dir / name;
-    std::ofstream(file, std::ios::binary) << text;
-    try {
-      (void)load_placement_config(file);
-      ADD_FAILURE() << name << ": accepted";
-    } catch (const UserError& e) {
-      EXPECT_NE(std::string(e.what()).find(name), std::string::npos) << e.what();
-    }
-  }
-  fs::remove_all(dir);
+  testing::expect_each_regression_is_a_user_error_naming_the_file(
+      "placement_config_fuzzer",
+      [](const std::filesystem::path& file) { (void)load_placement_config(file); });
 }
 
 }  // namespace
