@@ -7,6 +7,7 @@
 
 #include "vlm/core/closest_names.h"
 #include "vlm/core/error.h"
+#include "vlm/core/yaml_key.h"
 #include "vlm/data/tsv_table.h"
 
 namespace vlm {
@@ -98,7 +99,7 @@ DatasetSpec load_dataset_spec(const std::filesystem::path& yaml_path) {
   };
   static const std::vector<std::string> kKeys = {"name", "file", "md5", "kind", "scorer", "url"};
   for (const auto& kv : root) {
-    const std::string key = kv.first.as<std::string>();
+    const std::string key = yaml_key(kv.first, where);
     check_user(std::find(kKeys.begin(), kKeys.end(), key) != kKeys.end(),
                where + ": unknown key '" + key + "' (known: name, file, md5, kind, scorer, url)");
   }

@@ -12,6 +12,7 @@
 
 #include "vlm/core/closest_names.h"
 #include "vlm/core/error.h"
+#include "vlm/core/yaml_key.h"
 
 namespace vlm {
 namespace fs = std::filesystem;
@@ -52,21 +53,12 @@ std::string scalar(const YAML::Node& node, const std::string& where) {
   return node.as<std::string>();
 }
 
-// A mapping key: YAML allows lists and mappings as keys (`? [a, b]: x`); a placement never does.
-std::string key_of(const YAML::Node& key, const std::string& where) {
-  check_user(key.IsScalar(), where + ": a key must be a plain name, got a " +
-                                 (key.IsSequence() ? "list"
-                                  : key.IsMap()    ? "mapping"
-                                                   : "null"));
-  return key.as<std::string>();
-}
-
 // A YAML mapping {key: device}, in document order.
 std::map<std::string, c10::Device> device_map(const YAML::Node& node, const std::string& where) {
   check_user(node.IsMap(), where + " must be a mapping {unit or prefix: device}");
   std::map<std::string, c10::Device> out;
   for (const auto& kv : node) {
-    const std::string key = key_of(kv.first, where);
+    const std::string key = yaml_key(kv.first, where);
     out.insert_or_assign(key,
                          parse_device(scalar(kv.second, where + "." + key), where + "." + key));
   }
@@ -84,7 +76,7 @@ PlacementConfig read_yaml_config(const YAML::Node& root, const fs::path& file) {
   static const std::vector<std::string> kKeys = {"strategy", "devices", "max_memory",
                                                  "pin",      "map",     "activation_reserve"};
   for (const auto& kv : root) {
-    const std::string key = key_of(kv.first, where);
+    const std::string key = yaml_key(kv.first, where);
     if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end())
       throw UserError(where + ": unknown key '" + key + "' (expected " + join_names(kKeys) +
                       "; closest: " + join_names(closest_names(key, kKeys, 1)) + ")");
@@ -119,7 +111,7 @@ PlacementConfig read_yaml_config(const YAML::Node& root, const fs::path& file) {
     const YAML::Node& m = root["max_memory"];
     check_user(m.IsMap(), where + ": max_memory must be a mapping {device: size}");
     for (const auto& kv : m) {
-      const std::string key = key_of(kv.first, where + ": max_memory");
+      const std::string key = yaml_key(kv.first, where + ": max_memory");
       const std::string item = where + ": max_memory." + key;
       const c10::Device dev = parse_device(key, item);
       c.max_memory[dev.str()] = parse_size(scalar(kv.second, item), item);

@@ -7,6 +7,7 @@
 
 #include "vlm/core/closest_names.h"
 #include "vlm/core/error.h"
+#include "vlm/core/yaml_key.h"
 #include "vlm/data/confined_path.h"
 
 namespace vlm {
@@ -32,12 +33,12 @@ std::string field_text(const YAML::Node& node, const fs::path& file, const std::
 }
 
 // `over` merged onto `base`: maps merge key by key, anything else is replaced.
-YAML::Node merge(const YAML::Node& base, const YAML::Node& over) {
+YAML::Node merge(const YAML::Node& base, const YAML::Node& over, const fs::path& file) {
   if (!base.IsMap() || !over.IsMap()) return YAML::Clone(over);
   YAML::Node out = YAML::Clone(base);
   for (const auto& kv : over) {
-    const std::string key = kv.first.as<std::string>();
-    out[key] = out[key] ? merge(out[key], kv.second) : YAML::Clone(kv.second);
+    const std::string key = yaml_key(kv.first, file.string());
+    out[key] = out[key] ? merge(out[key], kv.second, file) : YAML::Clone(kv.second);
   }
   return out;
 }
@@ -50,7 +51,7 @@ YAML::Node load_with_base(const fs::path& file) {
                                          file.string() + ": base");
     check_user(fs::is_regular_file(base),
                file.string() + ": base file " + base.string() + " does not exist");
-    node = merge(load_yaml(base), node);
+    node = merge(load_yaml(base), node, file);
   }
   return node;
 }
@@ -134,7 +135,8 @@ ModelConfig parse_model_config(const YAML::Node& node, const fs::path& file) {
     c.max_tiles_total = field<int>(t, "total", file, c.max_tiles_total);
     if (t["datasets"])
       for (const auto& kv : t["datasets"])
-        c.max_tiles[kv.first.as<std::string>()] = kv.second.as<int>();
+        c.max_tiles[yaml_key(kv.first, file.string() + ": max_tiles.datasets")] =
+            kv.second.as<int>();
   }
   check_user(c.max_tiles_default >= 1, file.string() + ": max_tiles.default must be >= 1");
   if (node["aliases"]) c.aliases = node["aliases"].as<std::vector<std::string>>();
