@@ -12,7 +12,7 @@
 #   LABELS      ctest label regex (default "unit"; "unit|model" adds the tiny-model tests)
 #   CMAKE_ARGS  extra configure arguments (e.g. -DCMAKE_PREFIX_PATH=... on the CUDA machine)
 # Not a CI step: an instrumented build of everything is too slow for the 2-core CI machine. On the
-# 16-core GPU machine the build and the 322 unit and model tests take under 8 minutes (README).
+# 16-core GPU machine the build and the 322 unit and model tests take 8 to 10 minutes (README).
 #
 # LibTorch, OpenCV and the other prebuilt libraries are not instrumented. The options below keep
 # ASan to our code: scripts/sanitizers/lsan.supp lists the one-time allocations those libraries
