@@ -2,13 +2,10 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <random>
-#include <sstream>
+#include <string>
 
-#include "common/test_paths.h"
+#include "core/hashlib_check.h"
 #include "vlm/core/error.h"
 
 namespace vlm {
@@ -39,36 +36,9 @@ TEST(Md5, IncrementalUpdatesEqualOneShot) {
 // Files of sizes around the 64-byte block and padding boundaries, and one over the 1 MiB read
 // block, against Python's hashlib.
 TEST(Md5, FilesMatchPythonHashlib) {
-  std::string dir_templ = (std::filesystem::temp_directory_path() / "vlm_md5_XXXXXX").string();
-  ASSERT_NE(mkdtemp(dir_templ.data()), nullptr);
-  const std::filesystem::path dir = dir_templ;
-  std::mt19937 rng(7);
-  const std::vector<size_t> sizes = {0, 1, 55, 56, 57, 63, 64, 65, 119, 120, 128, 1000, 3 << 20};
-  std::vector<std::string> ours;
-  for (size_t i = 0; i < sizes.size(); ++i) {
-    std::string bytes(sizes[i], '\0');
-    for (auto& b : bytes) b = static_cast<char>(rng() & 0xff);
-    std::ofstream(dir / ("f" + std::to_string(i)), std::ios::binary) << bytes;
-    ours.push_back(md5_file_hex(dir / ("f" + std::to_string(i))));
-    EXPECT_EQ(ours.back(), md5_hex(bytes));
-  }
-  const auto script = dir / "hash.py";
-  std::ofstream(script) << "import hashlib, sys, os\n"
-                           "d = sys.argv[1]\n"
-                           "for i in range(int(sys.argv[2])):\n"
-                           "    print(hashlib.md5(open(os.path.join(d, 'f%d' % i), 'rb').read())"
-                           ".hexdigest())\n";
-  const auto out = dir / "out.txt";
-  const std::string cmd = testing::python() + " " + script.string() + " " + dir.string() + " " +
-                          std::to_string(sizes.size()) + " > " + out.string();
-  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
-  std::ifstream in(out);
-  for (size_t i = 0; i < sizes.size(); ++i) {
-    std::string line;
-    std::getline(in, line);
-    EXPECT_EQ(ours[i], line) << "size " << sizes[i];
-  }
-  std::filesystem::remove_all(dir);
+  testing::expect_files_match_hashlib(
+      "md5", 7, [](const std::filesystem::path& f) { return md5_file_hex(f); },
+      [](const std::string& bytes) { return md5_hex(bytes); });
 }
 
 TEST(Md5, MissingFileIsUserError) {

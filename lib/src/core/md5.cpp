@@ -1,9 +1,6 @@
 #include "vlm/core/md5.h"
 
 #include <cstdint>
-#include <cstring>
-#include <fstream>
-#include <vector>
 
 #include "vlm/core/digest_util.h"
 #include "vlm/core/error.h"
@@ -63,27 +60,7 @@ void Md5::transform(const uint8_t block[64]) {
 
 void Md5::update(const void* data, size_t size) {
   check_internal(!finished_, "Md5::update after digest");
-  const auto* p = static_cast<const uint8_t*>(data);
-  length_ += size;
-  if (buffered_ > 0) {
-    const size_t take = std::min(size, 64 - buffered_);
-    std::memcpy(buffer_.data() + buffered_, p, take);
-    buffered_ += take;
-    p += take;
-    size -= take;
-    if (buffered_ < 64) return;
-    transform(buffer_.data());
-    buffered_ = 0;
-  }
-  while (size >= 64) {
-    transform(p);
-    p += 64;
-    size -= 64;
-  }
-  if (size > 0) {
-    std::memcpy(buffer_.data(), p, size);
-    buffered_ = size;
-  }
+  blocks_.feed(data, size, [this](const uint8_t* block) { transform(block); });
 }
 
 void Md5::update(std::string_view bytes) {
@@ -92,14 +69,7 @@ void Md5::update(std::string_view bytes) {
 
 std::array<uint8_t, 16> Md5::digest() {
   check_internal(!finished_, "Md5::digest called twice");
-  const uint64_t bit_length = length_ * 8;
-  const uint8_t pad_first = 0x80;
-  update(&pad_first, 1);
-  const uint8_t zero = 0;
-  while (buffered_ != 56) update(&zero, 1);
-  uint8_t len_bytes[8];
-  for (int i = 0; i < 8; ++i) len_bytes[i] = static_cast<uint8_t>(bit_length >> (8 * i));
-  update(len_bytes, 8);
+  blocks_.finish(/*big_endian_length=*/false, [this](const uint8_t* block) { transform(block); });
   finished_ = true;
   std::array<uint8_t, 16> out{};
   for (int i = 0; i < 4; ++i) {

@@ -1,10 +1,5 @@
 #include "vlm/core/sha256.h"
 
-#include <algorithm>
-#include <cstring>
-#include <fstream>
-#include <vector>
-
 #include "vlm/core/digest_util.h"
 #include "vlm/core/error.h"
 
@@ -76,34 +71,12 @@ void Sha256::update(std::string_view bytes) {
 
 void Sha256::update(const void* data, size_t size) {
   check_internal(!finished_, "Sha256::update after digest()");
-  const auto* p = static_cast<const uint8_t*>(data);
-  length_ += size;
-  if (buffered_ > 0) {
-    const size_t take = std::min(size, size_t{64} - buffered_);
-    std::memcpy(buffer_.data() + buffered_, p, take);
-    buffered_ += take;
-    p += take;
-    size -= take;
-    if (buffered_ < 64) return;
-    transform(buffer_.data());
-    buffered_ = 0;
-  }
-  for (; size >= 64; p += 64, size -= 64) transform(p);
-  if (size > 0) {
-    std::memcpy(buffer_.data(), p, size);
-    buffered_ = size;
-  }
+  blocks_.feed(data, size, [this](const uint8_t* block) { transform(block); });
 }
 
 std::array<uint8_t, 32> Sha256::digest() {
-  const uint64_t bit_length = length_ * 8;
-  const uint8_t pad = 0x80;
-  update(&pad, 1);
-  const uint8_t zero = 0;
-  while (buffered_ != 56) update(&zero, 1);
-  uint8_t len_bytes[8];
-  for (int i = 0; i < 8; ++i) len_bytes[i] = static_cast<uint8_t>(bit_length >> (56 - 8 * i));
-  update(len_bytes, 8);
+  check_internal(!finished_, "Sha256::digest called twice");
+  blocks_.finish(/*big_endian_length=*/true, [this](const uint8_t* block) { transform(block); });
   finished_ = true;
   std::array<uint8_t, 32> out{};
   for (int i = 0; i < 8; ++i) {

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "vlm/core/block_framer.h"
+
 namespace vlm {
 
 // Incremental MD5: update() any number of times, then hex_digest() once.
@@ -25,9 +27,7 @@ class Md5 {
   void transform(const uint8_t block[64]);
 
   std::array<uint32_t, 4> state_;
-  uint64_t length_ = 0;  // bytes fed so far
-  std::array<uint8_t, 64> buffer_{};
-  size_t buffered_ = 0;
+  BlockFramer blocks_;
   bool finished_ = false;
 };
 
