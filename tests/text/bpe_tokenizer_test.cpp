@@ -410,6 +410,28 @@ TEST_F(TinyBpe, MalformedFileNamesFileAndField) {
   EXPECT_NE(msg.find("bad.json: not valid JSON"), std::string::npos) << msg;
 }
 
+TEST_F(TinyBpe, ManifestIdsMustBeTokensOfTheFile) {
+  std::ofstream(dir_ / "ids.json") << tiny({"a"}, json::array(), false, false).dump();
+  TokenizerSpec spec;
+  spec.kind = TokenizerKind::kBpe;
+  spec.file = dir_ / "ids.json";
+  spec.add_bos = false;
+  spec.eos_id = 0;  // <unk>: a token of the file
+  spec.skip_ids = {1, 99999};
+  const std::string msg = vlm::testing::user_error([&] { make_tokenizer(spec); });
+  EXPECT_NE(msg.find("manifest.json: tokenizer.skip_ids[1] 99999 is no token of"),
+            std::string::npos)
+      << msg;
+  spec.skip_ids = {1};
+  spec.pad_id = 4000;
+  EXPECT_NE(vlm::testing::user_error([&] {
+              make_tokenizer(spec);
+            }).find("manifest.json: tokenizer.pad_id 4000 is no token of"),
+            std::string::npos);
+  spec.pad_id.reset();
+  EXPECT_EQ(make_tokenizer(spec)->decode({257, 1}, true), "a");  // skip_ids[0] dropped
+}
+
 TEST_F(TinyBpe, ManifestAddBosMustMatchPostProcessor) {
   json j = tiny({"a"}, json::array(), false, false);
   j["post_processor"] = {

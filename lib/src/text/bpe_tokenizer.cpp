@@ -121,24 +121,6 @@ uint32_t decode_cp(std::string_view s, size_t i, size_t n) {
   }
 }
 
-void append_utf8(uint32_t c, std::string& out) {
-  if (c < 0x80) {
-    out += static_cast<char>(c);
-  } else if (c < 0x800) {
-    out += static_cast<char>(0xC0 | (c >> 6));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else if (c < 0x10000) {
-    out += static_cast<char>(0xE0 | (c >> 12));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (c >> 18));
-    out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  }
-}
-
 // Unicode White_Space (Rust's char::is_whitespace, Oniguruma's \s).
 bool is_white_space(uint32_t c) {
   return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
@@ -820,7 +802,7 @@ BpeTokenizer::BpeTokenizer(const TokenizerSpec& spec) {
 
   const auto cps = byte_to_code_point();
   for (int b = 0; b < 256; ++b) {
-    append_utf8(cps[b], impl->byte_chars[b]);
+    unicode::append_utf8(cps[b], impl->byte_chars[b]);
     impl->char_bytes[cps[b]] = static_cast<uint8_t>(b);
   }
   impl->load_model(f.get(j, "", "model"), f);
@@ -850,22 +832,14 @@ BpeTokenizer::BpeTokenizer(const TokenizerSpec& spec) {
   impl->vocab_end = static_cast<int64_t>(impl->id_to_token.size());
   for (const auto& a : impl->added) impl->vocab_end = std::max(impl->vocab_end, a.id + 1);
 
-  auto check_id = [&](const std::optional<int64_t>& id, const std::string& name) {
-    if (!id) return;
-    const bool known =
-        (*id < static_cast<int64_t>(impl->has_token.size()) && impl->has_token[*id]) ||
-        impl->added_by_id.count(*id) != 0;
-    check_user(known, "manifest.json: tokenizer." + name + " " + std::to_string(*id) +
+  auto check_id = [&](int64_t id, const std::string& name) {
+    const bool known = (id < static_cast<int64_t>(impl->has_token.size()) && impl->has_token[id]) ||
+                       impl->added_by_id.count(id) != 0;
+    check_user(known, "manifest.json: tokenizer." + name + " " + std::to_string(id) +
                           " is no token of " + impl->where);
   };
-  check_id(spec.bos_id, "bos_id");
-  check_id(spec.eos_id, "eos_id");
-  check_id(spec.unk_id, "unk_id");
-  check_id(spec.pad_id, "pad_id");
-  for (size_t k = 0; k < spec.skip_ids.size(); ++k) {
-    check_id(spec.skip_ids[k], "skip_ids[" + std::to_string(k) + "]");
-    impl->skip_ids.insert(spec.skip_ids[k]);
-  }
+  for (const auto& [name, id] : spec.named_ids()) check_id(id, name);
+  impl->skip_ids.insert(spec.skip_ids.begin(), spec.skip_ids.end());
   for (int64_t id : impl->prefix) check_id(id, "(post_processor id)");
   for (int64_t id : impl->suffix) check_id(id, "(post_processor id)");
   const bool file_bos = impl->prefix.size() == 1 && spec.bos_id && impl->prefix[0] == *spec.bos_id;

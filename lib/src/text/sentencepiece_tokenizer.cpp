@@ -70,21 +70,12 @@ SentencePieceTokenizer::SentencePieceTokenizer(const TokenizerSpec& spec)
     });
   }
 
-  auto check_id = [&](const std::optional<int64_t>& id, const std::string& name) {
-    if (!id) return;
-    check_user(*id < piece_size_ || added_by_id_.count(*id) != 0,
-               "manifest.json: tokenizer." + name + " " + std::to_string(*id) +
+  for (const auto& [name, id] : spec_.named_ids())
+    check_user(id < piece_size_ || added_by_id_.count(id) != 0,
+               "manifest.json: tokenizer." + name + " " + std::to_string(id) +
                    " is neither a piece of " + spec_.file.string() + " (" +
                    std::to_string(piece_size_) + " pieces) nor an added token");
-  };
-  check_id(spec_.bos_id, "bos_id");
-  check_id(spec_.eos_id, "eos_id");
-  check_id(spec_.unk_id, "unk_id");
-  check_id(spec_.pad_id, "pad_id");
-  for (size_t k = 0; k < spec_.skip_ids.size(); ++k) {
-    check_id(spec_.skip_ids[k], "skip_ids[" + std::to_string(k) + "]");
-    skip_ids_.insert(spec_.skip_ids[k]);
-  }
+  skip_ids_.insert(spec_.skip_ids.begin(), spec_.skip_ids.end());
   if (!spec_.legacy) {
     check_user(spec_.unk_id.has_value() && *spec_.unk_id < piece_size_,
                "manifest.json: tokenizer.legacy false needs an unk_id that is a piece of " +

@@ -7,6 +7,7 @@
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "vlm/text/tokenizer.h"
@@ -62,6 +63,19 @@ struct TokenizerSpec {
   // model_dir and must exist. Throws UserError naming the field, e.g.
   // "manifest.json: tokenizer.bos_id missing".
   static TokenizerSpec from_json(const nlohmann::json& j, const std::filesystem::path& model_dir);
+
+  // Every id the spec names, with its field ("bos_id", ..., "skip_ids[2]"), in that order: what a
+  // tokenizer checks against its loaded vocabulary.
+  std::vector<std::pair<std::string, int64_t>> named_ids() const {
+    std::vector<std::pair<std::string, int64_t>> out;
+    const std::pair<const char*, const std::optional<int64_t>*> singles[] = {
+        {"bos_id", &bos_id}, {"eos_id", &eos_id}, {"unk_id", &unk_id}, {"pad_id", &pad_id}};
+    for (const auto& [name, id] : singles)
+      if (id->has_value()) out.emplace_back(name, **id);
+    for (size_t k = 0; k < skip_ids.size(); ++k)
+      out.emplace_back("skip_ids[" + std::to_string(k) + "]", skip_ids[k]);
+    return out;
+  }
 };
 
 // Loads the tokenizer `spec` describes. Throws UserError if its file cannot be loaded or an id in
