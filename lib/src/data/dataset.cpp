@@ -7,6 +7,7 @@
 #include "vlm/core/error.h"
 #include "vlm/core/log.h"
 #include "vlm/core/md5.h"
+#include "vlm/core/utf8.h"
 #include "vlm/data/confined_path.h"
 
 namespace vlm {
@@ -17,24 +18,6 @@ size_t utf8_length(const std::string& s) {
   size_t n = 0;
   for (unsigned char c : s) n += (c & 0xC0) != 0x80;
   return n;
-}
-
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
 }
 
 // VLMEvalKit's istype(x, int) followed by int(x): decimal digits with an optional sign and
@@ -183,10 +166,10 @@ class ListParser {
           out += static_cast<char>(hex(2));
           break;
         case 'u':
-          append_utf8(out, hex(4));
+          append_utf8(hex(4), out);
           break;
         case 'U':
-          append_utf8(out, hex(8));
+          append_utf8(hex(8), out);
           break;
         default:  // unknown escapes keep the backslash, as in Python
           out += '\\';
@@ -296,9 +279,10 @@ Dataset::Dataset(DatasetSpec spec, const std::filesystem::path& data_root, const
     if (!image_col && !item.error) {
       try {
         for (const auto& p : item.image_paths)
-          item.image_files.push_back(resolve_inside(
-              data_root, p, path_.string() + " line " + std::to_string(item.line) + " (index " +
-                                item.index + "): image_path"));
+          item.image_files.push_back(resolve_inside(data_root, p,
+                                                    path_.string() + " line " +
+                                                        std::to_string(item.line) + " (index " +
+                                                        item.index + "): image_path"));
       } catch (const UserError& e) {
         item.image_files.clear();
         item.error = e.what();

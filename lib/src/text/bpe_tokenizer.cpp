@@ -19,6 +19,7 @@
 #include "text_cleanup.h"
 #include "unicode_nfc.h"
 #include "vlm/core/error.h"
+#include "vlm/core/utf8.h"
 
 namespace vlm {
 namespace {
@@ -802,7 +803,7 @@ BpeTokenizer::BpeTokenizer(const TokenizerSpec& spec) {
 
   const auto cps = byte_to_code_point();
   for (int b = 0; b < 256; ++b) {
-    unicode::append_utf8(cps[b], impl->byte_chars[b]);
+    append_utf8(cps[b], impl->byte_chars[b]);
     impl->char_bytes[cps[b]] = static_cast<uint8_t>(b);
   }
   impl->load_model(f.get(j, "", "model"), f);

@@ -2,7 +2,6 @@
 // generated from Python's unicodedata by scripts/bpe_reference/make_nfc_table.py.
 #pragma once
 
-#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -11,8 +10,5 @@ namespace vlm::unicode {
 // NFC of `text`. Bytes that are not valid UTF-8 are copied through unchanged (each one a starter),
 // which never happens for text that came from a std::string of valid UTF-8.
 std::string nfc(std::string_view text);
-
-// Appends the UTF-8 encoding of code point `cp` (< 0x110000) to `out`.
-void append_utf8(uint32_t cp, std::string& out);
 
 }  // namespace vlm::unicode
