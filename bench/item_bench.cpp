@@ -42,6 +42,7 @@
 #endif
 
 #include "bench_common.h"
+#include "vlm/run/placement_setup.h"
 
 using nlohmann::json;
 
@@ -164,7 +165,10 @@ int main(int argc, char** argv) {
     spec.name = "RealWorldQA";
     spec.kind = vlm::DatasetKind::kMcq;
     const vlm::Prompt prompt = vlm::build_internvl_prompt(item, spec);
-    session.reserve(4096 + *std::max_element(new_tokens.begin(), new_tokens.end()));
+    // The capacity `run` reserves for an item of one image at max_tiles.
+    session.reserve(vlm::run_capacity(manifest, {{1, max_tiles}},
+                                      *std::max_element(new_tokens.begin(), new_tokens.end()))
+                        .max_sequence);
 
     json runs = json::array();
     json input_ids;
@@ -245,6 +249,6 @@ int main(int argc, char** argv) {
     return 0;
   } catch (const vlm::Error& e) {
     std::cerr << "item_bench: error: " << e.what() << "\n";
-    return e.is_user_error() ? 2 : 3;
+    return vlm::exit_code(e.kind());
   }
 }

@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
     return 0;
   } catch (const vlm::Error& e) {
     std::cerr << "compare: error: " << e.what() << "\n";
-    return e.is_user_error() ? 2 : 3;
+    return vlm::exit_code(e.kind());
   } catch (const std::exception& e) {
     std::cerr << "compare: internal error: " << e.what() << "\n";
     return 3;

@@ -11,7 +11,7 @@
 
 #include "vlm/core/error.h"
 #include "vlm/core/log.h"
-#include "vlm/data/base64.h"
+#include "vlm/data/image_source.h"
 #include "vlm/data/internvl_prompt.h"
 #include "vlm/generate/golden_check.h"
 #include "vlm/run/model_session.h"
@@ -22,14 +22,6 @@
 #endif
 
 namespace {
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  vlm::check_user(static_cast<bool>(in), "cannot read image file " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::string ids_text(const std::vector<int64_t>& ids) {
   std::string s;
@@ -123,8 +115,8 @@ int main(int argc, char** argv) {
   const std::filesystem::path configs_dir = configs.empty() ? VLM_DEFAULT_CONFIGS_DIR : configs;
   try {
     vlm::Manifest manifest = vlm::load_manifest(model_dir);
-    const vlm::PlanCapacity capacity = vlm::run_capacity(
-        manifest, max_tiles, static_cast<int>(images.size()), 4096, max_new_tokens);
+    const vlm::PlanCapacity capacity =
+        vlm::run_capacity(manifest, {{static_cast<int>(images.size()), max_tiles}}, max_new_tokens);
     vlm::PlacementPlan plan =
         vlm::plan_placement(manifest, placement, device, capacity, configs_dir / "placements");
     vlm::log::info("placement " + placement + " (" + plan.strategy() + "):\n" + plan.table());
@@ -135,8 +127,7 @@ int main(int argc, char** argv) {
     vlm::ModelSession session(model);
     vlm::Prompt prompt;
     prompt.text = prompt_text;
-    for (const auto& path : images)
-      prompt.images_b64.push_back(vlm::base64_encode(read_file(path)));
+    for (const auto& path : images) prompt.images.push_back(vlm::ImageSource::from_file(path));
     // chat(): the image markers go first when images are given and the question has none.
     if (!images.empty() && prompt.text.find(vlm::kImageMarker) == std::string::npos)
       prompt.text = vlm::reorganize_prompt(prompt.text, images.size());
@@ -160,7 +151,7 @@ int main(int argc, char** argv) {
     return 0;
   } catch (const vlm::Error& e) {
     std::cerr << "generate: error: " << e.what() << "\n";
-    return e.is_user_error() ? 2 : 3;
+    return vlm::exit_code(e.kind());
   } catch (const std::exception& e) {
     std::cerr << "generate: unexpected error: " << e.what() << "\n";
     return 1;

@@ -1,8 +1,9 @@
 // `run`: VLMEvalKit's `python run.py --model M --data D` as one C++ program.
 // Exit codes: 0 done, 1 unexpected failure, 2 user error (bad arguments, config, data, model
 // files, a placement that does not fit, a dataset that failed), 3 internal error, 4 --plan-only:
-// the plan does not fit, 128+N stopped by signal N (130: SIGINT, 143: SIGTERM) after finishing the
-// item in flight.
+// the plan does not fit, 5 a device error outside an item (e.g. out of memory for the KV cache),
+// 128+N stopped by signal N (130: SIGINT, 143: SIGTERM) after finishing the item in flight.
+#include <c10/util/Exception.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -13,8 +14,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <iomanip>
 #include <iostream>
+#include <memory>
 #include <sstream>
 
 #include "vlm/core/error.h"
@@ -77,6 +80,30 @@ std::string harness_commit() {
 std::string env_or(const char* name, const std::string& fallback) {
   const char* v = std::getenv(name);
   return v && *v ? std::string(v) : fallback;
+}
+
+// A test hook: VLM_TEST_UNIT_FAULT=UNIT:N:KIND makes the N-th forward call (1-based, counted over
+// the process) of unit UNIT throw: KIND torch (a LibTorch error), oom (LibTorch's out of memory)
+// or internal (a harness bug). Unset: no hook.
+std::function<void(const vlm::UnitSpec&)> unit_fault_from_env() {
+  const std::string spec = env_or("VLM_TEST_UNIT_FAULT", "");
+  if (spec.empty()) return {};
+  const size_t a = spec.find(':'), b = spec.rfind(':');
+  vlm::check_user(a != std::string::npos && b > a,
+                  "VLM_TEST_UNIT_FAULT must be UNIT:N:torch|oom|internal, got " + spec);
+  const std::string unit = spec.substr(0, a), kind = spec.substr(b + 1);
+  const long call = std::strtol(spec.substr(a + 1, b - a - 1).c_str(), nullptr, 10);
+  vlm::check_user(call > 0 && (kind == "torch" || kind == "oom" || kind == "internal"),
+                  "VLM_TEST_UNIT_FAULT must be UNIT:N:torch|oom|internal, got " + spec);
+  auto calls = std::make_shared<std::atomic<long>>(0);
+  return [unit, kind, call, calls](const vlm::UnitSpec& u) {
+    if (u.name != unit || ++*calls != call) return;
+    const std::string what =
+        "fault injected by VLM_TEST_UNIT_FAULT at call " + std::to_string(call) + " of " + unit;
+    if (kind == "oom") C10_THROW_ERROR(OutOfMemoryError, what);
+    if (kind == "internal") throw vlm::InternalError(what);
+    C10_THROW_ERROR(Error, what);
+  };
 }
 
 std::string ms_text(double ms) {
@@ -223,6 +250,7 @@ int main(int argc, char** argv) {
     o.can_infer.verbose = !env_or("VERBOSE", "").empty();
     for (int i = 0; i < argc; ++i) o.argv.emplace_back(argv[i]);
     o.interrupt = &g_interrupt;
+    o.before_unit_call = unit_fault_from_env();
 
     if (o.plan_only) {
       o.validate();
@@ -252,7 +280,7 @@ int main(int argc, char** argv) {
     int rc = 0;
     for (const auto& f : summary.failures) {
       std::cerr << "run: error: " << f.model << " / " << f.dataset << ": " << f.message << "\n";
-      rc = std::max(rc, f.user_error ? 2 : 3);
+      rc = std::max(rc, vlm::exit_code(f.kind));
     }
     if (summary.interrupted_by != 0) {
       std::cerr << "run: interrupted by signal " << summary.interrupted_by << " ("
@@ -263,7 +291,7 @@ int main(int argc, char** argv) {
     return rc;
   } catch (const vlm::Error& e) {
     std::cerr << "run: error: " << e.what() << "\n";
-    return e.is_user_error() ? 2 : 3;
+    return vlm::exit_code(e.kind());
   } catch (const std::exception& e) {
     std::cerr << "run: unexpected error: " << e.what() << "\n";
     return 1;

@@ -11,6 +11,7 @@
 #include "vlm/data/base64.h"
 #include "vlm/data/confined_path.h"
 #include "vlm/data/dataset.h"
+#include "vlm/data/image_source.h"
 #include "vlm/data/tsv_table.h"
 
 namespace vlm {
@@ -86,20 +87,24 @@ TEST(DataHardening, DatasetFileOutsideTheDataRootIsRefused) {
   ScratchDir dir;
   fs::create_directories(dir.path() / "root");
   dir.write("Outside.tsv", "index\tquestion\n0\tq\n");
-  const std::string m = user_error([&] { Dataset(spec_for("../Outside.tsv"), dir.path() / "root"); });
+  const std::string m =
+      user_error([&] { Dataset(spec_for("../Outside.tsv"), dir.path() / "root"); });
   EXPECT_TRUE(contains(m, "'../Outside.tsv'")) << m;
   EXPECT_TRUE(contains(m, "dataset Outside")) << m;
   EXPECT_TRUE(contains(user_error([&] {
-                         Dataset(spec_for((dir.path() / "Outside.tsv").string()), dir.path() / "root");
+                         Dataset(spec_for((dir.path() / "Outside.tsv").string()),
+                                 dir.path() / "root");
                        }),
                        "absolute path"));
 }
 
 TEST(DataHardening, ResolveInsideRules) {
   ScratchDir dir;
-  EXPECT_EQ(resolve_inside(dir.path(), "a/./b.jpg", "x"), fs::weakly_canonical(dir.path()) / "a/b.jpg");
+  EXPECT_EQ(resolve_inside(dir.path(), "a/./b.jpg", "x"),
+            fs::weakly_canonical(dir.path()) / "a/b.jpg");
   EXPECT_TRUE(contains(user_error([&] { resolve_inside(dir.path(), "", "cell"); }), "cell: empty"));
-  EXPECT_TRUE(contains(user_error([&] { resolve_inside(dir.path(), "a/../../b", "cell"); }), "'..'"));
+  EXPECT_TRUE(
+      contains(user_error([&] { resolve_inside(dir.path(), "a/../../b", "cell"); }), "'..'"));
   EXPECT_TRUE(contains(user_error([&] { resolve_inside(dir.path(), "/etc/passwd", "cell"); }),
                        "absolute path"));
 }
@@ -139,8 +144,9 @@ TEST(DataHardening, TenMegabyteFieldIsAPerRowError) {
   // In a header, an over-long field is an error for the whole file.
   TsvOptions tiny;
   tiny.max_field_bytes = 5;
-  EXPECT_TRUE(contains(user_error([&] { TsvTable::parse("index\tquestion\n0\tq\n", "h.tsv", tiny); }),
-                       "h.tsv: line 1: header field 2"));
+  EXPECT_TRUE(
+      contains(user_error([&] { TsvTable::parse("index\tquestion\n0\tq\n", "h.tsv", tiny); }),
+               "h.tsv: line 1: header field 2"));
 }
 
 // A line of a million tabs is refused at the first field beyond the header's count, naming the
@@ -149,6 +155,96 @@ TEST(DataHardening, ExtraFieldsAreRefusedEarly) {
   const std::string text = "index\tq\n0\tx\n1" + std::string(1000000, '\t') + "\n";
   const std::string m = user_error([&] { TsvTable::parse(text, "tabs.tsv"); });
   EXPECT_TRUE(contains(m, "tabs.tsv: line 3: expected 2")) << m;
+}
+
+}  // namespace
+}  // namespace vlm
+
+namespace vlm {
+namespace {
+
+// VLMEvalKit's meta-only TSVs (issue 17): an image_path not found under the data root is looked
+// for in {data root}/images/{dataset}/, as dump_image does; a file in neither place is that row's
+// error naming both; the item's images are the files, in order.
+TEST(MetaOnlyImages, ImagePathFallsBackToTheDatasetsImageFolder) {
+  ScratchDir dir;
+  const fs::path root = dir.path() / "LMUData";
+  fs::create_directories(root / "images" / "Meta");
+  std::ofstream(root / "images" / "Meta" / "0.png") << "zero";
+  std::ofstream(root / "images" / "Meta" / "1b.png") << "one-b";
+  std::ofstream(root / "top.png") << "top";
+  std::ofstream(root / "Meta.tsv") << "index\tquestion\timage_path\n"
+                                      "0\tq\t0.png\n"
+                                      "1\tq\t['top.png', '1b.png']\n"
+                                      "2\tq\tmissing.png\n";
+  const Dataset d(spec_for("Meta.tsv"), root);
+  ASSERT_EQ(d.size(), 3u);
+  const fs::path base = fs::weakly_canonical(root);
+  ASSERT_FALSE(d[0].error) << *d[0].error;
+  EXPECT_EQ(d[0].images(),
+            std::vector<ImageSource>{ImageSource::from_file(base / "images" / "Meta" / "0.png")});
+  EXPECT_EQ(d[0].images()[0].bytes("item 0"), "zero");
+  ASSERT_FALSE(d[1].error) << *d[1].error;
+  ASSERT_EQ(d[1].num_images(), 2u);
+  EXPECT_EQ(d[1].images()[0].bytes("item 1"), "top");
+  EXPECT_EQ(d[1].images()[1].bytes("item 1"), "one-b");
+  ASSERT_TRUE(d[2].error);
+  EXPECT_TRUE(contains(*d[2].error, "line 4")) << *d[2].error;
+  EXPECT_TRUE(contains(*d[2].error, "no file 'missing.png'")) << *d[2].error;
+  EXPECT_TRUE(contains(*d[2].error, (base / "images" / "Meta" / "missing.png").string()))
+      << *d[2].error;
+  // The fallback folder is confined too.
+  fs::create_symlink(dir.path(), root / "images" / "Meta" / "up");
+  std::ofstream(root / "Meta.tsv") << "index\tquestion\timage_path\n"
+                                      "0\tq\tup/LMUData/top.png\n";
+  const Dataset e(spec_for("Meta.tsv"), root);
+  ASSERT_TRUE(e[0].error);
+  EXPECT_TRUE(contains(*e[0].error, "symbolic link")) << *e[0].error;
+}
+
+// An image file that disappears after loading is that item's error when read, naming the file.
+TEST(MetaOnlyImages, UnreadableFileIsAnErrorNamingIt) {
+  ScratchDir dir;
+  const fs::path gone = dir.path() / "gone.png";
+  const std::string m = user_error([&] { ImageSource::from_file(gone).bytes("item 3"); });
+  EXPECT_TRUE(contains(m, "item 3: image file " + gone.string())) << m;
+  EXPECT_EQ(ImageSource::embedded(base64_encode("abc")).bytes("x"), "abc");
+}
+
+// Text that is not UTF-8 is a per-row error naming the line, the column and the byte offset; the
+// other rows load; a header that is not UTF-8 is refused.
+TEST(Utf8Rows, InvalidBytesAreThatRowsError) {
+  const TsvTable t = TsvTable::parse(
+      "index\tquestion\n0\tgood\n1\tab\xC3(\n2\tfine \xE2\x82\xAC\n3\t\xED\xA0\x80\n", "u.tsv");
+  ASSERT_EQ(t.num_rows(), 4u);
+  EXPECT_FALSE(t.row_error(0));
+  ASSERT_TRUE(t.row_error(1));
+  EXPECT_TRUE(contains(*t.row_error(1), "u.tsv: line 3: field 'question' is not valid UTF-8"))
+      << *t.row_error(1);
+  EXPECT_TRUE(contains(*t.row_error(1), "byte 0xC3 at byte offset 2")) << *t.row_error(1);
+  EXPECT_FALSE(t.row_error(2));
+  ASSERT_TRUE(t.row_error(3));  // an encoded surrogate, which Python refuses too
+  EXPECT_TRUE(contains(*t.row_error(3), "byte 0xED at byte offset 0")) << *t.row_error(3);
+  EXPECT_TRUE(contains(user_error([] {
+                         TsvTable::parse(
+                             "ind\xFF"
+                             "ex\tq\n0\tq\n",
+                             "h.tsv");
+                       }),
+                       "header field 1 is not valid UTF-8 (at byte offset 3)"));
+}
+
+// --limit's view: the first N items with the values the whole file gives them.
+TEST(DatasetHead, FirstItemsOfTheLoadedDataset) {
+  ScratchDir dir;
+  dir.write("H.tsv", "index\tquestion\tscore\n0\ta\t1\n1\tb\t\n2\tc\t3\n");
+  const Dataset d(spec_for("H.tsv"), dir.path());
+  const Dataset h = d.head(2);
+  ASSERT_EQ(h.size(), 2u);
+  EXPECT_EQ(h[1].index, "1");
+  EXPECT_EQ(h.column_kind("score"), ColumnKind::kFloat);
+  EXPECT_EQ(h[0].fields.at("score"), "1.0");  // as pandas reads the whole file
+  EXPECT_EQ(d.head(10).size(), 3u);
 }
 
 }  // namespace

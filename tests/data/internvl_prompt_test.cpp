@@ -45,7 +45,7 @@ TEST(InternvlPrompt, MmstarNoHint) {
                                 "C. The suitcase is beneath the bed.\n"
                                 "D. The suitcase is beneath the book.") +
                         kLetter);
-  EXPECT_EQ(p.images_b64, std::vector<std::string>{kImg1});
+  EXPECT_EQ(p.images, std::vector<ImageSource>{ImageSource::embedded(kImg1)});
 }
 
 // AI2D and SEEDBench: a hint column that is empty (NA) adds nothing; a 4-option question.
@@ -106,7 +106,8 @@ TEST(InternvlPrompt, MmbenchHintAndRotatedCopy) {
   const Prompt rotated = build_internvl_prompt(d[1], d.spec());
   EXPECT_EQ(rotated.text,
             std::string("<image>\nLook at the sky.\nWhat is shown?\nA. moon\nB. sun") + kLetter);
-  EXPECT_EQ(rotated.images_b64, std::vector<std::string>{kImg1});  // image by reference
+  EXPECT_EQ(rotated.images,
+            std::vector<ImageSource>{ImageSource::embedded(kImg1)});  // image by reference
 }
 
 // MMMU: a two-image row keeps its "<image n>" markers in the text and gets InternVL2's
@@ -128,7 +129,8 @@ TEST(InternvlPrompt, MmmuMultiImageAndOpenQuestion) {
                                   "Compare <image 1> and <image 2>. Which is older?\n"
                                   "A. the first\nB. the second") +
                           kLetter);
-  EXPECT_EQ(two.images_b64, (std::vector<std::string>{kImg1, kImg2}));
+  EXPECT_EQ(two.images,
+            (std::vector<ImageSource>{ImageSource::embedded(kImg1), ImageSource::embedded(kImg2)}));
   EXPECT_EQ(build_internvl_prompt(d[1], d.spec()).text,
             "<image>\nWhat is the area of the triangle in <image 1>?\n"
             "Answer the question directly.");

@@ -42,7 +42,7 @@ TEST(McqPrompt, RealWorldQaItemZeroExactText) {
             "B. Straight\n"
             "C. Right\n"
             "Answer with the option's letter from the given choices directly.");
-  EXPECT_EQ(p.images_b64, std::vector<std::string>{image});
+  EXPECT_EQ(p.images, std::vector<ImageSource>{ImageSource::embedded(image)});
 }
 
 Item item(std::string question, std::vector<std::pair<char, std::string>> options) {

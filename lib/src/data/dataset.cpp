@@ -199,6 +199,21 @@ class ListParser {
   size_t pos_ = 0;
 };
 
+// An image_path cell's file, as VLMEvalKit's dump_image looks for it: the path itself (here:
+// inside the data root), else inside the dataset's image folder {data root}/images/{dataset}.
+// Both stay confined (resolve_inside); a file in neither place is a UserError naming both.
+std::filesystem::path find_image_file(const std::filesystem::path& data_root,
+                                      const std::string& dataset, const std::string& rel,
+                                      const std::string& what) {
+  std::error_code ec;
+  const std::filesystem::path direct = resolve_inside(data_root, rel, what);
+  if (std::filesystem::is_regular_file(direct, ec)) return direct;
+  const std::filesystem::path in_images = resolve_inside(data_root / "images" / dataset, rel, what);
+  if (std::filesystem::is_regular_file(in_images, ec)) return in_images;
+  throw UserError(what + ": no file '" + rel + "' at " + direct.string() + " or " +
+                  in_images.string());
+}
+
 std::string where(const Dataset& d, const Item& item) {
   return d.path().string() + " line " + std::to_string(item.line) + " (index " + item.index + ")";
 }
@@ -209,6 +224,28 @@ std::vector<std::string> parse_list_str(const std::string& cell) {
   if (cell.size() >= 2 && cell.front() == '[' && cell.back() == ']')
     return ListParser(cell).parse();
   return {cell};
+}
+
+std::vector<ImageSource> Item::images() const {
+  std::vector<ImageSource> out;
+  for (const std::string& b64 : images_b64) out.push_back(ImageSource::embedded(b64));
+  if (images_b64.empty())
+    for (const std::filesystem::path& f : image_files) out.push_back(ImageSource::from_file(f));
+  return out;
+}
+
+Dataset Dataset::head(size_t n) const {
+  Dataset d;
+  d.spec_ = spec_;
+  d.path_ = path_;
+  d.file_md5_ = file_md5_;
+  d.items_.assign(items_.begin(),
+                  items_.begin() + static_cast<std::ptrdiff_t>(std::min(n, size())));
+  d.columns_ = columns_;
+  d.kinds_ = kinds_;
+  d.index_is_int_ = index_is_int_;
+  d.dropped_without_image_ = dropped_without_image_;
+  return d;
 }
 
 ColumnKind Dataset::column_kind(const std::string& column) const {
@@ -279,10 +316,10 @@ Dataset::Dataset(DatasetSpec spec, const std::filesystem::path& data_root, const
     if (!image_col && !item.error) {
       try {
         for (const auto& p : item.image_paths)
-          item.image_files.push_back(resolve_inside(data_root, p,
-                                                    path_.string() + " line " +
-                                                        std::to_string(item.line) + " (index " +
-                                                        item.index + "): image_path"));
+          item.image_files.push_back(find_image_file(data_root, spec_.name, p,
+                                                     path_.string() + " line " +
+                                                         std::to_string(item.line) + " (index " +
+                                                         item.index + "): image_path"));
       } catch (const UserError& e) {
         item.image_files.clear();
         item.error = e.what();
@@ -299,6 +336,11 @@ Dataset::Dataset(DatasetSpec spec, const std::filesystem::path& data_root, const
     if (image_col) images.push_back(table.take_cell(r, *image_col).value_or(std::string()));
     items_.push_back(std::move(item));
   }
+
+  if (dropped_without_image_ > 0)
+    log::warning("dataset " + spec_.name + ": " + std::to_string(dropped_without_image_) +
+                 " row(s) of " + path_.string() +
+                 " have an empty 'image' cell and are left out, as VLMEvalKit leaves them out");
 
   // Indices: unique; int when every one is integer-like (VLMEvalKit: istype(x, int) for all).
   std::unordered_map<std::string, size_t> by_index;

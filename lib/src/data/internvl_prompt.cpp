@@ -63,8 +63,8 @@ Prompt build_internvl_prompt(const Item& item, const DatasetSpec& spec) {
       break;
   }
   Prompt prompt;
-  prompt.text = reorganize_prompt(text, item.images_b64.size());
-  prompt.images_b64 = item.images_b64;
+  prompt.text = reorganize_prompt(text, item.num_images());
+  prompt.images = item.images();
   return prompt;
 }
 

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -14,6 +15,7 @@
 
 #include "vlm/core/error.h"
 #include "vlm/core/python_float.h"
+#include "vlm/core/utf8.h"
 
 namespace vlm {
 namespace {
@@ -363,6 +365,13 @@ class TsvBuilder {
                         std::to_string(oversized + 1) + " is longer than " +
                         std::to_string(options_.max_field_bytes) + " bytes");
       }
+      for (size_t i = 0; i < fields.size(); ++i) {
+        const size_t bad = invalid_utf8_offset(fields[i]);
+        if (bad != std::string::npos)
+          throw UserError(table_.source_ + ": line " + std::to_string(line) + ": header field " +
+                          std::to_string(i + 1) + " is not valid UTF-8 (at byte offset " +
+                          std::to_string(bad) + ")");
+      }
       set_header(fields);
       return;
     }
@@ -383,6 +392,19 @@ class TsvBuilder {
           table_.source_ + ": line " + std::to_string(line) + ": field '" +
           table_.columns_[oversized] + "' is longer than the limit of " +
           std::to_string(options_.max_field_bytes) + " bytes; the row is not used";
+    }
+    // Text that is not UTF-8 (pandas refuses the whole file) is this row's error.
+    for (size_t i = 0; i < n && !table_.row_errors_.count(table_.rows_.size()); ++i) {
+      if (!row[i]) continue;
+      const size_t bad = invalid_utf8_offset(*row[i]);
+      if (bad == std::string::npos) continue;
+      char byte[8];
+      std::snprintf(byte, sizeof(byte), "0x%02X", static_cast<unsigned char>((*row[i])[bad]));
+      table_.row_errors_[table_.rows_.size()] =
+          table_.source_ + ": line " + std::to_string(line) + ": field '" + table_.columns_[i] +
+          "' is not valid UTF-8 (byte " + byte + " at byte offset " + std::to_string(bad) +
+          " of the field); the row is not used";
+      row[i].reset();
     }
     table_.rows_.push_back(std::move(row));
     table_.lines_.push_back(line);

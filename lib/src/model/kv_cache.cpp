@@ -22,4 +22,11 @@ int64_t KvCache::bytes() const {
   return total;
 }
 
+std::map<std::string, int64_t> KvCache::bytes_by_device() const {
+  std::map<std::string, int64_t> out;
+  for (size_t i = 0; i < keys_.size(); ++i)
+    out[keys_[i].device().str()] += keys_[i].nbytes() + values_[i].nbytes();
+  return out;
+}
+
 }  // namespace vlm

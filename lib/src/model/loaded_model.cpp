@@ -11,6 +11,7 @@
 #include "vlm/core/error.h"
 #include "vlm/core/log.h"
 #include "vlm/core/timer.h"
+#include "vlm/model/torch_error.h"
 
 namespace vlm {
 
@@ -25,6 +26,7 @@ std::shared_ptr<const LoadedModel> LoadedModel::load(Manifest manifest, Placemen
                  " was written with --config-only: it has no weights (plan it with --plan-only)");
   std::shared_ptr<LoadedModel> model(new LoadedModel(std::move(manifest), std::move(plan)));
   const Manifest& m = model->manifest_;
+  model->before_unit_call_ = options.before_unit_call;
   model->units_.resize(m.units.size());
 
   // Each device's units are read by threads_per_device threads (one thread for everything when
@@ -34,6 +36,7 @@ std::shared_ptr<const LoadedModel> LoadedModel::load(Manifest manifest, Placemen
     LoadedUnit& u = model->units_[i];
     u.spec = &m.units[i];
     u.device = model->plan_.device_of(u.spec->name);
+    if (model->before_unit_call_) u.before_call = &model->before_unit_call_;
     by_device[options.parallel ? u.device.str() : std::string("all")].push_back(i);
   }
   const int per_device = options.parallel ? std::max(1, options.threads_per_device) : 1;
@@ -99,8 +102,13 @@ std::shared_ptr<const LoadedModel> LoadedModel::load(Manifest manifest, Placemen
 }
 
 torch::jit::IValue run_unit(const LoadedUnit& unit, std::vector<torch::jit::IValue> inputs) {
-  torch::jit::Module module = unit.module;  // shallow handle
-  return module.forward(std::move(inputs));
+  try {
+    if (unit.before_call) (*unit.before_call)(*unit.spec);
+    torch::jit::Module module = unit.module;  // shallow handle
+    return module.forward(std::move(inputs));
+  } catch (const c10::Error& e) {
+    throw device_error(e, "unit " + unit.spec->name, unit.device);
+  }
 }
 
 }  // namespace vlm

@@ -9,8 +9,10 @@
 #include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <set>
 #include <system_error>
+#include <utility>
 
 #include "vlm/core/error.h"
 #include "vlm/core/log.h"
@@ -19,6 +21,7 @@
 #include "vlm/data/internvl_prompt.h"
 #include "vlm/eval/mcq_scorer.h"
 #include "vlm/model/loaded_model.h"
+#include "vlm/model/torch_error.h"
 #include "vlm/model/verify_files.h"
 #include "vlm/run/dataset_scoring.h"
 #include "vlm/run/model_config.h"
@@ -35,8 +38,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-
-constexpr int64_t kTextBudget = 2048;  // positions reserved for the text of a prompt
 
 // A test hook: VLM_RUN_CRASH_AT=<point> makes the process SIGKILL itself there, so that tests can
 // stop a run at a point no outside timing reaches reliably (e.g. between two result files).
@@ -102,18 +103,43 @@ std::string placement_name(const ModelConfig& cfg, const RunOptions& o) {
   return o.placement.empty() ? cfg.placement : o.placement;
 }
 
-// The largest tiles-per-image among the run's datasets (one image per item).
-int max_tiles_of_run(const ModelConfig& cfg, const RunOptions& o) {
-  int tiles = cfg.max_tiles_default;
-  for (const std::string& d : o.datasets)
-    tiles = std::max(tiles, cfg.tiles_for(o.dataset_for(d), 1));
-  return tiles;
+// The images of the items of the run's datasets (every item, --limit or not), each image count
+// with its dataset's tiles, for the one capacity (run_capacity). A dataset whose TSV is not there
+// yet (--plan-only before a download) counts as one image per item, with a log line saying so;
+// no dataset: one image at the model's default tiles.
+std::vector<ItemImages> run_item_images(const ModelConfig& cfg, const RunOptions& o) {
+  std::set<std::pair<int, int>> seen;  // (images, tiles per image)
+  if (o.datasets.empty()) seen.insert({1, cfg.max_tiles_default});
+  for (const std::string& name : o.datasets) {
+    const std::string data_name = o.dataset_for(name);
+    DatasetSpec spec = resolve_dataset(data_name, o.configs_dir / "datasets", o.data_root);
+    if (!fs::is_regular_file(o.data_root / spec.file)) {
+      log::info("dataset " + data_name + ": " + (o.data_root / spec.file).string() +
+                " is not there; the plan assumes one image per item");
+      seen.insert({1, cfg.tiles_for(data_name, 1)});
+      continue;
+    }
+    spec.md5.clear();  // the run checks it when it reads the dataset for its items
+    const Dataset ds(spec, o.data_root);
+    for (const Item& item : ds.items()) {
+      const int n = static_cast<int>(item.num_images());
+      if (!item.error && n > 0) seen.insert({n, cfg.tiles_for(data_name, n)});
+    }
+  }
+  std::vector<ItemImages> out;
+  for (const auto& [n, tiles] : seen) out.push_back({n, tiles});
+  return out;
 }
 
-PlacementPlan plan_for_run(const Manifest& manifest, const ModelConfig& cfg, const RunOptions& o) {
-  const int64_t max_new = o.max_new_tokens.value_or(cfg.max_new_tokens);
-  return plan_placement(manifest, placement_name(cfg, o), o.device,
-                        run_capacity(manifest, max_tiles_of_run(cfg, o), 1, kTextBudget, max_new),
+PlanCapacity capacity_for_run(const Manifest& manifest, const ModelConfig& cfg,
+                              const RunOptions& o) {
+  return run_capacity(manifest, run_item_images(cfg, o),
+                      o.max_new_tokens.value_or(cfg.max_new_tokens));
+}
+
+PlacementPlan plan_for_run(const Manifest& manifest, const ModelConfig& cfg, const RunOptions& o,
+                           const PlanCapacity& capacity) {
+  return plan_placement(manifest, placement_name(cfg, o), o.device, capacity,
                         o.configs_dir / "placements", o.shard.local_rank);
 }
 
@@ -132,8 +158,13 @@ DatasetSpec require_dataset_file(const std::string& data_name, const RunOptions&
 // The model of the outer loop, loaded at the first dataset that has items to answer.
 class LazyModel {
  public:
-  LazyModel(ResolvedModel rm, PlacementPlan plan, bool verify)
-      : rm_(std::move(rm)), plan_(std::move(plan)), verify_(verify) {}
+  LazyModel(ResolvedModel rm, PlacementPlan plan, PlanCapacity capacity, LoadOptions load,
+            bool verify)
+      : rm_(std::move(rm)),
+        plan_(std::move(plan)),
+        capacity_(capacity),
+        load_(std::move(load)),
+        verify_(verify) {}
   const ModelConfig& config() const { return rm_.config; }
   const ResolvedModel& resolved() const { return rm_; }
   const PlacementPlan& plan() const { return plan_; }
@@ -149,8 +180,10 @@ class LazyModel {
       require_devices_present(plan_);
       // TorchScript archives run code when loaded: their hashes are checked first.
       if (verify_) verify_s_ = verify_model_files(rm_.manifest);
-      auto model = LoadedModel::load(rm_.manifest, plan_);
+      auto model = LoadedModel::load(rm_.manifest, plan_, load_);
       session_ = std::make_unique<ModelSession>(model);
+      // The KV cache the plan counted, for the run's largest item (run_capacity).
+      session_->reserve(capacity_.max_sequence);
       load_ms_ = watch.elapsed_ms();
     }
     return *session_;
@@ -159,6 +192,8 @@ class LazyModel {
  private:
   ResolvedModel rm_;
   PlacementPlan plan_;
+  PlanCapacity capacity_;
+  LoadOptions load_;
   std::unique_ptr<ModelSession> session_;
   double load_ms_ = 0;
   bool verify_ = true;
@@ -256,28 +291,10 @@ PairResult run_pair(PairContext& ctx, const std::string& run_name) {
   const std::string data_name = o.dataset_for(run_name);
   const DatasetSpec spec = require_dataset_file(data_name, o);
   const Dataset full(spec, o.data_root);
-  // --limit N: the dataset made of the file's lines up to the (N+1)-th item, so that everything
-  // downstream (predictions, scoring) sees exactly the first N items.
-  std::unique_ptr<Dataset> limited;
-  if (o.limit && *o.limit < full.size()) {
-    const fs::path dir =
-        fs::temp_directory_path() / ("vlm_run_limit_" + std::to_string(::getpid()));
-    fs::create_directories(dir);
-    DatasetSpec cut = spec;
-    cut.md5.clear();  // checked on the whole file above
-    cut.file = fs::path(spec.file).filename().string();
-    {
-      std::ifstream in(o.data_root / spec.file, std::ios::binary);
-      std::ofstream out(dir / cut.file, std::ios::binary | std::ios::trunc);
-      const size_t stop_line = full[*o.limit].line;  // 1-based line of item N+1
-      std::string line;
-      for (size_t n = 1; n < stop_line && std::getline(in, line); ++n) out << line << '\n';
-    }
-    limited = std::make_unique<Dataset>(cut, dir);
-    fs::remove_all(dir);
-    check_internal(limited->size() == *o.limit,
-                   "--limit: cut dataset has " + std::to_string(limited->size()) + " items");
-  }
+  // --limit N: a view of the first N items, so that everything downstream (predictions, scoring)
+  // sees exactly them; nothing is written anywhere for it.
+  std::optional<Dataset> limited;
+  if (o.limit && *o.limit < full.size()) limited = full.head(*o.limit);
   const Dataset& ds = limited ? *limited : full;
   std::vector<const Item*> items;
   for (const Item& item : ds.items()) items.push_back(&item);
@@ -325,17 +342,6 @@ PairResult run_pair(PairContext& ctx, const std::string& run_name) {
       if (!had_model) res.stages["load"] = ctx.model->load_ms();
       const ModelConfig& cfg = ctx.model->config();
       const int64_t max_new = o.max_new_tokens.value_or(cfg.max_new_tokens);
-      // KV-cache capacity for the largest item of the dataset: image tokens at the dataset's max
-      // tiles (+ thumbnail), the text budget and max_new_tokens.
-      int64_t max_image_tokens = 0;
-      for (const Item& item : full.items()) {
-        const int n = static_cast<int>(item.images_b64.size());
-        if (n == 0) continue;
-        max_image_tokens =
-            std::max(max_image_tokens,
-                     image_positions(session.model().manifest(), cfg.tiles_for(data_name, n), n));
-      }
-      session.reserve(max_image_tokens + kTextBudget + max_new);
 
       Progress progress(label + (o.shard.world_size > 1 ? " shard " + o.shard.tag() : ""),
                         positions.size(), res.resumed, progress_style_for_stderr(o.quiet));
@@ -351,22 +357,36 @@ PairResult run_pair(PairContext& ctx, const std::string& run_name) {
         rec.row = item->row;
         const std::string what =
             data_name + " item " + item->index + " (row " + std::to_string(item->row + 1) + ")";
-        try {
-          const Prompt prompt = build_internvl_prompt(*item, spec);
-          rec.prompt = prompt.text;
-          const int tiles = cfg.tiles_for(data_name, static_cast<int>(prompt.images_b64.size()));
-          PromptOutput out = session.answer(prompt, tiles, max_new, what);
-          rec.tiles_per_image = out.tiles_per_image;
-          rec.input_tokens = static_cast<int64_t>(out.input_ids.size());
-          rec.output_ids = out.output_ids;
-          rec.prediction = out.prediction;
-          rec.times = out.times;
-        } catch (const Error& e) {
-          // The record and the log name the item (image errors already start with it).
-          const std::string msg = e.what();
-          rec.error = msg.rfind(what, 0) == 0 ? msg : what + ": " + msg;
-          rec.prediction = "Failed to obtain answer: " + msg;
-          log::warning(*rec.error);
+        // The error boundary of an item: bad input and device errors (out of memory, a unit's
+        // runtime error) become its recorded error and the run goes on; an out-of-memory item is
+        // tried once more after the allocator's cache is released. Internal errors (ours) are
+        // not caught here: they stop the run.
+        for (int attempt = 0;; ++attempt) {
+          try {
+            const Prompt prompt = build_internvl_prompt(*item, spec);
+            rec.prompt = prompt.text;
+            const int tiles = cfg.tiles_for(data_name, static_cast<int>(prompt.images.size()));
+            PromptOutput out = session.answer(prompt, tiles, max_new, what, &rec.times);
+            rec.tiles_per_image = out.tiles_per_image;
+            rec.input_tokens = static_cast<int64_t>(out.input_ids.size());
+            rec.output_ids = out.output_ids;
+            rec.prediction = out.prediction;
+            rec.times = out.times;
+            rec.error.reset();
+          } catch (const Error& e) {
+            if (e.kind() == ErrorKind::kInternal) throw;
+            const auto* device = dynamic_cast<const DeviceError*>(&e);
+            const std::string msg = e.what();
+            rec.error = msg.rfind(what, 0) == 0 ? msg : what + ": " + msg;
+            rec.prediction = "Failed to obtain answer: " + msg;
+            if (device && device->out_of_memory() && attempt == 0) {
+              log::warning(*rec.error + "; releasing cached device memory and trying it again");
+              release_cached_device_memory();
+              continue;
+            }
+            log::warning(*rec.error);
+          }
+          break;
         }
         // The record's own score (informational; score_dataset decides the dataset's scores,
         // e.g. over circular groups).
@@ -380,10 +400,15 @@ PairResult run_pair(PairContext& ctx, const std::string& run_name) {
             rec.hit = 0;
           }
         } else {
-          RecordScore sc = record_score(spec, *item, rec.prediction, o.can_infer);
-          rec.extracted = std::move(sc.extracted);
-          rec.hit = sc.hit;
-          rec.log = std::move(sc.log);
+          try {
+            RecordScore sc = record_score(spec, *item, rec.prediction, o.can_infer);
+            rec.extracted = std::move(sc.extracted);
+            rec.hit = sc.hit;
+            rec.log = std::move(sc.log);
+          } catch (const UserError& e) {  // an item the scorer cannot read (its answer cell)
+            rec.error = what + ": scoring: " + e.what();
+            log::warning(*rec.error);
+          }
         }
         own.append(rec);
         if (ctx.on_response && *ctx.on_response) (*ctx.on_response)(what, rec.prediction);
@@ -492,7 +517,8 @@ std::vector<ModelPlan> plan_models(const RunOptions& o) {
   for (const std::string& model_name : models) {
     const ResolvedModel rm = resolve_model(model_name, o);
     plans.push_back(
-        {rm.config.name, placement_name(rm.config, o), plan_for_run(rm.manifest, rm.config, o)});
+        {rm.config.name, placement_name(rm.config, o),
+         plan_for_run(rm.manifest, rm.config, o, capacity_for_run(rm.manifest, rm.config, o))});
   }
   return plans;
 }
@@ -564,7 +590,8 @@ EvaluationSummary run_evaluation(
       if (!rm.config.chat_template.empty() && rm.config.chat_template != tmpl)
         log::warning("model " + rm.config.name + ": config says template " +
                      rm.config.chat_template + " but the export has " + tmpl);
-      PlacementPlan plan = plan_for_run(rm.manifest, rm.config, o);
+      const PlanCapacity capacity = capacity_for_run(rm.manifest, rm.config, o);
+      PlacementPlan plan = plan_for_run(rm.manifest, rm.config, o, capacity);
       log::info("model " + rm.config.name + ": " + rm.dir.string() + ", placement " +
                 placement_name(rm.config, o) + " (" + plan.strategy() + "):\n" + plan.table());
       check_user(plan.fits(), "model " + rm.config.name + ": placement " +
@@ -586,11 +613,21 @@ EvaluationSummary run_evaluation(
                     {"max_new_tokens", o.max_new_tokens.value_or(rm.config.max_new_tokens)}};
       placement_json = plan.to_json();
       placement_json["config"] = placement_name(rm.config, o);
-      lazy = std::make_unique<LazyModel>(std::move(rm), std::move(plan), !o.no_verify);
+      LoadOptions load;
+      load.before_unit_call = o.before_unit_call;
+      lazy = std::make_unique<LazyModel>(std::move(rm), std::move(plan), capacity, std::move(load),
+                                         !o.no_verify);
     }
 
     const fs::path folder = make_run_folder(o, name);
     const std::string tag = o.shard.tag();
+    // One process answers a shard in a folder: a second run stops here, before it writes anything.
+    std::optional<ShardWriterLock> writer;
+    if (o.mode != RunMode::kEval) {
+      std::string command_line;
+      for (const std::string& a : o.argv) command_line += (command_line.empty() ? "" : " ") + a;
+      writer.emplace(folder, tag, command_line);
+    }
     update_run_json(folder, [&](json& j) {
       j["eval_id"] = folder.filename().string();
       j["commit"] = o.commit;
@@ -606,7 +643,26 @@ EvaluationSummary run_evaluation(
       j["ranks"][tag]["argv"] = o.argv;
       j["ranks"][tag]["host"] = host_info();
       j["ranks"][tag]["status"] = "running";
+      j["ranks"][tag].erase("message");
     });
+
+    // This rank's final entry in run.json: its status and what it measured.
+    auto finish = [&](const std::string& status, const std::string& message) {
+      std::vector<c10::Device> plan_devices;
+      if (lazy) plan_devices = lazy->plan().devices();
+      update_run_json(folder, [&](json& j) {
+        json& r = j["ranks"][tag];
+        r["status"] = status;
+        if (!message.empty()) r["message"] = message;
+        r["peak_memory_bytes"] = peak_memory(plan_devices);
+        if (lazy && lazy->loaded()) {
+          r["load_ms"] = lazy->load_ms();
+          r["model_files"] = {{"verified", lazy->verified()}, {"verify_s", lazy->verify_s()}};
+          // What the session allocated, beside the plan's kv_cache_bytes per device.
+          r["kv_cache_allocated_bytes"] = lazy->session().kv_cache_bytes();
+        }
+      });
+    };
 
     PairContext ctx;
     ctx.model = lazy.get();
@@ -614,40 +670,48 @@ EvaluationSummary run_evaluation(
     ctx.o = &o;
     ctx.folder = folder;
     ctx.on_response = &on_response;
-    for (const std::string& run_name : o.datasets) {
-      try {
-        PairResult r = run_pair(ctx, run_name);
-        const bool stop = r.interrupted;
-        summary.pairs.push_back(std::move(r));
-        if (stop) {
-          summary.interrupted_by = o.interrupt ? o.interrupt->load() : SIGINT;
-          break;
-        }
-      } catch (const Error& e) {
-        summary.failures.push_back({name, run_name, e.what(), e.is_user_error()});
+    try {
+      for (const std::string& run_name : o.datasets) {
         try {
-          update_run_json(folder, [&](json& j) {
-            j["errors"].push_back({{"dataset", run_name}, {"shard", tag}, {"error", e.what()}});
-          });
-        } catch (const Error&) {
-          // run.json itself cannot be written (e.g. disk full): the message goes to stderr.
+          PairResult r = run_pair(ctx, run_name);
+          const bool stop = r.interrupted;
+          summary.pairs.push_back(std::move(r));
+          if (stop) {
+            summary.interrupted_by = o.interrupt ? o.interrupt->load() : SIGINT;
+            break;
+          }
+        } catch (const Error& e) {
+          if (e.kind() == ErrorKind::kInternal) throw;  // a bug of ours: the run stops
+          summary.failures.push_back({name, run_name, e.what(), e.kind()});
+          try {
+            update_run_json(folder, [&](json& j) {
+              j["errors"].push_back({{"dataset", run_name}, {"shard", tag}, {"error", e.what()}});
+            });
+          } catch (const Error&) {
+            // run.json itself cannot be written (e.g. disk full): the message goes to stderr.
+          }
         }
       }
+    } catch (...) {
+      std::string message = "unknown error";
+      try {
+        throw;
+      } catch (const std::exception& e) {
+        message = e.what();
+      } catch (...) {
+      }
+      try {
+        finish("failed", message);
+      } catch (const std::exception&) {
+        // run.json cannot be written: the error itself is what main reports.
+      }
+      throw;
     }
-    std::vector<c10::Device> plan_devices;
-    if (lazy) plan_devices = lazy->plan().devices();
     try {
-      update_run_json(folder, [&](json& j) {
-        json& r = j["ranks"][tag];
-        r["status"] = summary.interrupted_by     ? "interrupted"
-                      : summary.failures.empty() ? "done"
-                                                 : "failed";
-        r["peak_memory_bytes"] = peak_memory(plan_devices);
-        if (lazy && lazy->loaded()) {
-          r["load_ms"] = lazy->load_ms();
-          r["model_files"] = {{"verified", lazy->verified()}, {"verify_s", lazy->verify_s()}};
-        }
-      });
+      finish(summary.interrupted_by     ? "interrupted"
+             : summary.failures.empty() ? "done"
+                                        : "failed",
+             summary.failures.empty() ? "" : summary.failures.front().message);
     } catch (const Error&) {
       if (summary.failures.empty()) throw;
     }

@@ -3,8 +3,8 @@
 #include <cstdint>
 
 #include "vlm/core/error.h"
-#include "vlm/data/base64.h"
 #include "vlm/model/stage_clock.h"
+#include "vlm/model/torch_error.h"
 #include "vlm/text/tokenizer_spec.h"
 #include "vlm/vision/image_decode.h"
 
@@ -33,8 +33,17 @@ ModelSession::ModelSession(std::shared_ptr<const LoadedModel> model)
       device_preprocessor_(preprocess_options_from_json(model_->manifest().preprocess)) {}
 
 void ModelSession::reserve(int64_t capacity) {
-  if (!generator_ || generator_->capacity() < capacity)
-    generator_ = std::make_unique<Generator>(model_, capacity);
+  if (generator_ && generator_->capacity() >= capacity) return;
+  generator_.reset();  // the old cache goes before the new one is allocated
+  const c10::Device first =
+      model_->layers().empty() ? model_->embedding().device : model_->layers().front()->device;
+  generator_ =
+      with_device_errors("the KV cache of " + std::to_string(capacity) + " positions", first,
+                         [&] { return std::make_unique<Generator>(model_, capacity); });
+}
+
+std::map<std::string, int64_t> ModelSession::kv_cache_bytes() const {
+  return generator_ ? generator_->kv_cache().bytes_by_device() : std::map<std::string, int64_t>{};
 }
 
 PreparedPrompt ModelSession::prepare(const Prompt& prompt, int max_tiles,
@@ -42,10 +51,10 @@ PreparedPrompt ModelSession::prepare(const Prompt& prompt, int max_tiles,
   PreparedPrompt p;
   Stopwatch watch;
   std::vector<cv::Mat> images;
-  for (size_t k = 0; k < prompt.images_b64.size(); ++k) {
+  for (size_t k = 0; k < prompt.images.size(); ++k) {
     const std::string name =
-        what + (prompt.images_b64.size() > 1 ? " image " + std::to_string(k + 1) : "");
-    images.push_back(decode_image(base64_decode(prompt.images_b64[k]), name));
+        what + (prompt.images.size() > 1 ? " image " + std::to_string(k + 1) : "");
+    images.push_back(decode_image(prompt.images[k].bytes(name), name));
   }
   p.times["image_decode"] = watch.elapsed_ms();
 
@@ -88,19 +97,30 @@ GenerationResult ModelSession::generate(const PreparedPrompt& prepared, int64_t 
 }
 
 PromptOutput ModelSession::answer(const Prompt& prompt, int max_tiles, int64_t max_new_tokens,
-                                  const std::string& what) {
+                                  const std::string& what, StageTimes* times_so_far) {
   Stopwatch total;
-  PreparedPrompt p = prepare(prompt, max_tiles, what);
   PromptOutput out;
-  out.query = std::move(p.query);
-  out.tiles_per_image = p.tiles_per_image;
-  out.input_ids = p.input_ids;
-  out.times = p.times;
-  GenerationResult r = generate(p, max_new_tokens);
-  out.output_ids = r.ids;
-  out.stop_reason = r.stop_reason;
-  for (const auto& [stage, ms] : r.times) out.times[stage] = ms;
-  out.prediction = template_.postprocess_response(tokenizer_->decode(r.ids, /*skip_special=*/true));
+  try {
+    PreparedPrompt p = with_device_errors("preprocessing", model_->vision().device,
+                                          [&] { return prepare(prompt, max_tiles, what); });
+    out.query = std::move(p.query);
+    out.tiles_per_image = p.tiles_per_image;
+    out.input_ids = p.input_ids;
+    out.times = p.times;
+    GenerationResult r = with_device_errors("generation", model_->embedding().device,
+                                            [&] { return generate(p, max_new_tokens); });
+    out.output_ids = r.ids;
+    out.stop_reason = r.stop_reason;
+    for (const auto& [stage, ms] : r.times) out.times[stage] = ms;
+  } catch (...) {
+    if (times_so_far) {
+      *times_so_far = out.times;
+      (*times_so_far)["total"] = total.elapsed_ms();
+    }
+    throw;
+  }
+  out.prediction = template_.postprocess_response(tokenizer_->decode(out.output_ids,
+                                                                     /*skip_special=*/true));
   out.times["total"] = total.elapsed_ms();
   return out;
 }

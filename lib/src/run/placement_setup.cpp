@@ -138,12 +138,20 @@ int64_t image_positions(const Manifest& manifest, int tiles_per_image, int n_ima
   return manifest.vision.num_image_token * tiles * n_images;
 }
 
-PlanCapacity run_capacity(const Manifest& manifest, int tiles_per_image, int n_images,
-                          int64_t text_budget, int64_t max_new_tokens) {
+PlanCapacity run_capacity(const Manifest& manifest, const std::vector<ItemImages>& items,
+                          int64_t max_new_tokens) {
   PlanCapacity c;
-  c.max_tiles = (tiles_per_image + (tiles_per_image > 1 ? 1 : 0)) * n_images;
-  c.max_sequence =
-      image_positions(manifest, tiles_per_image, n_images) + text_budget + max_new_tokens;
+  int64_t positions = 0;
+  c.max_tiles = 0;
+  for (const ItemImages& item : items) {
+    if (item.n_images <= 0) continue;
+    const int64_t p = image_positions(manifest, item.tiles_per_image, item.n_images);
+    if (p > positions) {
+      positions = p;
+      c.max_tiles = (item.tiles_per_image + (item.tiles_per_image > 1 ? 1 : 0)) * item.n_images;
+    }
+  }
+  c.max_sequence = positions + kTextBudget + max_new_tokens;
   return c;
 }
 

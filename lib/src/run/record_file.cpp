@@ -83,7 +83,10 @@ RecordFile::~RecordFile() {
 }
 
 void RecordFile::append(const ItemRecord& record) {
-  const std::string line = record.to_json().dump() + "\n";
+  // Item content that is not UTF-8 (a model's partial character) is written as U+FFFD: the
+  // record path never throws on what an item contains.
+  const std::string line =
+      record.to_json().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   const bool ok = std::fwrite(line.data(), 1, line.size(), file_) == line.size() &&
                   std::fflush(file_) == 0 && ::fsync(fileno(file_)) == 0;
   if (!ok) {

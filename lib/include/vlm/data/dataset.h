@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "vlm/data/dataset_spec.h"
+#include "vlm/data/image_source.h"
 #include "vlm/data/tsv_table.h"
 
 namespace vlm {
@@ -27,13 +28,20 @@ struct Item {
   std::optional<std::string> image_path;  // the 'image_path' cell, raw, when present and non-NA
   std::vector<std::string> image_paths;   // image_path as VLMEvalKit's toliststr gives it
   // The image files to read when the TSV has no 'image' column (VLMEvalKit's meta-only
-  // datasets): image_paths resolved inside the data root (resolve_inside). An escaping path
-  // ('..', absolute, a symlink out) sets `error` instead, naming the line and index.
+  // datasets): each of image_paths resolved inside the data root (resolve_inside) and, when no
+  // file is there, inside {data root}/images/{dataset name}/, where VLMEvalKit's dump_image looks
+  // next. An escaping path ('..', absolute, a symlink out) or a file found in neither place sets
+  // `error` instead, naming the line and index.
   std::vector<std::filesystem::path> image_files;
   std::map<std::string, std::optional<std::string>> fields;  // every column but 'image'
   size_t row = 0;                    // 0-based data record in the TSV (header excluded)
   size_t line = 0;                   // 1-based line of the TSV where the record starts
   std::optional<std::string> error;  // why this item cannot be run (recorded as its error)
+
+  // The item's images in order, whichever way the TSV gives them: images_b64 when it has an
+  // 'image' column, else image_files.
+  std::vector<ImageSource> images() const;
+  size_t num_images() const { return images_b64.empty() ? image_files.size() : images_b64.size(); }
 };
 
 // Most images one item may carry (a list in 'image' or 'image_path'); more is an item error.
@@ -54,8 +62,9 @@ std::vector<std::string> parse_list_str(const std::string& cell);
 // - 'index' is an int when every index is integer-like;
 // - a row without a question gets an error, not an exception;
 // - a row with a field over tsv.max_field_bytes gets an error naming the line and column;
-// - spec.file must stay inside data_root; image_path values resolve inside data_root
-//   (Item::image_files) when there is no 'image' column.
+// - spec.file must stay inside data_root; image_path values resolve inside data_root, or inside
+//   data_root/images/{spec.name}/ (Item::image_files) when there is no 'image' column;
+// - a cell that is not valid UTF-8 sets that item's error, naming the line, column and byte.
 // Items keep file order.
 class Dataset {
  public:
@@ -67,6 +76,10 @@ class Dataset {
   const std::filesystem::path& path() const { return path_; }
   // The file's actual md5 (32 lower-case hex), or empty when spec.md5 was empty (not computed).
   const std::string& file_md5() const { return file_md5_; }
+
+  // The first `n` items (all when n >= size()) as a dataset of their own, for --limit: a view of
+  // this one (same file, columns, column kinds and item values), read nothing again.
+  Dataset head(size_t n) const;
 
   const std::vector<Item>& items() const { return items_; }
   size_t size() const { return items_.size(); }
@@ -82,6 +95,8 @@ class Dataset {
   size_t dropped_without_image() const { return dropped_without_image_; }
 
  private:
+  Dataset() = default;
+
   DatasetSpec spec_;
   std::filesystem::path path_;
   std::string file_md5_;

@@ -4,13 +4,15 @@
 #include <string>
 #include <vector>
 
+#include "vlm/data/image_source.h"
+
 namespace vlm {
 
 // The user turn before the chat template: UTF-8 text in which each "<image>" marks where one
-// image's tokens go, and the base64 images in marker order.
+// image's tokens go, and the images in marker order.
 struct Prompt {
-  std::string text;                     // e.g. "<image>\nWhat colour ...?\nA. red\n..."
-  std::vector<std::string> images_b64;  // one per "<image>" marker, in order
+  std::string text;                 // e.g. "<image>\nWhat colour ...?\nA. red\n..."
+  std::vector<ImageSource> images;  // one per "<image>" marker, in order
 };
 
 }  // namespace vlm

@@ -16,13 +16,13 @@
 namespace vlm {
 
 struct GenerationResult {
-  std::vector<int64_t> ids;           // generated ids, the stop id included when one was hit
-  std::string stop_reason;            // "stop_id" | "max_new_tokens"
-  int64_t input_tokens = 0;           // prompt length, image tokens included
+  std::vector<int64_t> ids;  // generated ids, the stop id included when one was hit
+  std::string stop_reason;   // "stop_id" | "max_new_tokens"
+  int64_t input_tokens = 0;  // prompt length, image tokens included
   // ms: vision (images to projected embeddings), prefill (prompt to first logits), decode (from
   // the first token to the last: decode_steps forward steps)
   StageTimes times;
-  int64_t decode_steps = 0;  // forward steps after the prefill (ids.size() - 1)
+  int64_t decode_steps = 0;           // forward steps after the prefill (ids.size() - 1)
   std::vector<torch::Tensor> logits;  // [V] float32 CPU per step, when options.keep_logits
 };
 
@@ -43,6 +43,7 @@ class Generator {
 
   const ModelForward& forward() const { return forward_; }
   int64_t capacity() const { return forward_.capacity(); }
+  const KvCache& kv_cache() const { return cache_; }
 
  private:
   ModelForward forward_;

@@ -4,6 +4,8 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <map>
+#include <string>
 #include <vector>
 
 #include "vlm/model/loaded_model.h"
@@ -21,6 +23,8 @@ class KvCache {
   const torch::Tensor& values(size_t layer) const { return values_[layer]; }
   // Bytes held on all devices.
   int64_t bytes() const;
+  // Bytes held per device ("cuda:0" -> bytes), for comparison with the placement plan.
+  std::map<std::string, int64_t> bytes_by_device() const;
 
  private:
   int64_t capacity_;

@@ -3,6 +3,7 @@
 
 #include <torch/script.h>
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -16,6 +17,8 @@ struct LoadedUnit {
   const UnitSpec* spec = nullptr;  // points into LoadedModel::manifest()
   c10::Device device = c10::kCPU;  // where its weights live and its forward runs
   torch::jit::Module module;       // eval mode; forward per docs/model-format.md
+  // LoadOptions::before_unit_call of the model (null when unset): called by run_unit.
+  const std::function<void(const UnitSpec&)>* before_call = nullptr;
 };
 
 // How units are read.
@@ -29,6 +32,9 @@ struct LoadOptions {
   // removes attribute lookups from every call. On the H100 it halved the time per decode step
   // of the InternVL2-1B shape (bench/item_bench --freeze; bench/results/item-*.json).
   bool freeze = true;
+  // A test hook (fault injection): called with the unit's spec before each forward run_unit
+  // makes; what it throws passes through run_unit's error translation. Unset: nothing.
+  std::function<void(const UnitSpec&)> before_unit_call;
 };
 
 class LoadedModel {
@@ -59,9 +65,12 @@ class LoadedModel {
   std::vector<const LoadedUnit*> layers_;
   size_t vision_ = 0, projector_ = 0, embedding_ = 0, norm_ = 0, head_ = 0;
   double load_ms_ = 0;
+  std::function<void(const UnitSpec&)> before_unit_call_;
 };
 
-// Runs a unit's forward. Module handles are shallow, so this is safe on a const LoadedUnit.
+// Runs a unit's forward on its device (inputs already there). Module handles are shallow, so this
+// is safe on a const LoadedUnit. The error boundary of the runtime: a LibTorch error inside the
+// unit leaves as a DeviceError naming the unit and the device (model/torch_error.h).
 torch::jit::IValue run_unit(const LoadedUnit& unit, std::vector<torch::jit::IValue> inputs);
 
 }  // namespace vlm

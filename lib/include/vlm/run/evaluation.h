@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "vlm/core/error.h"
 #include "vlm/core/timer.h"
 #include "vlm/eval/acc_report.h"
 #include "vlm/model/placement_plan.h"
@@ -42,7 +43,7 @@ struct PairFailure {
   std::string model;
   std::string dataset;
   std::string message;
-  bool user_error = true;
+  ErrorKind kind = ErrorKind::kUser;  // user (config, data) or device; internal errors stop the run
 };
 
 struct EvaluationSummary {
@@ -64,8 +65,11 @@ std::vector<ModelPlan> plan_models(const RunOptions& options);
 
 // Runs everything `options` asks for. User errors found before any item runs (missing model
 // directory or TSV, bad config, a placement that does not fit) are thrown as UserError; an item's
-// own error is recorded with the item; a pair's failure is in the summary. `on_response` gets
-// every prediction (--verbose) when set.
+// own error (bad input, out of memory, a unit's runtime error) is recorded with the item; a pair's
+// failure is in the summary. An internal error, or any exception not of the project, stops the
+// run and is rethrown. Whatever happens, this rank's status in run.json ends final: "done",
+// "failed" (with the message), or "interrupted". `on_response` gets every prediction (--verbose)
+// when set.
 EvaluationSummary run_evaluation(
     const RunOptions& options,
     const std::function<void(const std::string& what, const std::string& prediction)>& on_response =

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -52,14 +53,18 @@ class ModelSession {
   const ChatTemplate& chat_template() const { return template_; }
 
   // Makes sure prompts of up to `capacity` positions (prompt + new tokens) fit; (re)allocates the
-  // KV cache when it grows.
+  // KV cache when it grows. A failed allocation is a DeviceError.
   void reserve(int64_t capacity);
   int64_t capacity() const { return generator_ ? generator_->capacity() : 0; }
+  // Bytes of the KV cache per device ("cuda:0" -> bytes); empty before reserve().
+  std::map<std::string, int64_t> kv_cache_bytes() const;
 
   // Decodes the prompt's images, tiles each with at most `max_tiles` tiles, renders the chat
   // template, expands <image>, tokenizes, generates and decodes. `what` names the item in errors.
+  // LibTorch errors leave as DeviceErrors naming the unit or stage and the device. When it throws
+  // and `times_so_far` is set, that gets the times of the stages that finished, and "total".
   PromptOutput answer(const Prompt& prompt, int max_tiles, int64_t max_new_tokens,
-                      const std::string& what);
+                      const std::string& what, StageTimes* times_so_far = nullptr);
 
   // The first half of answer(): images decoded and tiled, template rendered, tokenized.
   PreparedPrompt prepare(const Prompt& prompt, int max_tiles, const std::string& what) const;

@@ -37,9 +37,22 @@ PlacementPlan plan_placement(const Manifest& manifest, const std::string& name_o
 // plus a thumbnail per image when there is more than one tile, times the tokens per tile.
 int64_t image_positions(const Manifest& manifest, int tiles_per_image, int n_images);
 
-// The capacity a run needs: one sequence of image_positions(), `text_budget` prompt positions and
-// `max_new_tokens`.
-PlanCapacity run_capacity(const Manifest& manifest, int tiles_per_image, int n_images,
-                          int64_t text_budget, int64_t max_new_tokens);
+// The images one item shows the model: how many, each tiled with at most `tiles_per_image` tiles
+// (ModelConfig::tiles_for of its dataset and image count; the thumbnail not counted).
+struct ItemImages {
+  int n_images = 0;
+  int tiles_per_image = 1;
+};
+
+// Prompt positions every capacity keeps for the text of one prompt (template, question, options,
+// image delimiters); a longer prompt is that item's error.
+constexpr int64_t kTextBudget = 2048;
+
+// The one capacity of a run, used by the plan (KV cache and activation reserve per device), the
+// session's KV cache, `generate` and the benchmarks: room for the largest of `items` with all its
+// images (image_positions), kTextBudget and `max_new_tokens`; max_tiles is the most tiles one item
+// sends the vision model (thumbnails included). No items, or none with images: text only.
+PlanCapacity run_capacity(const Manifest& manifest, const std::vector<ItemImages>& items,
+                          int64_t max_new_tokens);
 
 }  // namespace vlm

@@ -21,6 +21,23 @@ class FolderLock {
   int fd_ = -1;
 };
 
+// The one process that answers items of a shard in a run folder: an exclusive, non-blocking
+// flock() on `{folder}/.writer.{tag}.lock`, held for the object's lifetime, so that at most one
+// process appends to the shard's record files. The file holds the holder's pid, host, start time
+// and command line. A second process stops at once with a UserError naming the holder; the lock
+// goes with its process (a killed run leaves nothing to clean up).
+class ShardWriterLock {
+ public:
+  ShardWriterLock(const std::filesystem::path& folder, const std::string& shard_tag,
+                  const std::string& command_line);
+  ~ShardWriterLock();
+  ShardWriterLock(const ShardWriterLock&) = delete;
+  ShardWriterLock& operator=(const ShardWriterLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 // Reads {folder}/run.json (an empty object when missing or unreadable).
 nlohmann::json read_run_json(const std::filesystem::path& folder);
 

@@ -5,12 +5,14 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "vlm/eval/can_infer.h"
+#include "vlm/model/manifest.h"
 #include "vlm/run/shard.h"
 
 namespace vlm {
@@ -59,6 +61,8 @@ struct RunOptions {
   std::string commit;             // the harness's git commit (G part of folders)
   std::vector<std::string> argv;  // the command line, for run.json
   CanInferOptions can_infer;      // answer extraction (VERBOSE env)
+  // A test hook set by main (fault injection): passed to LoadOptions::before_unit_call.
+  std::function<void(const UnitSpec&)> before_unit_call;
   // Set (to the signal number) by main's SIGINT/SIGTERM handler: finish the item in flight, write,
   // stop. Null: never interrupted.
   const std::atomic<int>* interrupt = nullptr;
