@@ -114,7 +114,7 @@ PlacementPlan plan_for_run(const Manifest& manifest, const ModelConfig& cfg, con
   const int64_t max_new = o.max_new_tokens.value_or(cfg.max_new_tokens);
   return plan_placement(manifest, placement_name(cfg, o), o.device,
                         run_capacity(manifest, max_tiles_of_run(cfg, o), 1, kTextBudget, max_new),
-                        o.configs_dir / "placements", o.shard.local_rank);
+                        o.configs_dir / "placements", o.shard, current_device_inventory());
 }
 
 // The dataset's spec, once its TSV is known to exist under the data root.
