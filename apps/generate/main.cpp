@@ -118,7 +118,8 @@ int main(int argc, char** argv) {
     const vlm::PlanCapacity capacity =
         vlm::run_capacity(manifest, {{static_cast<int>(images.size()), max_tiles}}, max_new_tokens);
     vlm::PlacementPlan plan =
-        vlm::plan_placement(manifest, placement, device, capacity, configs_dir / "placements");
+        vlm::plan_placement(manifest, placement, device, capacity, configs_dir / "placements",
+                            vlm::Shard{}, vlm::current_device_inventory());
     vlm::log::info("placement " + placement + " (" + plan.strategy() + "):\n" + plan.table());
     vlm::check_user(plan.fits(), "placement " + placement + " does not fit:\n" + plan.table());
     vlm::require_devices_present(plan);

@@ -423,11 +423,18 @@ TEST(PlacementSizes, AccelerateExampleMatchesTheBalancedPlan) {
 
 TEST(PlacementSizes, SingleAutoPutsEverythingOnOneDevice) {
   const Manifest m = size_manifest("InternVL2-2B");
-  const PlacementPlan p = PlacementPlan::make(
-      m, resolve_placement_config("single", testing::source_dir() / "configs/placements"), {});
-  ASSERT_EQ(p.devices().size(), 1u);
-  EXPECT_EQ(p.devices()[0], torch::cuda::is_available() ? cuda(0) : kCpu);
-  EXPECT_TRUE(p.fits());
+  PlacementConfig single =
+      resolve_placement_config("single", testing::source_dir() / "configs/placements");
+  // [auto] is resolved before planning (vlm/run/placement_setup.h), never by the planner.
+  ASSERT_TRUE(single.auto_device);
+  EXPECT_THROW(PlacementPlan::make(m, single, {}), InternalError);
+  for (const c10::Device& d : {cuda(3), kCpu}) {
+    single.auto_device = false;
+    single.devices = {d};
+    const PlacementPlan p = PlacementPlan::make(m, single, {});
+    EXPECT_EQ(p.devices(), std::vector<c10::Device>{d});
+    EXPECT_TRUE(p.fits());
+  }
 }
 
 TEST(PlacementSizes, ActivationEstimateFollowsTheDocumentedFormula) {

@@ -2,8 +2,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <fstream>
+#include <iterator>
 #include <map>
 
 #include "common/test_paths.h"
@@ -91,6 +93,48 @@ TEST(Shard, RankRTakesPositionsRPlusMultiplesOfW) {
   s.rank = 0;
   s.world_size = 1;
   EXPECT_EQ(shard_positions(3, s), (std::vector<size_t>{0, 1, 2}));
+}
+
+TEST(Shard, ProcessesOfThisHostFromTheLauncher) {
+  // torchrun: LOCAL_WORLD_SIZE; without it every process is taken to be on one host.
+  Shard t = resolve_shard(
+      "",
+      env_of({{"RANK", "6"}, {"WORLD_SIZE", "8"}, {"LOCAL_RANK", "2"}, {"LOCAL_WORLD_SIZE", "4"}}));
+  EXPECT_EQ(t.local_rank, 2);
+  EXPECT_EQ(t.local_world_size, 4);
+  EXPECT_EQ(resolve_shard("", env_of({{"RANK", "1"}, {"WORLD_SIZE", "3"}})).local_world_size, 3);
+  EXPECT_EQ(resolve_shard("", env_of({})).local_world_size, 1);
+  EXPECT_EQ(resolve_shard("1/3", env_of({})).local_world_size, 3);
+  EXPECT_EQ(resolve_shard("1/3", env_of({{"LOCAL_RANK", "0"}, {"LOCAL_WORLD_SIZE", "1"}}))
+                .local_world_size,
+            1);
+  // Slurm: SLURM_NTASKS_PER_NODE, else this node's entry of SLURM_TASKS_PER_NODE.
+  const std::map<std::string, std::string> slurm = {
+      {"SLURM_PROCID", "7"}, {"SLURM_NTASKS", "8"}, {"SLURM_LOCALID", "0"}};
+  auto with = [&](std::map<std::string, std::string> more) {
+    more.insert(slurm.begin(), slurm.end());
+    return resolve_shard("", env_of(more));
+  };
+  EXPECT_EQ(with({{"SLURM_NTASKS_PER_NODE", "2"}}).local_world_size, 2);
+  EXPECT_EQ(with({{"SLURM_TASKS_PER_NODE", "2(x3),1"}, {"SLURM_NODEID", "1"}}).local_world_size, 2);
+  EXPECT_EQ(with({{"SLURM_TASKS_PER_NODE", "2(x3),1"}, {"SLURM_NODEID", "3"}}).local_world_size, 1);
+  EXPECT_EQ(with({{"SLURM_TASKS_PER_NODE", "3,5"}, {"SLURM_NODEID", "1"}}).local_world_size, 5);
+  EXPECT_EQ(with({}).local_world_size, 8);
+  {
+    const std::string m = testing::user_error([] {
+      resolve_shard("", env_of({{"RANK", "3"},
+                                {"WORLD_SIZE", "8"},
+                                {"LOCAL_RANK", "3"},
+                                {"LOCAL_WORLD_SIZE", "2"}}));
+    });
+    EXPECT_NE(m.find("LOCAL_RANK=3 must be < LOCAL_WORLD_SIZE=2"), std::string::npos) << m;
+  };
+  {
+    const std::string m = testing::user_error([&] {
+      with({{"SLURM_TASKS_PER_NODE", "4"}, {"SLURM_NODEID", "1"}});
+    });
+    EXPECT_NE(m.find("lists no node 1"), std::string::npos) << m;
+  };
 }
 
 TEST(Progress, LinesCarryCountsRateEtaAndStage) {
@@ -221,6 +265,233 @@ TEST_F(Scratch, RecordFilesOfEveryShardAndReuseFolders) {
   s.rank = 2;
   s.world_size = 3;
   EXPECT_EQ(shard_record_path(files, s), cur / "M_D_records.shard2of3.jsonl");
+}
+
+// ---- [auto] devices ---------------------------------------------------------------------------
+
+PlacementConfig auto_config(PlacementStrategy strategy) {
+  PlacementConfig c;
+  c.name = "auto-test";
+  c.strategy = strategy;
+  c.auto_device = true;
+  return c;
+}
+
+std::vector<c10::Device> devices_of(const std::vector<std::string>& names) {
+  std::vector<c10::Device> out;
+  for (const std::string& n : names) out.emplace_back(n);
+  return out;
+}
+
+const DeviceInventory kNoCuda{false, 0};
+DeviceInventory gpus(int n) {
+  return DeviceInventory{true, n};
+}
+
+TEST(AutoDevices, SpreadingIsDecidedByTheStrategy) {
+  const PlacementConfig single =
+      resolve_placement_config("single", testing::source_dir() / "configs/placements");
+  EXPECT_TRUE(single.auto_device);
+  EXPECT_FALSE(auto_spreads(single));
+  EXPECT_TRUE(auto_spreads(auto_config(PlacementStrategy::kBalanced)));
+  EXPECT_TRUE(auto_spreads(auto_config(PlacementStrategy::kInternvlSplit)));
+  EXPECT_FALSE(auto_spreads(auto_config(PlacementStrategy::kSequential)));
+  EXPECT_FALSE(auto_spreads(auto_config(PlacementStrategy::kExplicit)));
+}
+
+TEST(AutoDevices, DeviceFlagWinsOverTheInventory) {
+  const PlacementConfig one = auto_config(PlacementStrategy::kSequential);
+  const PlacementConfig spread = auto_config(PlacementStrategy::kBalanced);
+  const AutoDevices cpu = resolve_auto_devices(one, "cpu", 0, 1, gpus(8));
+  EXPECT_EQ(cpu.devices, devices_of({"cpu"}));
+  EXPECT_EQ(cpu.note, "devices [auto] resolved to cpu (--device cpu)");
+  EXPECT_EQ(resolve_auto_devices(spread, "cpu", 2, 4, gpus(8)).devices, devices_of({"cpu"}));
+  EXPECT_EQ(resolve_auto_devices(one, "cuda:3", 0, 4, gpus(8)).devices, devices_of({"cuda:3"}));
+  EXPECT_EQ(resolve_auto_devices(one, "cuda", 1, 4, gpus(8)).devices, devices_of({"cuda:0"}));
+  {
+    const std::string m =
+        testing::user_error([&] { resolve_auto_devices(one, "cuda:1", 0, 1, kNoCuda); });
+    EXPECT_EQ(m, "--device cuda:1: this machine has no CUDA device");
+  };
+  {
+    const std::string m =
+        testing::user_error([&] { resolve_auto_devices(one, "cuda:8", 0, 1, gpus(8)); });
+    EXPECT_EQ(m, "--device cuda:8: this machine has 8 CUDA device(s)");
+  };
+  EXPECT_NE(testing::user_error([&] { resolve_auto_devices(one, "gpu", 0, 1, gpus(8)); }), "");
+}
+
+TEST(AutoDevices, WithoutCudaEveryPlacementGetsTheCpu) {
+  for (const PlacementConfig& c :
+       {auto_config(PlacementStrategy::kSequential), auto_config(PlacementStrategy::kBalanced)}) {
+    const AutoDevices r = resolve_auto_devices(c, "auto", 5, 8, kNoCuda);
+    EXPECT_EQ(r.devices, devices_of({"cpu"}));
+    EXPECT_EQ(r.note, "devices [auto] resolved to cpu (no CUDA device)");
+  }
+  // CUDA present but no device visible is the same.
+  EXPECT_EQ(resolve_auto_devices(auto_config(PlacementStrategy::kSequential), "auto", 0, 1,
+                                 DeviceInventory{true, 0})
+                .devices,
+            devices_of({"cpu"}));
+}
+
+TEST(AutoDevices, EachLocalRankTakesItsShareOfTheGpus) {
+  const PlacementConfig one = auto_config(PlacementStrategy::kSequential);
+  const PlacementConfig spread = auto_config(PlacementStrategy::kBalanced);
+  // L = 4, G = 8: rank 2's share is cuda:4, cuda:5.
+  const AutoDevices single = resolve_auto_devices(one, "auto", 2, 4, gpus(8));
+  EXPECT_EQ(single.devices, devices_of({"cuda:4"}));
+  EXPECT_EQ(single.note,
+            "devices [auto] resolved to cuda:4 (local rank 2 of 4 process(es) on 8 GPU(s): its "
+            "share is cuda:4, cuda:5)");
+  EXPECT_EQ(resolve_auto_devices(spread, "auto", 2, 4, gpus(8)).devices,
+            devices_of({"cuda:4", "cuda:5"}));
+  EXPECT_EQ(
+      resolve_auto_devices(auto_config(PlacementStrategy::kInternvlSplit), "auto", 3, 4, gpus(8))
+          .devices,
+      devices_of({"cuda:6", "cuda:7"}));
+  // One process: the first GPU, or all of them.
+  EXPECT_EQ(resolve_auto_devices(one, "auto", 0, 1, gpus(8)).devices, devices_of({"cuda:0"}));
+  EXPECT_EQ(resolve_auto_devices(spread, "auto", 0, 1, gpus(3)).devices,
+            devices_of({"cuda:0", "cuda:1", "cuda:2"}));
+  // Uneven: L = 3, G = 8 gives shares of 2, 3 and 3 GPUs that cover each GPU once.
+  std::vector<c10::Device> all;
+  for (int r = 0; r < 3; ++r)
+    for (const c10::Device& d : resolve_auto_devices(spread, "auto", r, 3, gpus(8)).devices)
+      all.push_back(d);
+  EXPECT_EQ(all, devices_of({"cuda:0", "cuda:1", "cuda:2", "cuda:3", "cuda:4", "cuda:5", "cuda:6",
+                             "cuda:7"}));
+  EXPECT_EQ(resolve_auto_devices(spread, "auto", 1, 3, gpus(8)).devices,
+            devices_of({"cuda:2", "cuda:3", "cuda:4"}));
+}
+
+TEST(AutoDevices, MoreProcessesThanGpus) {
+  // L = 8, G = 4: one device per rank, shared (r mod G); a spreading placement has no share.
+  const AutoDevices single =
+      resolve_auto_devices(auto_config(PlacementStrategy::kSequential), "auto", 5, 8, gpus(4));
+  EXPECT_EQ(single.devices, devices_of({"cuda:1"}));
+  EXPECT_NE(single.note.find("more processes than GPUs"), std::string::npos) << single.note;
+  for (int r : {0, 1, 5}) {
+    const std::string m = testing::user_error([&] {
+      resolve_auto_devices(auto_config(PlacementStrategy::kBalanced), "auto", r, 8, gpus(4));
+    });
+    EXPECT_NE(m.find("placement auto-test: devices [auto] with a spreading strategy"),
+              std::string::npos)
+        << m;
+    EXPECT_NE(m.find("8 processes on this host share 4 GPU(s): a share of 0 GPUs"),
+              std::string::npos)
+        << m;
+    EXPECT_NE(m.find("at most 4 processes per host"), std::string::npos) << m;
+  }
+  // --device still applies.
+  EXPECT_EQ(resolve_auto_devices(auto_config(PlacementStrategy::kBalanced), "cuda:2", 5, 8, gpus(4))
+                .devices,
+            devices_of({"cuda:2"}));
+}
+
+// A two-layer manifest with no KV cache, enough to plan.
+Manifest two_layer_manifest() {
+  Manifest m;
+  m.name = "Two";
+  m.family = "internlm2";
+  m.dtype = c10::ScalarType::BFloat16;
+  auto add = [&](std::string name, UnitKind kind, int l = -1) {
+    UnitSpec u;
+    u.name = std::move(name);
+    u.kind = kind;
+    u.param_bytes = int64_t{1} << 20;
+    u.layer = l;
+    m.units.push_back(u);
+  };
+  add("vision_model", UnitKind::kVision);
+  add("mlp1", UnitKind::kProjector);
+  add("language_model.model.tok_embeddings", UnitKind::kEmbedding);
+  add("language_model.model.layers.0", UnitKind::kDecoderLayer, 0);
+  add("language_model.model.layers.1", UnitKind::kDecoderLayer, 1);
+  add("language_model.model.norm", UnitKind::kNorm);
+  add("language_model.output", UnitKind::kHead);
+  m.llm.hidden_size = 64;
+  m.llm.num_layers = 2;
+  m.llm.num_heads = 4;
+  m.llm.num_kv_heads = 0;
+  m.llm.head_dim = 16;
+  m.llm.vocab_size = 1000;
+  return m;
+}
+
+bool has_note(const PlacementPlan& p, const std::string& text) {
+  for (const std::string& n : p.notes())
+    if (n == text) return true;
+  return false;
+}
+
+TEST_F(Scratch, PlanPlacementUsesTheResolvedDevicesOnce) {
+  const Manifest m = two_layer_manifest();
+  const fs::path placements = testing::source_dir() / "configs/placements";
+  Shard s;
+  // --device cpu on a CUDA host: the plan, its note and its JSON say cpu.
+  const PlacementPlan cpu = plan_placement(m, "single", "cpu", {}, placements, s, gpus(8));
+  EXPECT_EQ(cpu.devices(), devices_of({"cpu"}));
+  EXPECT_TRUE(has_note(cpu, "devices [auto] resolved to cpu (--device cpu)"));
+  EXPECT_EQ(cpu.to_json()["devices"][0]["device"], "cpu");
+  for (const std::string& n : cpu.notes()) EXPECT_EQ(n.find("cuda"), std::string::npos) << n;
+  // Local rank 2 of 4 on 8 GPUs.
+  s.local_rank = 2;
+  s.local_world_size = 4;
+  EXPECT_EQ(plan_placement(m, "single", "auto", {}, placements, s, gpus(8)).devices(),
+            devices_of({"cuda:4"}));
+  const fs::path spread = write("spread.yaml", "strategy: balanced\ndevices: [auto]\n");
+  const PlacementPlan both = plan_placement(m, spread.string(), "auto", {}, placements, s, gpus(8));
+  EXPECT_EQ(both.devices(), devices_of({"cuda:4", "cuda:5"}));
+  // A config that names its devices keeps them; --device is noted as not applying.
+  const fs::path named = write("named.yaml", "devices: [cuda:1]\n");
+  const PlacementPlan kept = plan_placement(m, named.string(), "cpu", {}, placements, s, gpus(8));
+  EXPECT_EQ(kept.devices(), devices_of({"cuda:1"}));
+  EXPECT_TRUE(has_note(kept, "--device cpu does not apply: placement named names its devices"));
+  // The planner itself never resolves [auto].
+  PlacementConfig unresolved = auto_config(PlacementStrategy::kSequential);
+  EXPECT_THROW(PlacementPlan::make(m, unresolved, {}), InternalError);
+}
+
+TEST_F(Scratch, PlacementGroupsAreReadInMemory) {
+  // The config minus `groups` is loaded from its YAML node: no file under the temp directory, and
+  // a link where the old temporary copy went is neither written through nor removed.
+  const fs::path f = write("linked.yaml",
+                           "strategy: balanced\n"
+                           "devices: [cuda:0]\n"
+                           "groups: [[cuda:0], [cuda:1]]\n");
+  const fs::path target = write("target.txt", "keep me\n");
+  const fs::path link =
+      fs::temp_directory_path() / ("vlm_placement_" + std::to_string(getpid()) + "_linked.yaml");
+  fs::remove(link);
+  fs::create_symlink(target, link);
+  auto ours = [] {
+    std::vector<std::string> names;
+    const std::string prefix = "vlm_placement_" + std::to_string(getpid()) + "_";
+    for (const auto& e : fs::directory_iterator(fs::temp_directory_path()))
+      if (e.path().filename().string().rfind(prefix, 0) == 0)
+        names.push_back(e.path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names;
+  };
+  const std::vector<std::string> before = ours();
+  const PlacementConfig g1 = placement_for_rank(f.string(), dir_, 1);
+  EXPECT_EQ(g1.devices, devices_of({"cuda:1"}));
+  EXPECT_EQ(g1.file, f);
+  EXPECT_EQ(ours(), before);
+  EXPECT_TRUE(fs::is_symlink(link));
+  std::ifstream in(target);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "keep me\n");
+  fs::remove(link);
+  // An error inside the grouped config names the real file.
+  const fs::path bad = write("bad-groups.yaml",
+                             "strategy: balancd\n"
+                             "devices: [cuda:0]\n"
+                             "groups: [[cuda:0], [cuda:1]]\n");
+  const std::string m = testing::user_error([&] { placement_for_rank(bad.string(), dir_, 0); });
+  EXPECT_EQ(m.rfind(bad.string() + ": strategy: unknown strategy 'balancd'", 0), 0u) << m;
+  EXPECT_EQ(m.find("vlm_placement_"), std::string::npos) << m;
 }
 
 }  // namespace

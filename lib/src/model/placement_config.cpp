@@ -153,12 +153,7 @@ PlacementConfig load_yaml_config(const fs::path& file) {
   } catch (const YAML::Exception& e) {
     throw UserError(where + ": not valid YAML: " + e.what());
   }
-  // Any conversion yaml-cpp still refuses (a node of an unexpected shape) names the file too.
-  try {
-    return read_yaml_config(root, file);
-  } catch (const YAML::Exception& e) {
-    throw UserError(where + ": " + e.what());
-  }
+  return load_placement_config(root, file);
 }
 
 PlacementConfig load_accelerate_map(const fs::path& file) {
@@ -255,6 +250,15 @@ c10::Device parse_device(const std::string& text, const std::string& where) {
                     "on a CUDA device or the CPU)");
   throw UserError(where + ": unknown device '" + text +
                   "' (expected cuda:N, cuda, cpu, or a GPU index N)");
+}
+
+PlacementConfig load_placement_config(const YAML::Node& root, const fs::path& file) {
+  // Any conversion yaml-cpp still refuses (a node of an unexpected shape) names the file too.
+  try {
+    return read_yaml_config(root, file);
+  } catch (const YAML::Exception& e) {
+    throw UserError(file.string() + ": " + e.what());
+  }
 }
 
 PlacementConfig load_placement_config(const fs::path& file) {

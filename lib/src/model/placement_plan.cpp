@@ -251,11 +251,9 @@ PlacementPlan PlacementPlan::make(const Manifest& manifest, const PlacementConfi
   plan.strategy_ = kStrategyNames[static_cast<int>(config.strategy)];
 
   // Devices.
-  std::vector<c10::Device> devices = config.devices;
-  if (config.auto_device) {
-    devices = {torch::cuda::is_available() ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU)};
-    plan.notes_.push_back("devices [auto] resolved to " + devices[0].str());
-  }
+  check_internal(!config.auto_device, where + ": devices [auto] must be resolved before planning " +
+                                          "(resolve_auto_devices in vlm/run/placement_setup.h)");
+  const std::vector<c10::Device>& devices = config.devices;
   check_user(!devices.empty(), where + ": no devices to place " + manifest.name + " on");
   const int n = static_cast<int>(devices.size());
   auto index_of = [&](const c10::Device& d) {

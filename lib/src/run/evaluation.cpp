@@ -140,7 +140,7 @@ PlanCapacity capacity_for_run(const Manifest& manifest, const ModelConfig& cfg,
 PlacementPlan plan_for_run(const Manifest& manifest, const ModelConfig& cfg, const RunOptions& o,
                            const PlanCapacity& capacity) {
   return plan_placement(manifest, placement_name(cfg, o), o.device, capacity,
-                        o.configs_dir / "placements", o.shard.local_rank);
+                        o.configs_dir / "placements", o.shard, current_device_inventory());
 }
 
 // The dataset's spec, once its TSV is known to exist under the data root.

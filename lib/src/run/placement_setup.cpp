@@ -1,11 +1,9 @@
 #include "vlm/run/placement_setup.h"
 
 #include <torch/cuda.h>
-#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cstdint>
-#include <fstream>
 #include <map>
 #include <optional>
 
@@ -14,15 +12,74 @@
 
 namespace vlm {
 
-c10::Device resolve_device(const std::string& device) {
-  if (device == "auto") return torch::cuda::is_available() ? c10::Device("cuda:0") : c10::kCPU;
-  const c10::Device d = parse_device(device, "--device");
-  check_user(!d.is_cuda() || torch::cuda::is_available(),
-             "--device " + device + ": this machine has no CUDA device");
-  check_user(!d.is_cuda() || d.index() < static_cast<int>(torch::cuda::device_count()),
-             "--device " + device + ": this machine has " +
-                 std::to_string(torch::cuda::device_count()) + " CUDA device(s)");
-  return d;
+DeviceInventory current_device_inventory() {
+  DeviceInventory inv;
+  inv.cuda_available = torch::cuda::is_available();
+  inv.cuda_devices = inv.cuda_available ? static_cast<int>(torch::cuda::device_count()) : 0;
+  return inv;
+}
+
+bool auto_spreads(const PlacementConfig& config) {
+  return config.strategy == PlacementStrategy::kBalanced ||
+         config.strategy == PlacementStrategy::kInternvlSplit;
+}
+
+AutoDevices resolve_auto_devices(const PlacementConfig& config, const std::string& device,
+                                 int local_rank, int local_world_size,
+                                 const DeviceInventory& inventory) {
+  check_internal(local_world_size >= 1 && local_rank >= 0 && local_rank < local_world_size,
+                 "resolve_auto_devices: local rank " + std::to_string(local_rank) + " of " +
+                     std::to_string(local_world_size));
+  const std::string where = config.file.empty() ? "placement " + config.name : config.file.string();
+  const int gpus = inventory.cuda_available ? inventory.cuda_devices : 0;
+  auto names = [](const std::vector<c10::Device>& ds) {
+    std::string out;
+    for (const c10::Device& d : ds) out += (out.empty() ? "" : ", ") + d.str();
+    return out;
+  };
+  AutoDevices r;
+  if (device != "auto") {
+    const c10::Device d = parse_device(device, "--device");
+    check_user(!d.is_cuda() || gpus > 0,
+               "--device " + device + ": this machine has no CUDA device");
+    check_user(!d.is_cuda() || d.index() < gpus, "--device " + device + ": this machine has " +
+                                                     std::to_string(gpus) + " CUDA device(s)");
+    r.devices = {d};
+    r.note = "devices [auto] resolved to " + d.str() + " (--device " + device + ")";
+    return r;
+  }
+  if (gpus == 0) {
+    r.devices = {c10::Device(c10::kCPU)};
+    r.note = "devices [auto] resolved to cpu (no CUDA device)";
+    return r;
+  }
+  const std::string ranks = "local rank " + std::to_string(local_rank) + " of " +
+                            std::to_string(local_world_size) + " process(es) on " +
+                            std::to_string(gpus) + " GPU(s)";
+  const bool spreads = auto_spreads(config);
+  if (local_world_size > gpus) {
+    check_user(!spreads,
+               where + ": devices [auto] with a spreading strategy takes this process's share of " +
+                   "the GPUs, but " + std::to_string(local_world_size) + " processes on this " +
+                   "host share " + std::to_string(gpus) + " GPU(s): a share of 0 GPUs (" + ranks +
+                   "). Start at most " + std::to_string(gpus) +
+                   " processes per host, or use a one-device placement such as single");
+    const c10::Device d(c10::kCUDA, static_cast<c10::DeviceIndex>(local_rank % gpus));
+    r.devices = {d};
+    r.note = "devices [auto] resolved to " + d.str() + " (" + ranks +
+             ": more processes than GPUs, so rank r takes cuda:(r mod " + std::to_string(gpus) +
+             ") and shares it with other ranks)";
+    return r;
+  }
+  const int first = local_rank * gpus / local_world_size;
+  const int end = (local_rank + 1) * gpus / local_world_size;
+  std::vector<c10::Device> share;
+  for (int i = first; i < end; ++i)
+    share.emplace_back(c10::kCUDA, static_cast<c10::DeviceIndex>(i));
+  r.devices = spreads ? share : std::vector<c10::Device>{share.front()};
+  r.note = "devices [auto] resolved to " + names(r.devices) + " (" + ranks + ": its share is " +
+           names(share) + ")";
+  return r;
 }
 
 namespace {
@@ -34,13 +91,6 @@ std::optional<fs::path> placement_yaml(const std::string& name_or_file, const fs
   for (const fs::path& c : {p, dir / p, dir / (name_or_file + ".yaml")})
     if ((c.extension() == ".yaml" || c.extension() == ".yml") && fs::is_regular_file(c)) return c;
   return std::nullopt;
-}
-
-std::string replace_all(std::string s, const std::string& from, const std::string& to) {
-  for (size_t at = s.find(from); !from.empty() && at != std::string::npos;
-       at = s.find(from, at + to.size()))
-    s.replace(at, from.size(), to);
-  return s;
 }
 
 }  // namespace
@@ -80,7 +130,7 @@ PlacementConfig placement_for_rank(const std::string& name_or_file,
              where + " lists " + std::to_string(groups.size()) +
                  " device group(s) but this is local rank " + std::to_string(local_rank) +
                  " (LOCAL_RANK / SLURM_LOCALID): list one group per process on the host");
-  // The config without `groups`, through the one loader (via a private temporary copy).
+  // The config without `groups`, through the one loader, in memory.
   YAML::Node rest = YAML::Clone(root);
   rest.remove("groups");
   if (!rest["devices"]) {
@@ -88,22 +138,7 @@ PlacementConfig placement_for_rank(const std::string& name_or_file,
     for (const c10::Device& dev : groups[0]) d.push_back(dev.str());
     rest["devices"] = d;
   }
-  const fs::path tmp = fs::temp_directory_path() / ("vlm_placement_" + std::to_string(::getpid()) +
-                                                    "_" + yaml->filename().string());
-  {
-    std::ofstream out(tmp);
-    out << rest;
-  }
-  PlacementConfig config;
-  try {
-    config = load_placement_config(tmp);
-  } catch (const UserError& e) {
-    fs::remove(tmp);
-    throw UserError(replace_all(e.what(), tmp.string(), yaml->string()));
-  }
-  fs::remove(tmp);
-  config.name = yaml->stem().string();
-  config.file = *yaml;
+  PlacementConfig config = load_placement_config(rest, *yaml);
   check_user(!config.auto_device, where + ": groups need explicit devices, not [auto]");
   for (size_t g = 0; g < groups.size(); ++g)
     check_user(groups[g].size() == config.devices.size(),
@@ -127,10 +162,24 @@ PlacementConfig placement_for_rank(const std::string& name_or_file,
 
 PlacementPlan plan_placement(const Manifest& manifest, const std::string& name_or_file,
                              const std::string& device, const PlanCapacity& capacity,
-                             const std::filesystem::path& placements_dir, int local_rank) {
-  PlacementConfig config = placement_for_rank(name_or_file, placements_dir, local_rank);
-  if (config.auto_device) config.devices = {resolve_device(device)};
-  return PlacementPlan::make(manifest, config, capacity);
+                             const std::filesystem::path& placements_dir, const Shard& shard,
+                             const DeviceInventory& inventory) {
+  PlacementConfig config = placement_for_rank(name_or_file, placements_dir, shard.local_rank);
+  std::string note;
+  if (config.auto_device) {
+    AutoDevices resolved =
+        resolve_auto_devices(config, device, shard.local_rank, shard.local_world_size, inventory);
+    config.devices = std::move(resolved.devices);
+    config.auto_device = false;
+    note = std::move(resolved.note);
+  } else if (device != "auto") {
+    parse_device(device, "--device");
+    note =
+        "--device " + device + " does not apply: placement " + config.name + " names its devices";
+  }
+  PlacementPlan plan = PlacementPlan::make(manifest, config, capacity);
+  if (!note.empty()) plan.add_note(note);
+  return plan;
 }
 
 int64_t image_positions(const Manifest& manifest, int tiles_per_image, int n_images) {

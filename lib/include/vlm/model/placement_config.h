@@ -10,6 +10,10 @@
 #include <string>
 #include <vector>
 
+namespace YAML {
+class Node;
+}  // namespace YAML
+
 namespace vlm {
 
 // How units without an explicit device are spread over `devices`.
@@ -26,8 +30,8 @@ struct PlacementConfig {
   std::string name;            // file stem, e.g. "balanced-2x80"
   std::filesystem::path file;  // where it was read from (empty: built in code)
   PlacementStrategy strategy = PlacementStrategy::kSequential;
-  std::vector<c10::Device> devices;           // in fill order; "auto" resolves at run time
-  bool auto_device = false;                   // devices: [auto] -> cuda:0 if present, else cpu
+  std::vector<c10::Device> devices;  // in fill order; empty while auto_device
+  bool auto_device = false;          // devices: [auto]; resolve_auto_devices (vlm/run) sets devices
   std::map<std::string, int64_t> max_memory;  // device string -> bytes budget (absent: unbounded)
   std::map<std::string, c10::Device> pin;     // unit name or prefix -> device (most specific wins)
   std::map<std::string, c10::Device> map;     // explicit entries, same matching as pin
@@ -47,6 +51,9 @@ c10::Device parse_device(const std::string& text, const std::string& where);
 // accelerate device_map ({"vision_model": 0, "language_model.model.layers.3": 1, ...}) as an
 // explicit map over the devices it names. Errors name the file and the key.
 PlacementConfig load_placement_config(const std::filesystem::path& file);
+// The same for a YAML placement config already read into `root` (e.g. edited in memory); `file`
+// is where it came from, named in errors and in the result's name and file.
+PlacementConfig load_placement_config(const YAML::Node& root, const std::filesystem::path& file);
 
 // NAME (configs/placements/NAME.yaml) or a path to a .yaml/.json file (a relative path not found
 // from the working directory is tried under placements_dir: "examples/accelerate-76b-2gpu.json").

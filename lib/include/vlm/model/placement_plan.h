@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "vlm/model/manifest.h"
@@ -50,8 +51,8 @@ class PlacementPlan {
   // ("language_model.model.layers.1" matches neither layers.10 nor layers.1x); the longest matching
   // key wins; pins apply on top of every strategy. Keys naming another family's module
   // (tok_embeddings / embed_tokens, output / lm_head, rotary_emb), as upstream split_model writes
-  // them, are ignored with a note. devices: [auto] resolves here to cuda:0 when CUDA is available,
-  // else cpu.
+  // them, are ignored with a note. A config whose devices are still [auto] (auto_device) is an
+  // InternalError: resolve_auto_devices (vlm/run/placement_setup.h) sets them first.
   //
   // Bytes per device: weights (a tied group co-located on one device counts its largest member
   // once), KV cache = 2 * batch * num_kv_heads * head_dim * max_sequence * dtype size per decoder
@@ -80,6 +81,8 @@ class PlacementPlan {
   const std::string& strategy() const { return strategy_; }
   // Statements about the plan (tied weights co-located or counted twice, empty devices, ...).
   const std::vector<std::string>& notes() const { return notes_; }
+  // Adds a statement made by whoever prepared the config (how [auto] devices were resolved).
+  void add_note(std::string note) { notes_.push_back(std::move(note)); }
 
   // The table printed at load: per device its unit ranges ("layers 0-26, 79"), GiB of weights,
   // KV cache, activations, total, budget and free; overflowing devices marked.

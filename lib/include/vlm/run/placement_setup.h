@@ -4,16 +4,51 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "vlm/model/manifest.h"
 #include "vlm/model/placement_config.h"
 #include "vlm/model/placement_plan.h"
+#include "vlm/run/shard.h"
 
 namespace vlm {
 
-// `device` as --device gives it (cpu | cuda | cuda:N | auto) -> a device; auto is the first CUDA
-// device when there is one, else the CPU. UserError for a device this machine does not have.
-c10::Device resolve_device(const std::string& device);
+// What this host offers when a placement's devices are [auto].
+struct DeviceInventory {
+  bool cuda_available = false;  // CUDA usable by this process
+  int cuda_devices = 0;         // CUDA devices it sees (cuda:0 .. cuda:N-1)
+};
+
+// This process's inventory, from torch::cuda. Read once, by the callers of plan_placement; the
+// resolution below takes the inventory as a parameter and never looks at the hardware itself.
+DeviceInventory current_device_inventory();
+
+// Whether `config`'s [auto] stands for several devices: true for the strategies that spread a
+// model by themselves, balanced and internvl-split; false for sequential (without per-device
+// budgets, which [auto] cannot name, it fills its first device: `single`) and explicit (its map
+// names the devices).
+bool auto_spreads(const PlacementConfig& config);
+
+// [auto] resolved for one process, and the note that says how (printed with the plan and saved in
+// run.json).
+struct AutoDevices {
+  std::vector<c10::Device> devices;
+  std::string note;
+};
+
+// The one owner of [auto] (config.auto_device). For local rank r of L processes on a host
+// with G CUDA devices (`inventory`):
+//   - `device` (--device: cpu | cuda | cuda:N) when it is not "auto": that one device; UserError
+//     when the inventory lacks it;
+//   - else without CUDA: cpu;
+//   - else, L <= G: rank r's share is cuda:(r*G/L) .. cuda:((r+1)*G/L - 1) (integer division; the
+//     shares of all ranks cover the GPUs once, as VLMEvalKit's CUDA_VISIBLE_DEVICES per rank);
+//     a spreading placement (auto_spreads) takes the whole share, another its first device;
+//   - else (L > G, the share is empty): a one-device placement takes cuda:(r mod G), noted as
+//     shared with other ranks; a spreading placement is a UserError saying so.
+AutoDevices resolve_auto_devices(const PlacementConfig& config, const std::string& device,
+                                 int local_rank, int local_world_size,
+                                 const DeviceInventory& inventory);
 
 // Reads the placement `name_or_file` (configs/placements/NAME.yaml, or a .yaml or accelerate .json
 // file) for the process of `local_rank` on its host. A YAML config may list device groups, one per
@@ -26,12 +61,15 @@ c10::Device resolve_device(const std::string& device);
 PlacementConfig placement_for_rank(const std::string& name_or_file,
                                    const std::filesystem::path& placements_dir, int local_rank);
 
-// Plans `manifest` under placement_for_rank(name_or_file, ..., local_rank). A config whose devices
-// are [auto] gets `device` (resolved as above). Plans for the devices the config names whether or
-// not this machine has them; nothing is loaded.
+// Plans `manifest` under placement_for_rank(name_or_file, ..., shard.local_rank), its [auto]
+// devices set by resolve_auto_devices(config, device, shard's local rank and local world size,
+// inventory), with that function's note among the plan's notes (and one saying that `device` does
+// not apply to a config that names its devices). Plans for the devices the config names whether
+// or not this machine has them; nothing is loaded.
 PlacementPlan plan_placement(const Manifest& manifest, const std::string& name_or_file,
                              const std::string& device, const PlanCapacity& capacity,
-                             const std::filesystem::path& placements_dir, int local_rank = 0);
+                             const std::filesystem::path& placements_dir, const Shard& shard,
+                             const DeviceInventory& inventory);
 
 // Prompt positions the images of one item take: `n_images` images of `tiles_per_image` tiles each,
 // plus a thumbnail per image when there is more than one tile, times the tokens per tile.
