@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <csignal>
@@ -123,12 +124,19 @@ void print_summary(const vlm::EvaluationSummary& s) {
             << std::setw(12) << "infer" << std::setw(12) << "merge" << std::setw(12) << "evaluate"
             << "\n";
   for (const auto& r : s.pairs) {
+    // The headline: the first row's "Overall" (VQA: after the split columns; OCRBench: Final
+    // Score / 1000).
     std::string overall = "-";
-    if (r.acc && !r.acc->values.empty() && r.acc->columns.size() > 1 &&
-        r.acc->columns[1] == "Overall" && !std::isnan(r.acc->values[0][0])) {
-      std::ostringstream o;
-      o << std::fixed << std::setprecision(2) << 100 * r.acc->values[0][0];
-      overall = o.str();
+    if (r.acc && !r.acc->values.empty()) {
+      const auto& cols = r.acc->columns;
+      const auto it = std::find(cols.begin(), cols.end(), "Overall");
+      const size_t c = static_cast<size_t>(it - cols.begin());
+      if (it != cols.end() && c > 0 && c - 1 < r.acc->values[0].size() &&
+          !std::isnan(r.acc->values[0][c - 1])) {
+        std::ostringstream o;
+        o << std::fixed << std::setprecision(2) << 100 * r.acc->values[0][c - 1];
+        overall = o.str();
+      }
     }
     auto stage = [&](const char* k) {
       auto it = r.stages.find(k);
