@@ -23,6 +23,7 @@
 #include "vlm/core/progress.h"
 #include "vlm/eval/pandas_csv.h"
 #include "vlm/run/evaluation.h"
+#include "vlm/run/prediction_scoring.h"
 #include "vlm/run/run_config_file.h"
 #include "vlm/run/shard.h"
 
@@ -163,6 +164,7 @@ int main(int argc, char** argv) {
               shard;
   int64_t max_new_tokens = 0;
   int64_t limit = 0;
+  std::string predictions;
   app.add_option("--model", o.models,
                  "model names (configs/models/NAME.yaml); several: outer loop");
   app.add_option("--data", o.datasets, "dataset names ({LMUData}/NAME.tsv); several: inner loop");
@@ -173,6 +175,9 @@ int main(int argc, char** argv) {
                  "all: answer, merge, score | infer: answer and merge | eval: merge and score the "
                  "records of an earlier run (loads no model)")
       ->check(CLI::IsMember({"all", "infer", "eval"}));
+  app.add_option("--predictions", predictions,
+                 "with --mode eval: score this VLMEvalKit prediction file ({model}_{data}.xlsx, or "
+                 ".tsv) as --model on --data (one each); loads no model");
   app.add_option("--work-dir", work_dir, "output root (default ./outputs; $MMEVAL_ROOT overrides)");
   app.add_flag("--no-verify", o.no_verify,
                "skip the SHA-256 check of the model files before loading (TorchScript archives "
@@ -232,6 +237,20 @@ int main(int argc, char** argv) {
     for (int i = 0; i < argc; ++i) o.argv.emplace_back(argv[i]);
     o.interrupt = &g_interrupt;
 
+    if (!predictions.empty()) {
+      vlm::check_user(
+          o.mode == vlm::RunMode::kEval && o.models.size() == 1 && o.datasets.size() == 1,
+          "--predictions " + predictions +
+              " needs --mode eval, one --model NAME and one --data NAME");
+      vlm::EvaluationSummary summary;
+      summary.pairs.push_back(
+          vlm::score_prediction_file(o, o.models[0], o.datasets[0], predictions));
+      if (!o.quiet) {
+        print_scores(summary.pairs[0]);
+        print_summary(summary);
+      }
+      return 0;
+    }
     if (o.plan_only) {
       o.validate();
       bool all_fit = true;
