@@ -465,6 +465,24 @@ TEST(DatasetScoring, OcrVqaExactMatchAfterRoundTrip) {
   EXPECT_EQ(testing::read_bytes(f.files.acc), "\"Overall\"\n\"66.66666666666666\"\n");
 }
 
+// A VQA TSV with a category column and no split: Overall, then each category (sorted).
+TEST(DatasetScoring, VqaCategoriesFollowOverallWhenThereIsNoSplit) {
+  const std::string tsv =
+      "index\timage\tquestion\tanswer\tcategory\n"
+      "0\t" +
+      kImg +
+      "\tq\tA\tzeta\n"
+      "1\t" +
+      kImg +
+      "\tq\tB\talpha\n"
+      "2\t" +
+      kImg + "\tq\tC\talpha\n";
+  Fixture f("ocrvqa_category", "OCRVQA_TEST", tsv, {{"0", "a"}, {"1", "b"}, {"2", "x"}});
+  f.score();
+  EXPECT_EQ(testing::read_bytes(f.files.acc),
+            "\"Overall\",\"alpha\",\"zeta\"\n\"66.66666666666666\",\"50.0\",\"100.0\"\n");
+}
+
 // OCRBench: the score json and no _acc.csv.
 TEST(DatasetScoring, OcrBenchScoreJson) {
   const std::string tsv =

@@ -331,7 +331,8 @@ std::vector<std::string> split_order(const std::vector<std::optional<std::string
 
 // The score files of an ImageVQADataset scorer: {stem}_results.xlsx (the prediction columns,
 // eval_gt, eval_pred, eval_match, eval_score, as VLMEvalKit writes it since 2025-07-23) and
-// {stem}_acc.csv (one row: each split's mean hit x 100, then "Overall"; values not rounded).
+// {stem}_acc.csv (one row: each split's mean hit x 100, then "Overall"; without a split column,
+// "Overall" then each category's, sorted; values not rounded).
 DatasetScores score_vqa(const DatasetSpec& spec, const Dataset& ds,
                         const std::map<std::string, ItemRecord>& records, const PairFiles& files) {
   const std::string& s = spec.scorer;
@@ -434,6 +435,14 @@ DatasetScores score_vqa(const DatasetSpec& spec, const Dataset& ds,
     }
   }
   add("Overall", hits);
+  // Without a split column, one column per category (sorted) follows Overall.
+  const bool has_category = std::find(columns.begin(), columns.end(), "category") != columns.end();
+  if (!has_split && has_category) {
+    std::map<std::string, std::vector<double>> by_category;
+    for (size_t i = 0; i < hits.size(); ++i)
+      by_category[field(*items[i], "category").value_or("nan")].push_back(hits[i]);
+    for (const auto& [category, h] : by_category) add(category, h);
+  }
   table.rows.push_back(row);
 
   const fs::path result_path = files.folder / (files.stem + "_results.xlsx");
