@@ -6,8 +6,8 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libtorch-dev libopencv-dev nlohmann-json3-dev libyaml-cpp-dev
-  libgtest-dev libcli11-dev libpcre2-dev libxlsxwriter-dev
-  python3 python3-torch python3-numpy python3-sentencepiece python3-pil
+  libgtest-dev libcli11-dev libpcre2-dev libxlsxwriter-dev libminizip-dev libpugixml-dev
+  python3 python3-torch python3-numpy python3-sentencepiece python3-pil python3-openpyxl
 )
 
 missing=()

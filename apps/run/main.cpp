@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <csignal>
@@ -25,6 +26,7 @@
 #include "vlm/core/progress.h"
 #include "vlm/eval/pandas_csv.h"
 #include "vlm/run/evaluation.h"
+#include "vlm/run/prediction_scoring.h"
 #include "vlm/run/run_config_file.h"
 #include "vlm/run/shard.h"
 
@@ -150,12 +152,19 @@ void print_summary(const vlm::EvaluationSummary& s) {
             << std::setw(12) << "infer" << std::setw(12) << "merge" << std::setw(12) << "evaluate"
             << "\n";
   for (const auto& r : s.pairs) {
+    // The headline: the first row's "Overall" (VQA: after the split columns; OCRBench: Final
+    // Score / 1000).
     std::string overall = "-";
-    if (r.acc && !r.acc->values.empty() && r.acc->columns.size() > 1 &&
-        r.acc->columns[1] == "Overall" && !std::isnan(r.acc->values[0][0])) {
-      std::ostringstream o;
-      o << std::fixed << std::setprecision(2) << 100 * r.acc->values[0][0];
-      overall = o.str();
+    if (r.acc && !r.acc->values.empty()) {
+      const auto& cols = r.acc->columns;
+      const auto it = std::find(cols.begin(), cols.end(), "Overall");
+      const size_t c = static_cast<size_t>(it - cols.begin());
+      if (it != cols.end() && c > 0 && c - 1 < r.acc->values[0].size() &&
+          !std::isnan(r.acc->values[0][c - 1])) {
+        std::ostringstream o;
+        o << std::fixed << std::setprecision(2) << 100 * r.acc->values[0][c - 1];
+        overall = o.str();
+      }
     }
     auto stage = [&](const char* k) {
       auto it = r.stages.find(k);
@@ -182,6 +191,7 @@ int main(int argc, char** argv) {
               shard;
   int64_t max_new_tokens = 0;
   int64_t limit = 0;
+  std::string predictions;
   app.add_option("--model", o.models,
                  "model names (configs/models/NAME.yaml); several: outer loop");
   app.add_option("--data", o.datasets, "dataset names ({LMUData}/NAME.tsv); several: inner loop");
@@ -192,6 +202,9 @@ int main(int argc, char** argv) {
                  "all: answer, merge, score | infer: answer and merge | eval: merge and score the "
                  "records of an earlier run (loads no model)")
       ->check(CLI::IsMember({"all", "infer", "eval"}));
+  app.add_option("--predictions", predictions,
+                 "with --mode eval: score this VLMEvalKit prediction file ({model}_{data}.xlsx, or "
+                 ".tsv) as --model on --data (one each); loads no model");
   app.add_option("--work-dir", work_dir, "output root (default ./outputs; $MMEVAL_ROOT overrides)");
   app.add_flag("--no-verify", o.no_verify,
                "skip the SHA-256 check of the model files before loading (TorchScript archives "
@@ -252,6 +265,20 @@ int main(int argc, char** argv) {
     o.interrupt = &g_interrupt;
     o.before_unit_call = unit_fault_from_env();
 
+    if (!predictions.empty()) {
+      vlm::check_user(
+          o.mode == vlm::RunMode::kEval && o.models.size() == 1 && o.datasets.size() == 1,
+          "--predictions " + predictions +
+              " needs --mode eval, one --model NAME and one --data NAME");
+      vlm::EvaluationSummary summary;
+      summary.pairs.push_back(
+          vlm::score_prediction_file(o, o.models[0], o.datasets[0], predictions));
+      if (!o.quiet) {
+        print_scores(summary.pairs[0]);
+        print_summary(summary);
+      }
+      return 0;
+    }
     if (o.plan_only) {
       o.validate();
       bool all_fit = true;

@@ -161,5 +161,33 @@ TEST(InternvlPrompt, YesNoSuffixes) {
   }
 }
 
+// The VQA benchmarks: the question, then "\nAnswer the question using a single word or phrase."
+// (OCRBench's formula questions too); no hint, no options.
+TEST(InternvlPrompt, VqaShortAnswerSuffix) {
+  const std::string row =
+      "index\timage\tquestion\tanswer\tcategory\tsplit\n"
+      "0\t" +
+      kImg1 + "\twhat is the brand of this camera?\t['dakota']\tx\tval\n";
+  for (const char* name :
+       {"TextVQA_VAL", "DocVQA_VAL", "DocVQA_TEST", "InfoVQA_VAL", "InfoVQA_TEST", "ChartQA_TEST",
+        "OCRBench", "OCRVQA_TEST", "OCRVQA_TESTCORE"}) {
+    ScratchDir dir;
+    const Dataset d = load(dir, name, row);
+    EXPECT_EQ(build_internvl_prompt(d[0], d.spec()).text,
+              "<image>\nwhat is the brand of this camera?\nAnswer the question using a single "
+              "word or phrase.")
+        << name;
+  }
+  ScratchDir dir;
+  const Dataset d = load(dir, "OCRBench",
+                         "index\timage\tquestion\tanswer\tcategory\n900\t" + kImg1 +
+                             "\tPlease write out the expression of the formula in the image using "
+                             "LaTeX format.\t['x']\tHandwritten Mathematical Expression "
+                             "Recognition\n");
+  EXPECT_EQ(build_internvl_prompt(d[0], d.spec()).text,
+            "<image>\nPlease write out the expression of the formula in the image using LaTeX "
+            "format.\nAnswer the question using a single word or phrase.");
+}
+
 }  // namespace
 }  // namespace vlm

@@ -30,6 +30,16 @@ TEST(BenchmarkConfigs, FileMd5KindScorerUrl) {
       {"HallusionBench", "0c23ac0dc9ef46832d7a24504f2a0c7c", DatasetKind::kYn, "yn_hallusion"},
       {"POPE", "c12f5acb142f2ef1f85a26ba2fbe41d5", DatasetKind::kYn, "yn_pope"},
       {"MME", "b36b43c3f09801f5d368627fb92187c3", DatasetKind::kYn, "yn_mme"},
+      // ImageVQADataset and OCRBench (vlmeval/dataset/image_vqa.py).
+      {"TextVQA_VAL", "b233b31f551bbf4056f2f955da3a92cd", DatasetKind::kVqa, "vqa_textvqa"},
+      {"DocVQA_VAL", "d5ee77e1926ff10690d469c56b73eabf", DatasetKind::kVqa, "vqa_anls"},
+      {"DocVQA_TEST", "6a2f28cac26ef2d3447374e8c6f6c8e9", DatasetKind::kVqa, "none"},
+      {"InfoVQA_VAL", "2342e9c225222f0ef4dec545ebb126fe", DatasetKind::kVqa, "vqa_anls"},
+      {"InfoVQA_TEST", "df535bf51b88dc9718252c34131a6227", DatasetKind::kVqa, "none"},
+      {"ChartQA_TEST", "c902e0aa9be5582a7aad6dcf52734b42", DatasetKind::kVqa, "vqa_relaxed"},
+      {"OCRVQA_TEST", "ca46a6d74b403e9d6c0b670f6fc00db9", DatasetKind::kVqa, "vqa_exact"},
+      {"OCRVQA_TESTCORE", "c5239fe77db8bdc1f2ad8e55e0d1fe97", DatasetKind::kVqa, "vqa_exact"},
+      {"OCRBench", "e953d98a987cc6e26ef717b61260b778", DatasetKind::kVqa, "ocrbench"},
   };
   testing::ScratchDir data;
   for (const Expected& e : expected) {
@@ -56,7 +66,13 @@ TEST(BenchmarkConfigs, DefaultScorerFollowsUpstreamNameRules) {
   EXPECT_EQ(default_scorer(DatasetKind::kYn, "HallusionBench"), "yn_hallusion");
   EXPECT_EQ(default_scorer(DatasetKind::kYn, "POPE"), "yn_pope");
   EXPECT_EQ(default_scorer(DatasetKind::kYn, "AMBER"), "yn_exact");
-  EXPECT_EQ(default_scorer(DatasetKind::kVqa, "OCRBench"), "none");
+  EXPECT_EQ(default_scorer(DatasetKind::kVqa, "OCRBench"), "ocrbench");
+  EXPECT_EQ(default_scorer(DatasetKind::kVqa, "OCRBench_MINI"), "ocrbench");
+  EXPECT_EQ(default_scorer(DatasetKind::kVqa, "TextVQA_VAL_subset"), "vqa_textvqa");
+  EXPECT_EQ(default_scorer(DatasetKind::kVqa, "ChartQA_OCRVQA"), "vqa_relaxed");  // ChartQA first
+  EXPECT_EQ(default_scorer(DatasetKind::kVqa, "DocVQA_TEST"), "none");
+  EXPECT_EQ(default_scorer(DatasetKind::kVqa, "DocVQA_VAL_MINI"), "vqa_anls");
+  EXPECT_EQ(default_scorer(DatasetKind::kVqa, "MathVista_MINI"), "none");
 }
 
 TEST(BenchmarkConfigs, UnknownOrMismatchedScorerIsAUserError) {
@@ -68,6 +84,9 @@ TEST(BenchmarkConfigs, UnknownOrMismatchedScorerIsAUserError) {
   const auto mismatch = configs.write("Y.yaml", "file: y.tsv\nkind: Y/N\nscorer: mcq_exact\n");
   m = testing::user_error([&] { load_dataset_spec(mismatch); });
   EXPECT_NE(m.find("does not fit kind Y/N"), std::string::npos) << m;
+  const auto vqa = configs.write("Z.yaml", "file: z.tsv\nkind: MCQ\nscorer: vqa_anls\n");
+  m = testing::user_error([&] { load_dataset_spec(vqa); });
+  EXPECT_NE(m.find("does not fit kind MCQ"), std::string::npos) << m;
 }
 
 // set_max_num: 12 for MMMU_DEV_VAL, 6 for the others; total_max_num 64 split over the images.
@@ -82,6 +101,17 @@ TEST(BenchmarkConfigs, MaxTilesPerDataset) {
   EXPECT_EQ(cfg.tiles_for("MMMU_DEV_VAL", 2), 12);  // min(12, 64 // 2)
   EXPECT_EQ(cfg.tiles_for("MMMU_DEV_VAL", 6), 10);  // min(12, 64 // 6)
   EXPECT_EQ(cfg.tiles_for("MME", 16), 4);           // min(6, 64 // 16)
+  // The VQA benchmarks (set_max_num since 2024-12-09: OCRVQA 12, was 6).
+  EXPECT_EQ(cfg.tiles_for("TextVQA_VAL", 1), 6);
+  EXPECT_EQ(cfg.tiles_for("ChartQA_TEST", 1), 12);
+  EXPECT_EQ(cfg.tiles_for("OCRVQA_TEST", 1), 12);
+  EXPECT_EQ(cfg.tiles_for("OCRVQA_TESTCORE", 1), 12);
+  EXPECT_EQ(cfg.tiles_for("DocVQA_VAL", 1), 18);
+  EXPECT_EQ(cfg.tiles_for("DocVQA_TEST", 1), 18);
+  EXPECT_EQ(cfg.tiles_for("InfoVQA_VAL", 1), 24);
+  EXPECT_EQ(cfg.tiles_for("InfoVQA_TEST", 1), 24);
+  EXPECT_EQ(cfg.tiles_for("OCRBench", 1), 24);
+  EXPECT_EQ(cfg.max_new_tokens, 4096);
 }
 
 }  // namespace

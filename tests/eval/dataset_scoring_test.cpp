@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "common/python_runner.h"
+#include "vlm/core/error.h"
 #include "vlm/data/base64.h"
 
 namespace vlm {
@@ -339,6 +340,204 @@ TEST(DatasetScoring, RecordScorePerKind) {
   EXPECT_EQ(record_score(pope, item, "No, there is not.", {}).extracted, "No");
   EXPECT_EQ(record_score(pope, item, "No, there is not.", {}).hit, 1);
   EXPECT_EQ(record_score(pope, item, "Yes", {}).hit, 0);
+}
+
+// ---- VQA --------------------------------------------------------------------------------------
+
+// TextVQA: four items with 10 answers each; item scores 1.0, 0.3, 0.6, 0.9 -> "Overall" 70.0.
+// The third prediction is empty: it reads back as 'nan', which is what the answers hold 2 of.
+TEST(DatasetScoring, TextVqaAccCsvAndResults) {
+  auto ten = [](const std::string& a, int k, const std::string& b) {
+    std::string out = "[";
+    for (int i = 0; i < 10; ++i) out += (i ? ", '" : "'") + (i < k ? a : b) + "'";
+    return out + "]";
+  };
+  const std::string tsv =
+      "index\timage\tquestion\tanswer\n"
+      "34602\t" +
+      kImg + "\tq1\t" + ten("nokia", 9, "toshiba") +
+      "\n"
+      "34603\t" +
+      kImg + "\tq2\t" + ten("toshiba", 1, "nokia") +
+      "\n"
+      "34604\t" +
+      kImg + "\tq3\t" + ten("nan", 2, "go") +
+      "\n"
+      "34605\t" +
+      kImg + "\tq4\t" + ten("yes", 3, "no") + "\n";
+  Fixture f("textvqa", "TextVQA_VAL", tsv,
+            {{"34602", "Nokia."}, {"34603", "toshiba"}, {"34604", ""}, {"34605", "yes"}});
+  const DatasetScores s = f.score();
+  EXPECT_EQ(testing::read_bytes(f.files.acc), "\"Overall\"\n\"70.0\"\n");
+  EXPECT_EQ(s.scores["Overall"], 70.0);
+  EXPECT_EQ(s.scores["scorer"], "vqa_textvqa");
+  ASSERT_TRUE(s.acc);
+  EXPECT_EQ(s.acc->columns, (std::vector<std::string>{"split", "Overall"}));
+  EXPECT_DOUBLE_EQ(s.acc->values[0][0], 0.7);
+  const fs::path results = f.files.folder / "M_TextVQA_VAL_results.xlsx";
+  ASSERT_EQ(s.files, (std::vector<fs::path>{results, f.files.acc}));
+  const auto rows = xlsx_rows(f.dir, results);
+  ASSERT_EQ(rows.size(), 5u);
+  EXPECT_EQ(rows[0], nlohmann::json({"index", "question", "answer", "prediction", "eval_gt",
+                                     "eval_pred", "eval_match", "eval_score"}));
+  EXPECT_EQ(rows[1][5], "nokia");  // processed
+  EXPECT_EQ(rows[1][6], "[1, 1, 1, 1, 1, 1, 1, 1, 1, 1]");
+  EXPECT_EQ(rows[2][6],
+            "[0.0, 0.3333333333333333, 0.3333333333333333, 0.3333333333333333, "
+            "0.3333333333333333, 0.3333333333333333, 0.3333333333333333, 0.3333333333333333, "
+            "0.3333333333333333, 0.3333333333333333]");
+  EXPECT_EQ(rows[2][7], "0.3");
+  EXPECT_EQ(rows[3][5], "nan");  // the empty prediction, as read back
+  EXPECT_EQ(rows[3][7], "0.6");
+}
+
+// DocVQA: hits 1.0, 0.75, 0.0 with split 'val' -> "val","Overall" 58.333333333333336.
+TEST(DatasetScoring, DocVqaAnlsSplitAndOverall) {
+  const std::string tsv =
+      "index\timage\tquestion\tanswer\tsplit\n"
+      "1\t" +
+      kImg +
+      "\tq\t['0.28']\tval\n"
+      "2\t" +
+      kImg +
+      "\tq\t['0.28']\tval\n"
+      "3\t" +
+      kImg + "\tq\t['abcd']\tval\n";
+  Fixture f("docvqa", "DocVQA_VAL", tsv, {{"1", "0.28"}, {"2", "0.24"}, {"3", "a"}});
+  const DatasetScores s = f.score();
+  EXPECT_EQ(testing::read_bytes(f.files.acc),
+            "\"val\",\"Overall\"\n\"58.333333333333336\",\"58.333333333333336\"\n");
+  const auto rows = xlsx_rows(f.dir, f.files.folder / "M_DocVQA_VAL_results.xlsx");
+  // index, question, answer, split, prediction, eval_gt, eval_pred, eval_match, eval_score
+  EXPECT_EQ(rows[2][5], "['0.28']");
+  EXPECT_EQ(rows[2][7], "[0.25]");  // normalised distances
+  EXPECT_EQ(rows[3][8], "0.75");    // eval_score is the mean distance, not the score
+}
+
+// ChartQA: the two splits (test_human first, whatever the file order), and the era switch:
+// GT 100 vs 95.2 is right from 2025-09-01, wrong before; 105.1 the other way round.
+TEST(DatasetScoring, ChartQaSplitsAndEras) {
+  const std::string tsv =
+      "index\timage\tquestion\tanswer\tsplit\n"
+      "0\t" +
+      kImg +
+      "\tq\t100\ttest_augmented\n"
+      "1\t" +
+      kImg +
+      "\tq\t100\ttest_human\n"
+      "2\t" +
+      kImg +
+      "\tq\tYes\ttest_human\n"
+      "3\t" +
+      kImg + "\tq\t0.5\ttest_augmented\n";
+  const std::map<std::string, std::string> preds = {
+      {"0", "95.2"}, {"1", "105.1"}, {"2", "yes"}, {"3", "50%"}};
+  Fixture f("chartqa", "ChartQA_TEST", tsv, preds);
+  DatasetScores s = f.score();
+  EXPECT_EQ(testing::read_bytes(f.files.acc),
+            "\"test_human\",\"test_augmented\",\"Overall\"\n\"50.0\",\"100.0\",\"75.0\"\n");
+  EXPECT_EQ(s.scores["chartqa_era"], "2025-09-01");
+  f.spec.scorer = "vqa_relaxed_classic";
+  s = f.score();
+  EXPECT_EQ(testing::read_bytes(f.files.acc),
+            "\"test_human\",\"test_augmented\",\"Overall\"\n\"100.0\",\"50.0\",\"75.0\"\n");
+  EXPECT_EQ(s.scores["chartqa_era"], "2024-03-27");
+  const auto rows = xlsx_rows(f.dir, f.files.folder / "M_ChartQA_TEST_results.xlsx");
+  EXPECT_EQ(rows[1][5], "['100']");
+  EXPECT_EQ(rows[1][7], "[False]");
+}
+
+// OCRVQA: exact match after strip/lower; 'None' and '' read back as 'nan' (pandas >= 2).
+TEST(DatasetScoring, OcrVqaExactMatchAfterRoundTrip) {
+  const std::string tsv =
+      "index\timage\tquestion\tanswer\n"
+      "0\t" +
+      kImg +
+      "\tq\tHarry Potter\n"
+      "1\t" +
+      kImg +
+      "\tq\tNA\n"
+      "2\t" +
+      kImg + "\tq\tYes\n";
+  Fixture f("ocrvqa", "OCRVQA_TESTCORE", tsv, {{"0", " harry potter "}, {"1", "None"}, {"2", ""}});
+  const DatasetScores s = f.score();
+  // 1 + 1 ('nan' == 'nan') + 0 of 3.
+  EXPECT_EQ(testing::read_bytes(f.files.acc), "\"Overall\"\n\"66.66666666666666\"\n");
+}
+
+// A VQA TSV with a category column and no split: Overall, then each category (sorted).
+TEST(DatasetScoring, VqaCategoriesFollowOverallWhenThereIsNoSplit) {
+  const std::string tsv =
+      "index\timage\tquestion\tanswer\tcategory\n"
+      "0\t" +
+      kImg +
+      "\tq\tA\tzeta\n"
+      "1\t" +
+      kImg +
+      "\tq\tB\talpha\n"
+      "2\t" +
+      kImg + "\tq\tC\talpha\n";
+  Fixture f("ocrvqa_category", "OCRVQA_TEST", tsv, {{"0", "a"}, {"1", "b"}, {"2", "x"}});
+  f.score();
+  EXPECT_EQ(testing::read_bytes(f.files.acc),
+            "\"Overall\",\"alpha\",\"zeta\"\n\"66.66666666666666\",\"50.0\",\"100.0\"\n");
+}
+
+// OCRBench: the score json and no _acc.csv.
+TEST(DatasetScoring, OcrBenchScoreJson) {
+  const std::string tsv =
+      "index\timage\tquestion\tanswer\tcategory\n"
+      "0\t" +
+      kImg +
+      "\tq\t['CENTRE']\tRegular Text Recognition\n"
+      "1\t" +
+      kImg +
+      "\tq\t['no']\tDoc-oriented VQA\n"
+      "2\t" +
+      kImg +
+      "\tq\t['y _ { 2 } = - 1\\n']\tHandwritten Mathematical Expression Recognition\n"
+      "3\t" +
+      kImg + "\tq\t['6015']\tDigit String Recognition\n";
+  Fixture f("ocrbench", "OCRBench", tsv,
+            {{"0", "Centre"}, {"1", "I do not know"}, {"2", "y_{2}=-1"}, {"3", "60 15"}});
+  const DatasetScores s = f.score();
+  const fs::path json_path = f.files.folder / "M_OCRBench_score.json";
+  EXPECT_EQ(s.files, std::vector<fs::path>{json_path});
+  EXPECT_FALSE(fs::exists(f.files.acc));
+  EXPECT_EQ(testing::read_bytes(json_path),
+            "{\n    \"Text Recognition\": 1,\n    \"Scene Text-centric VQA\": 0,\n"
+            "    \"Doc-oriented VQA\": 1,\n    \"Key Information Extraction\": 0,\n"
+            "    \"Handwritten Mathematical Expression Recognition\": 1,\n"
+            "    \"Final Score\": 3,\n    \"Final Score Norm\": 0.3\n}");
+  EXPECT_EQ(s.scores["Final Score"], 3);
+  ASSERT_TRUE(s.acc);
+  EXPECT_EQ(s.acc->columns.back(), "Overall");
+  EXPECT_DOUBLE_EQ(s.acc->values[0].back(), 0.003);
+}
+
+TEST(DatasetScoring, OcrBenchBadRowsNameTheLineAndColumn) {
+  const std::string tsv =
+      "index\timage\tquestion\tanswer\tcategory\n"
+      "0\t" +
+      kImg + "\tq\tCENTRE\tRegular Text Recognition\n";
+  Fixture f("ocrbench_bad", "OCRBench", tsv, {{"0", "x"}});
+  std::string m;
+  try {
+    f.score();
+  } catch (const UserError& e) {
+    m = e.what();
+  }
+  EXPECT_NE(m.find("line 2 (index 0): column 'answer'"), std::string::npos) << m;
+}
+
+// The test splits without ground truth are not scored.
+TEST(DatasetScoring, DocVqaTestIsInferenceOnly) {
+  const std::string tsv = "index\timage\tquestion\n0\t" + kImg + "\tq\n";
+  Fixture f("docvqa_test", "DocVQA_TEST", tsv, {{"0", "x"}});
+  const DatasetScores s = f.score();
+  EXPECT_TRUE(s.scores.is_null());
+  EXPECT_TRUE(s.files.empty());
+  EXPECT_FALSE(s.acc);
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include "vlm/report/run_comparison.h"
 #include "vlm/report/run_folder.h"
 #include "vlm/report/score_cells.h"
+#include "vlm/run/result_table.h"
 
 namespace vlm {
 namespace {
@@ -407,6 +408,68 @@ TEST_F(Compare, BadInputNamesTheFile) {
               compare_runs({RunFolder::open(a_), RunFolder::open(d)});
             }).find((d / "M_DS1_acc.csv").string() + ": record 2, column Overall: `high`"),
             std::string::npos);
+}
+
+// VLMEvalKit's own folders (no run.json): the classic T{date}_G{hash}/ with {model}_{data}.xlsx
+// and a VQA-style _acc.csv ("Overall" alone) beside its evaluation files, and the newer
+// T{date}-{time}/ with PRED_FORMAT=tsv predictions and EVAL_FORMAT=json scores.
+TEST_F(Compare, VlmevalkitFoldersBesideTheHarness) {
+  const fs::path vk = root_ / "vk" / "M" / "T20241227_G0eef2a64";
+  fs::create_directories(vk);
+  ResultTable t;
+  t.add_column("index", true);
+  t.add_column("question");
+  t.add_column("prediction");
+  t.add_row({"1", "q1", "A"});
+  t.add_row({"2", "q2", "A"});
+  t.add_row({"3", "q3", "line1\nline \"two\""});
+  t.add_row({"4", "q4", std::nullopt});
+  t.write_xlsx(vk / "M_DS1.xlsx");
+  t.write_xlsx(vk / "M_DS1_results.xlsx");  // an evaluation file, not a dataset
+  write(vk / "M_DS1_acc.csv", "\"Overall\"\n\"0.25\"\n");
+  write(vk / "01_DS1.pkl", "x");
+
+  const RunFolder v = RunFolder::open(vk);
+  EXPECT_EQ(v.layout, "vlmevalkit");
+  EXPECT_EQ(v.model, "M");
+  EXPECT_EQ(v.commit, "0eef2a64");
+  EXPECT_EQ(v.label, "M/T20241227_G0eef2a64");
+  EXPECT_EQ(v.datasets, std::vector<std::string>{"DS1"});
+
+  CompareOptions o;
+  o.datasets = {"DS1"};
+  const RunComparison r = compare_runs({RunFolder::open(a_), v}, o);
+  ASSERT_EQ(r.datasets.size(), 1u);
+  const DatasetComparison& d = r.datasets[0];
+  ASSERT_EQ(d.agreement.size(), 1u);
+  EXPECT_EQ(d.agreement[0].compared, 4u);
+  EXPECT_EQ(d.agreement[0].identical, 3u);
+  EXPECT_EQ(d.agreement[0].differing_indices, std::vector<std::string>{"2"});
+  ASSERT_TRUE(d.overall[1].has_value());
+  EXPECT_DOUBLE_EQ(*d.overall[1], 0.25);
+  for (const ScoreRow& row : d.scores) {
+    if (row.metric == "Overall") {
+      ASSERT_TRUE(row.deltas[1].has_value());
+      EXPECT_DOUBLE_EQ(*row.deltas[1], -0.5);
+    }
+  }
+
+  // The model folder itself, holding the links, reads the same way.
+  fs::create_symlink(vk / "M_DS1.xlsx", vk.parent_path() / "M_DS1.xlsx");
+  const RunFolder links = RunFolder::open(vk.parent_path());
+  EXPECT_EQ(links.model, "M");
+  EXPECT_EQ(links.datasets, std::vector<std::string>{"DS1"});
+
+  const fs::path vn = root_ / "vn" / "M" / "T20260409-101010";
+  write(vn / "M_DS2.tsv",
+        "\"index\"\t\"question\"\t\"prediction\"\n\"a\"\t\"q\"\t\"yes\"\n\"b\"\t\"q\"\t\"no\"\n"
+        "\"c\"\t\"q\"\t\"no\"\n");
+  write(vn / "M_DS2_acc.json", "[\n    {\n        \"Overall\": 0.9\n    }\n]");
+  o.datasets = {"DS2"};
+  const RunComparison n = compare_runs({RunFolder::open(a_), RunFolder::open(vn)}, o);
+  EXPECT_EQ(n.runs[1].commit, "");
+  EXPECT_EQ(n.datasets[0].agreement[0].differing_indices, std::vector<std::string>{"c"});
+  EXPECT_DOUBLE_EQ(*n.datasets[0].overall[1], 0.9);
 }
 
 TEST_F(Compare, DatasetsNotSharedAndRunCount) {

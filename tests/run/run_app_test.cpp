@@ -6,6 +6,7 @@
 
 #include <cctype>
 #include <cstdint>
+#include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -155,6 +156,57 @@ TEST_F(RunApp, RunsEveryItemRecordsBadRowsAndPrintsTheAccuracyTable) {
   EXPECT_TRUE(run_json["placement"]["map"].contains("vision_model"));
   EXPECT_EQ(run_json["placement"]["config"], "single");
   EXPECT_TRUE(run_json["placement"]["fits"].get<bool>());
+}
+
+// A VQA benchmark end to end: the demo rows as a TextVQA_VAL TSV (10 answers each, the first
+// row's answers all "nokia"), answered by the tiny model and scored with TextVQA's metric; then
+// the same predictions file scored again by --predictions, which must give the same _acc.csv.
+TEST_F(RunApp, TextVqaRunWritesVlmevalkitsFilesAndScoresItsOwnPredictionsAlike) {
+  const fs::path data = *root_ / "LMUData";
+  const std::string script =
+      "import csv, sys\n"
+      "csv.field_size_limit(1 << 30)\n"
+      "rows = list(csv.DictReader(open(sys.argv[1], encoding='utf-8'), delimiter='\\t'))\n"
+      "with open(sys.argv[2], 'w', encoding='utf-8') as f:\n"
+      "    f.write('index\\timage\\tquestion\\tanswer\\n')\n"
+      "    for i, r in enumerate(rows[:3]):\n"
+      "        a = ['nokia'] * 10 if i == 0 else ['red'] * 5 + ['blue'] * 5\n"
+      "        f.write('%s\\t%s\\t%s\\t%s\\n' % (r['index'], r['image'], r['question'], a))\n";
+  std::ofstream(*root_ / "to_textvqa.py", std::ios::binary) << script;
+  ASSERT_EQ(
+      std::system((testing::python() + " " + (*root_ / "to_textvqa.py").string() + " " +
+                   (data / "RealWorldQA.tsv").string() + " " + (data / "TextVQA_VAL.tsv").string())
+                      .c_str()),
+      0);
+  Result r = run(model_dir_arg() + " --data TextVQA_VAL --max-new-tokens 8", "out_vqa");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const fs::path folder = run_folder("out_vqa");
+  ASSERT_FALSE(folder.empty());
+  for (const char* f : {"InternVL2-tiny_TextVQA_VAL.xlsx", "InternVL2-tiny_TextVQA_VAL_acc.csv",
+                        "InternVL2-tiny_TextVQA_VAL_results.xlsx", "run.json"})
+    EXPECT_TRUE(fs::exists(folder / f)) << f;
+  const std::string acc = slurp(folder / "InternVL2-tiny_TextVQA_VAL_acc.csv");
+  EXPECT_EQ(acc.rfind("\"Overall\"\n\"", 0), 0u) << acc;
+  const auto run_json = nlohmann::json::parse(slurp(folder / "run.json"));
+  const auto& scores = run_json["datasets"]["TextVQA_VAL"]["scores"];
+  EXPECT_EQ(scores["scorer"], "vqa_textvqa");
+  ASSERT_TRUE(scores["Overall"].is_number());
+  // The summary line shows the headline figure (x 100, two decimals).
+  char overall[32];
+  std::snprintf(overall, sizeof(overall), "%.2f", scores["Overall"].get<double>());
+  EXPECT_NE(r.out.find(overall), std::string::npos) << r.out;
+  // The prompt carries the short-answer suffix.
+  const std::string records = slurp(folder / "InternVL2-tiny_TextVQA_VAL_records.jsonl");
+  EXPECT_NE(records.find("Answer the question using a single word or phrase."), std::string::npos);
+
+  Result again = run("--mode eval --model Again --data TextVQA_VAL --predictions " +
+                         (folder / "InternVL2-tiny_TextVQA_VAL.xlsx").string(),
+                     "out_vqa_eval");
+  ASSERT_EQ(again.rc, 0) << again.err;
+  fs::path eval_folder;
+  for (const auto& e : fs::directory_iterator(*root_ / "out_vqa_eval" / "Again"))
+    if (e.is_directory()) eval_folder = e.path();
+  EXPECT_EQ(slurp(eval_folder / "Again_TextVQA_VAL_acc.csv"), acc);
 }
 
 TEST_F(RunApp, ARestartAfterACrashFinishesTheRestAndGivesTheSameFiles) {

@@ -502,4 +502,71 @@ std::size_t python_len(const std::string& text) {
   return decode(text).size();
 }
 
+namespace {
+
+// clang-format off
+// Generated from CPython 3.11 (Unicode 14.0.0): every code point c with len(chr(c).upper()) != 1,
+// and that length.
+struct UpperLength {
+  char32_t cp;
+  int length;
+};
+constexpr UpperLength kUpperLengths[] = {
+    {0x00DF, 2}, {0x0149, 2}, {0x01F0, 2}, {0x0390, 3}, {0x03B0, 3}, {0x0587, 2}, {0x1E96, 2}, {0x1E97, 2},
+    {0x1E98, 2}, {0x1E99, 2}, {0x1E9A, 2}, {0x1F50, 2}, {0x1F52, 3}, {0x1F54, 3}, {0x1F56, 3}, {0x1F80, 2},
+    {0x1F81, 2}, {0x1F82, 2}, {0x1F83, 2}, {0x1F84, 2}, {0x1F85, 2}, {0x1F86, 2}, {0x1F87, 2}, {0x1F88, 2},
+    {0x1F89, 2}, {0x1F8A, 2}, {0x1F8B, 2}, {0x1F8C, 2}, {0x1F8D, 2}, {0x1F8E, 2}, {0x1F8F, 2}, {0x1F90, 2},
+    {0x1F91, 2}, {0x1F92, 2}, {0x1F93, 2}, {0x1F94, 2}, {0x1F95, 2}, {0x1F96, 2}, {0x1F97, 2}, {0x1F98, 2},
+    {0x1F99, 2}, {0x1F9A, 2}, {0x1F9B, 2}, {0x1F9C, 2}, {0x1F9D, 2}, {0x1F9E, 2}, {0x1F9F, 2}, {0x1FA0, 2},
+    {0x1FA1, 2}, {0x1FA2, 2}, {0x1FA3, 2}, {0x1FA4, 2}, {0x1FA5, 2}, {0x1FA6, 2}, {0x1FA7, 2}, {0x1FA8, 2},
+    {0x1FA9, 2}, {0x1FAA, 2}, {0x1FAB, 2}, {0x1FAC, 2}, {0x1FAD, 2}, {0x1FAE, 2}, {0x1FAF, 2}, {0x1FB2, 2},
+    {0x1FB3, 2}, {0x1FB4, 2}, {0x1FB6, 2}, {0x1FB7, 3}, {0x1FBC, 2}, {0x1FC2, 2}, {0x1FC3, 2}, {0x1FC4, 2},
+    {0x1FC6, 2}, {0x1FC7, 3}, {0x1FCC, 2}, {0x1FD2, 3}, {0x1FD3, 3}, {0x1FD6, 2}, {0x1FD7, 3}, {0x1FE2, 3},
+    {0x1FE3, 3}, {0x1FE4, 2}, {0x1FE6, 2}, {0x1FE7, 3}, {0x1FF2, 2}, {0x1FF3, 2}, {0x1FF4, 2}, {0x1FF6, 2},
+    {0x1FF7, 3}, {0x1FFC, 2}, {0xFB00, 2}, {0xFB01, 2}, {0xFB02, 2}, {0xFB03, 3}, {0xFB04, 3}, {0xFB05, 2},
+    {0xFB06, 2}, {0xFB13, 2}, {0xFB14, 2}, {0xFB15, 2}, {0xFB16, 2}, {0xFB17, 2},
+};
+// The zero of every run of ten Unicode decimal digits (chr(z + k).isdecimal(), value k).
+constexpr char32_t kDecimalZeros[] = {
+    0x0030, 0x0660, 0x06F0, 0x07C0, 0x0966, 0x09E6, 0x0A66, 0x0AE6, 0x0B66, 0x0BE6,
+    0x0C66, 0x0CE6, 0x0D66, 0x0DE6, 0x0E50, 0x0ED0, 0x0F20, 0x1040, 0x1090, 0x17E0,
+    0x1810, 0x1946, 0x19D0, 0x1A80, 0x1A90, 0x1B50, 0x1BB0, 0x1C40, 0x1C50, 0xA620,
+    0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0, 0xFF10, 0x104A0, 0x10D30, 0x11066,
+    0x110F0, 0x11136, 0x111D0, 0x112F0, 0x11450, 0x114D0, 0x11650, 0x116C0, 0x11730, 0x118E0,
+    0x11950, 0x11C50, 0x11D50, 0x11DA0, 0x16A60, 0x16AC0, 0x16B50, 0x1D7CE, 0x1D7D8, 0x1D7E2,
+    0x1D7EC, 0x1D7F6, 0x1E140, 0x1E2F0, 0x1E950, 0x1FBF0,
+};
+// clang-format on
+
+}  // namespace
+
+std::size_t python_upper_len(const std::string& text) {
+  std::size_t n = 0;
+  for (char32_t cp : decode(text)) {
+    const auto* it = std::lower_bound(std::begin(kUpperLengths), std::end(kUpperLengths), cp,
+                                      [](const UpperLength& u, char32_t c) { return u.cp < c; });
+    n += (it != std::end(kUpperLengths) && it->cp == cp) ? static_cast<std::size_t>(it->length) : 1;
+  }
+  return n;
+}
+
+std::u32string python_code_points(const std::string& text) {
+  return decode(text);
+}
+
+std::string python_from_code_points(const std::u32string& code_points) {
+  std::string out;
+  out.reserve(code_points.size());
+  for (char32_t cp : code_points) append_utf8(cp, out);
+  return out;
+}
+
+int python_decimal_value(char32_t cp) {
+  if (cp < 0x80) return (cp >= '0' && cp <= '9') ? static_cast<int>(cp - '0') : -1;
+  const auto* it = std::upper_bound(std::begin(kDecimalZeros), std::end(kDecimalZeros), cp);
+  if (it == std::begin(kDecimalZeros)) return -1;
+  const char32_t zero = *std::prev(it);
+  return cp - zero < 10 ? static_cast<int>(cp - zero) : -1;
+}
+
 }  // namespace vlm

@@ -32,9 +32,10 @@ bool contains(const std::string& s, const char* needle) {
 }  // namespace
 
 const std::vector<std::string>& known_scorers() {
-  static const std::vector<std::string> kScorers = {"mcq_exact", "mcq_circular", "mcq_mmmu",
-                                                    "yn_exact",  "yn_mme",       "yn_hallusion",
-                                                    "yn_pope",   "none"};
+  static const std::vector<std::string> kScorers = {
+      "mcq_exact",           "mcq_circular", "mcq_mmmu",    "yn_exact", "yn_mme",
+      "yn_hallusion",        "yn_pope",      "vqa_textvqa", "vqa_anls", "vqa_relaxed",
+      "vqa_relaxed_classic", "vqa_exact",    "ocrbench",    "none"};
   return kScorers;
 }
 
@@ -55,6 +56,14 @@ std::string default_scorer(DatasetKind kind, const std::string& name) {
       if (contains(name, "POPE")) return "yn_pope";
       return "yn_exact";
     case DatasetKind::kVqa:
+      // run.py skips the test splits without ground truth; OCRBench is a class of its own;
+      // ImageVQADataset.evaluate picks the metric with these substrings, in this order.
+      if (name == "DocVQA_TEST" || name == "InfoVQA_TEST") return "none";
+      if (contains(name, "OCRBench")) return "ocrbench";
+      if (contains(name, "TextVQA")) return "vqa_textvqa";
+      if (contains(name, "ChartQA")) return "vqa_relaxed";
+      if (contains(name, "OCRVQA")) return "vqa_exact";
+      if (contains(name, "DocVQA") || contains(name, "InfoVQA")) return "vqa_anls";
       break;
   }
   return "none";
@@ -125,8 +134,10 @@ DatasetSpec load_dataset_spec(const std::filesystem::path& yaml_path) {
   }
   const bool mcq_scorer = spec.scorer.rfind("mcq_", 0) == 0;
   const bool yn_scorer = spec.scorer.rfind("yn_", 0) == 0;
+  const bool vqa_scorer = spec.scorer.rfind("vqa_", 0) == 0 || spec.scorer == "ocrbench";
   check_user(!(mcq_scorer && spec.kind != DatasetKind::kMcq) &&
-                 !(yn_scorer && spec.kind != DatasetKind::kYn),
+                 !(yn_scorer && spec.kind != DatasetKind::kYn) &&
+                 !(vqa_scorer && spec.kind != DatasetKind::kVqa),
              where + ": scorer '" + spec.scorer + "' does not fit kind " + to_string(spec.kind));
   spec.url = get("url", false);
   return spec;

@@ -52,6 +52,11 @@ Prompt build_internvl_prompt(const Item& item, const DatasetSpec& spec) {
     case DatasetKind::kVqa:
       if (listinstr({"LLaVABench", "WildVision"}, name)) {
         text = question + "\nAnswer this question in detail.";
+      } else if (listinstr({"OCRVQA", "TextVQA", "ChartQA", "DocVQA", "InfoVQA", "OCRBench", "DUDE",
+                            "SLIDEVQA", "GQA", "MMLongBench_DOC"},
+                           name)) {
+        // The short-answer benchmarks (explicit since 2024-12-09; the default branch before).
+        text = question + "\nAnswer the question using a single word or phrase.";
       } else if (listinstr({"MathVista", "MathVision", "VCR", "MTVQA", "MMVet", "MathVerse", "MMDU",
                             "CRPE", "MIA-Bench", "MM-Math", "DynaMath", "QSpatial", "WeMath",
                             "LogicVista"},

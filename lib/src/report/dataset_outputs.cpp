@@ -1,9 +1,12 @@
 #include "vlm/report/dataset_outputs.h"
 
 #include <algorithm>
+#include <fstream>
 #include <set>
+#include <sstream>
 
 #include "vlm/core/error.h"
+#include "vlm/run/prediction_file.h"
 #include "vlm/run/record_file.h"
 #include "vlm/run/result_table.h"
 #include "vlm/run/work_dir.h"
@@ -41,7 +44,21 @@ DatasetOutputs read_dataset_outputs(const RunFolder& run, const std::string& dat
     }
   const bool have_records = !record_files.empty();
 
-  if (fs::exists(files.predictions_tsv)) {
+  if (run.layout == "vlmevalkit") {
+    // VLMEvalKit's own prediction file (.xlsx, or .tsv under PRED_FORMAT=tsv), read as pandas.
+    out.predictions_file = entry.at("predictions_file").get<std::string>();
+    const PredictionFile pf = read_prediction_file(out.predictions_file);
+    const size_t index_col = pf.column_index("index");
+    const size_t pred_col = pf.column_index("prediction");
+    std::set<std::string> seen;
+    for (size_t r = 0; r < pf.rows.size(); ++r) {
+      const std::string index = pf.rows[r][index_col].value_or("nan");
+      check_user(seen.insert(index).second, out.predictions_file.string() + " " + pf.row_unit +
+                                                " " + std::to_string(pf.lines[r]) +
+                                                " repeats index " + index);
+      out.predictions.emplace_back(index, pf.rows[r][pred_col].value_or(""));
+    }
+  } else if (fs::exists(files.predictions_tsv)) {
     out.predictions_file = files.predictions_tsv;
     const ResultTable table = ResultTable::read_tsv(files.predictions_tsv);
     const auto index_col = table.find_column("index");
@@ -100,9 +117,24 @@ DatasetOutputs read_dataset_outputs(const RunFolder& run, const std::string& dat
     out.items_per_s_source = "records";
   }
 
+  const fs::path acc_json = run.folder / (files.stem + "_acc.json");      // EVAL_FORMAT=json
+  const fs::path score_json = run.folder / (files.stem + "_score.json");  // OCRBench
   if (fs::exists(files.acc)) {
     out.scores = read_acc_csv(files.acc);
     out.scores_file = files.acc;
+  } else if (fs::exists(acc_json) || fs::exists(score_json)) {
+    const fs::path p = fs::exists(acc_json) ? acc_json : score_json;
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    json j;
+    try {
+      j = json::parse(ss.str());
+    } catch (const json::exception& e) {
+      throw UserError(p.string() + ": not valid JSON: " + e.what());
+    }
+    out.scores = score_cells_from_json(j, p.string());
+    out.scores_file = p;
   } else if (entry.is_object() && entry.contains("scores") && !entry["scores"].is_null()) {
     out.scores = score_cells_from_json(entry["scores"],
                                        run_json.string() + ": datasets." + dataset + ".scores");

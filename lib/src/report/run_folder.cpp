@@ -45,6 +45,58 @@ std::string string_at(const json& j, const char* a, const char* b = nullptr) {
   return p->is_string() ? p->get<std::string>() : "";
 }
 
+// The evaluation files VLMEvalKit writes beside a prediction file (their stems end so).
+bool is_evaluation_stem(const std::string& stem) {
+  static const char* kSuffixes[] = {
+      "_results", "_result", "_auxmatch", "_acc",       "_score",  "_PREV", "_rating",  "_fine",
+      "_metrics", "_tmp",    "_response", "_processed", "_config", "_meta", "_records", "_supp"};
+  for (const char* suffix : kSuffixes) {
+    const std::string s = suffix;
+    if (stem.size() > s.size() && stem.compare(stem.size() - s.size(), s.size(), s) == 0)
+      return true;
+  }
+  return false;
+}
+
+// A VLMEvalKit folder: prediction files named {model}_{data}.xlsx|.tsv, model being the name of
+// the folder above or of the folder itself. Empty when there are none.
+std::optional<RunFolder> open_vlmevalkit(const fs::path& folder, const std::string& label) {
+  const fs::path abs = fs::weakly_canonical(fs::absolute(folder));
+  for (const std::string& model :
+       {abs.parent_path().filename().string(), abs.filename().string()}) {
+    if (model.empty()) continue;
+    const std::string prefix = model + "_";
+    std::map<std::string, fs::path> found;  // dataset -> file (.xlsx preferred)
+    for (const auto& entry : fs::directory_iterator(folder)) {
+      const fs::path p = entry.path();
+      const std::string ext = p.extension().string();
+      const std::string stem = p.stem().string();
+      if ((ext != ".xlsx" && ext != ".tsv") || stem.rfind(prefix, 0) != 0 ||
+          stem.size() == prefix.size() || is_evaluation_stem(stem) || !fs::is_regular_file(p))
+        continue;
+      const std::string data = stem.substr(prefix.size());
+      if (!found.count(data) || ext == ".xlsx") found[data] = p;
+    }
+    if (found.empty()) continue;
+    RunFolder run;
+    run.folder = folder;
+    run.model = model;
+    run.layout = "vlmevalkit";
+    const std::string name = abs.filename().string();
+    run.label = label.empty() ? abs.parent_path().filename().string() + "/" + name : label;
+    const std::size_t g = name.find("_G");
+    if (name.size() > 1 && name[0] == 'T' && g != std::string::npos)
+      run.commit = name.substr(g + 2);
+    run.run_json = {{"layout", "vlmevalkit"}, {"datasets", json::object()}};
+    for (const auto& [data, path] : found) {
+      run.datasets.push_back(data);
+      run.run_json["datasets"][data] = {{"predictions_file", path.string()}};
+    }
+    return run;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 RunFolder RunFolder::open(const fs::path& folder, const std::string& label) {
@@ -52,10 +104,14 @@ RunFolder RunFolder::open(const fs::path& folder, const std::string& label) {
   run.folder = folder;
   check_user(fs::is_directory(folder), "run folder " + folder.string() + " does not exist");
   const fs::path file = folder / "run.json";
+  if (!fs::is_regular_file(file)) {
+    if (std::optional<RunFolder> v = open_vlmevalkit(folder, label)) return std::move(*v);
+  }
   check_user(fs::is_regular_file(file),
              file.string() +
                  " not found: not a run folder (expected {work_dir}/{model}/"
-                 "T{YYYYMMDD}_G{commit8}/ as `run` writes it)");
+                 "T{YYYYMMDD}_G{commit8}/ as `run` writes it, or VLMEvalKit's with "
+                 "{model}_{data}.xlsx files)");
   std::ifstream in(file, std::ios::binary);
   check_user(static_cast<bool>(in), "cannot read " + file.string());
   std::stringstream ss;

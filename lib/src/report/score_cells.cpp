@@ -107,7 +107,9 @@ std::vector<ScoreCell> read_acc_csv(const std::filesystem::path& path) {
   size_t split_col = header.size();
   for (size_t c = 0; c < header.size(); ++c)
     if (header[c] == "split") split_col = c;
-  check_user(split_col < header.size(), path.string() + ":1: no `split` column");
+  // VLMEvalKit's VQA tables have no `split` column ("Overall" alone, or "val","Overall"): their
+  // one row is split "none".
+  const bool has_split = split_col < header.size();
   std::vector<ScoreCell> cells;
   for (size_t r = 1; r < records.size(); ++r) {
     const std::string where = path.string() + ": record " + std::to_string(r + 1);
@@ -117,7 +119,7 @@ std::vector<ScoreCell> read_acc_csv(const std::filesystem::path& path) {
                    std::to_string(header.size()));
     for (size_t c = 0; c < header.size(); ++c) {
       if (c == split_col) continue;
-      cells.push_back({records[r][split_col], header[c],
+      cells.push_back({has_split ? records[r][split_col] : std::string("none"), header[c],
                        parse_number(records[r][c], where + ", column " + header[c])});
     }
   }

@@ -3,11 +3,19 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 
 #include "vlm/core/error.h"
+#include "vlm/core/log.h"
+#include "vlm/core/python_float.h"
+#include "vlm/core/python_str.h"
 #include "vlm/eval/circular_eval.h"
+#include "vlm/eval/excel_round_trip.h"
 #include "vlm/eval/mcq_scorer.h"
 #include "vlm/eval/mmmu_preproc.h"
+#include "vlm/eval/numpy_mean.h"
+#include "vlm/eval/ocrbench_score.h"
+#include "vlm/eval/vqa_scorers.h"
 #include "vlm/eval/yorn_extraction.h"
 #include "vlm/eval/yorn_rating.h"
 #include "vlm/run/result_table.h"
@@ -267,6 +275,248 @@ DatasetScores score_yorn(const DatasetSpec& spec, const Dataset& ds,
   return out;
 }
 
+// ---- VQA (ImageVQADataset.evaluate_heuristic, OCRBench.evaluate) ------------------------------
+
+// Python's repr() of a str (the quote it picks, backslash escapes for \\, the quote, \n, \r, \t
+// and other C0/C1 controls; other text verbatim), as str(list) prints list items.
+std::string python_str_repr(const std::string& s) {
+  const bool has_single = s.find('\'') != std::string::npos;
+  const bool has_double = s.find('"') != std::string::npos;
+  const char quote = has_single && !has_double ? '"' : '\'';
+  std::string out(1, quote);
+  for (char32_t cp : python_code_points(s)) {
+    if (cp == '\\' || cp == static_cast<char32_t>(quote)) {
+      out += '\\';
+      out += static_cast<char>(cp);
+    } else if (cp == '\n') {
+      out += "\\n";
+    } else if (cp == '\r') {
+      out += "\\r";
+    } else if (cp == '\t') {
+      out += "\\t";
+    } else if (cp < 0x20 || (cp >= 0x7F && cp < 0xA0)) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\x%02x", static_cast<unsigned>(cp));
+      out += buf;
+    } else {
+      out += python_from_code_points(std::u32string(1, cp));
+    }
+  }
+  return out + quote;
+}
+
+std::string python_list_str(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + items[i];
+  return out + "]";
+}
+
+// The split keys of the _acc.csv: Python's set order is hash-seed dependent; ChartQA's two splits
+// come out as test_human, test_augmented in every published log, so those go first, then the
+// others in order of first appearance.
+std::vector<std::string> split_order(const std::vector<std::optional<std::string>>& splits) {
+  std::vector<std::string> order;
+  for (const char* known : {"test_human", "test_augmented"})
+    for (const auto& sp : splits)
+      if (sp && *sp == known) {
+        order.push_back(known);
+        break;
+      }
+  for (const auto& sp : splits) {
+    const std::string name = sp.value_or("nan");
+    if (std::find(order.begin(), order.end(), name) == order.end()) order.push_back(name);
+  }
+  return order;
+}
+
+// The score files of an ImageVQADataset scorer: {stem}_results.xlsx (the prediction columns,
+// eval_gt, eval_pred, eval_match, eval_score, as VLMEvalKit writes it since 2025-07-23) and
+// {stem}_acc.csv (one row: each split's mean hit x 100, then "Overall"; without a split column,
+// "Overall" then each category's, sorted; values not rounded).
+DatasetScores score_vqa(const DatasetSpec& spec, const Dataset& ds,
+                        const std::map<std::string, ItemRecord>& records, const PairFiles& files) {
+  const std::string& s = spec.scorer;
+  std::vector<const Item*> items;
+  std::vector<std::optional<std::string>> raw_predictions, raw_answers;
+  for (const Item& item : ds.items()) {
+    items.push_back(&item);
+    raw_predictions.push_back(record_of(records, item, spec).prediction);
+    raw_answers.push_back(item.answer);
+  }
+  // What evaluate() reads back from the predictions xlsx, then str().
+  const std::vector<std::string> predictions = excel_round_trip(raw_predictions);
+  const std::vector<std::string> answers = excel_round_trip(raw_answers);
+
+  const std::vector<std::string> columns = prediction_columns(ds);
+  ResultTable result;
+  for (const std::string& c : columns) result.add_column(c, numeric_column(ds, c));
+  result.add_column("prediction");
+  result.add_column("eval_gt");
+  result.add_column("eval_pred");
+  result.add_column("eval_match");
+  result.add_column("eval_score", true);
+
+  const ChartQaEra era = s == "vqa_relaxed_classic" ? ChartQaEra::kClassic : ChartQaEra::kCurrent;
+  std::vector<double> hits;
+  std::vector<std::optional<std::string>> splits;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const Item& item = *items[i];
+    const std::string& pred = predictions[i];
+    const std::vector<std::string> gt = vqa_answers(answers[i]);
+    std::vector<std::string> gt_repr, match_repr;
+    std::string eval_pred;
+    std::vector<double> match;
+    double hit = 0;
+    if (s == "vqa_textvqa") {
+      for (const std::string& g : gt) gt_repr.push_back(python_str_repr(textvqa_process_answer(g)));
+      eval_pred = textvqa_process_answer(pred);
+      match = textvqa_match(pred, gt);
+      // min(1, n / 3) keeps the int 1 when it wins.
+      for (double m : match) match_repr.push_back(m == 1.0 ? "1" : python_float_repr(m));
+      hit = numpy_mean(match);
+    } else {
+      for (const std::string& g : gt) gt_repr.push_back(python_str_repr(g));
+      if (s == "vqa_anls") {
+        eval_pred = pred;
+        for (const std::string& g : gt) match.push_back(anls_distance(g, pred));
+        for (double m : match) match_repr.push_back(python_float_repr(m));
+        hit = anls_score(pred, gt);
+      } else if (s == "vqa_relaxed" || s == "vqa_relaxed_classic") {
+        eval_pred = python_strip(pred);
+        for (const std::string& g : gt) {
+          const bool ok = chartqa_score(pred, {g}, era);
+          match.push_back(ok ? 1.0 : 0.0);
+          match_repr.push_back(ok ? "True" : "False");
+        }
+        hit = chartqa_score(pred, gt, era) ? 1.0 : 0.0;
+      } else {  // vqa_exact
+        eval_pred = python_strip(pred);
+        for (const std::string& g : gt) {
+          match.push_back(ocrvqa_score(pred, {g}));
+          match_repr.push_back(python_float_repr(match.back()));
+        }
+        hit = ocrvqa_score(pred, gt);
+      }
+    }
+    std::vector<ResultTable::Cell> row;
+    for (const std::string& c : columns) row.push_back(field(item, c.c_str()));
+    row.push_back(raw_predictions[i]);
+    row.push_back(python_list_str(gt_repr));
+    row.push_back(eval_pred);
+    row.push_back(python_list_str(match_repr));
+    const double score = numpy_mean(match);
+    row.push_back(std::isnan(score) ? ResultTable::Cell() : python_float_repr(score));
+    result.add_row(row);
+    hits.push_back(hit);
+    splits.push_back(field(item, "split"));
+  }
+
+  // The _acc.csv row: per split (when the TSV has a split column), then Overall.
+  ScoreTable table;
+  AccTable acc;
+  acc.columns = {"split"};
+  acc.splits = {"none"};
+  acc.values.emplace_back();
+  std::vector<ScoreValue> row;
+  auto add = [&](const std::string& name, const std::vector<double>& h) {
+    const double mean = numpy_mean(h);
+    table.columns.push_back(name);
+    row.push_back(mean * 100);
+    acc.columns.push_back(name);
+    acc.values[0].push_back(mean);
+  };
+  const bool has_split = std::find(columns.begin(), columns.end(), "split") != columns.end();
+  if (has_split) {
+    for (const std::string& sp : split_order(splits)) {
+      std::vector<double> h;
+      for (size_t i = 0; i < hits.size(); ++i)
+        if (splits[i].value_or("nan") == sp) h.push_back(hits[i]);
+      add(sp, h);
+    }
+  }
+  add("Overall", hits);
+  // Without a split column, one column per category (sorted) follows Overall.
+  const bool has_category = std::find(columns.begin(), columns.end(), "category") != columns.end();
+  if (!has_split && has_category) {
+    std::map<std::string, std::vector<double>> by_category;
+    for (size_t i = 0; i < hits.size(); ++i)
+      by_category[field(*items[i], "category").value_or("nan")].push_back(hits[i]);
+    for (const auto& [category, h] : by_category) add(category, h);
+  }
+  table.rows.push_back(row);
+
+  const fs::path result_path = files.folder / (files.stem + "_results.xlsx");
+  result.write_xlsx(result_path);
+  write_score_csv(table, files.acc);
+  DatasetScores out;
+  out.scores = json::object();
+  for (size_t c = 0; c < table.columns.size(); ++c)
+    out.scores[table.columns[c]] = std::get<double>(table.rows[0][c]);
+  out.scores["scorer"] = s;
+  if (s == "vqa_relaxed" || s == "vqa_relaxed_classic")
+    out.scores["chartqa_era"] = chartqa_era_name(era);
+  out.acc = std::move(acc);
+  out.table = std::move(table);
+  out.files = {result_path, files.acc};
+  return out;
+}
+
+// OCRBench.evaluate: counts per category -> {model}_OCRBench_score.json (no per-item file, no
+// _acc.csv).
+DatasetScores score_ocrbench(const DatasetSpec& spec, const Dataset& ds,
+                             const std::map<std::string, ItemRecord>& records,
+                             const PairFiles& files) {
+  std::vector<std::optional<std::string>> raw_predictions;
+  for (const Item& item : ds.items())
+    raw_predictions.push_back(record_of(records, item, spec).prediction);
+  const std::vector<std::string> predictions = excel_round_trip(raw_predictions);
+  std::vector<std::pair<std::string, int64_t>> counts;
+  for (size_t i = 0; i < ds.size(); ++i) {
+    const Item& item = ds[i];
+    const std::string at = spec.name + ": " + ds.path().string() + " line " +
+                           std::to_string(item.line) + " (index " + item.index + ")";
+    const std::optional<std::string> category = field(item, "category");
+    check_user(category.has_value(), at + ": no 'category'");
+    // eval(answer) must give a list.
+    const std::string answer = item.answer.value_or("nan");
+    check_user(answer.size() >= 2 && answer.front() == '[' && answer.back() == ']',
+               at + ": column 'answer' must be a Python list literal, got '" + answer + "'");
+    std::vector<std::string> answers;
+    try {
+      answers = parse_list_str(answer);
+    } catch (const UserError& e) {
+      throw UserError(at + ": column 'answer': " + e.what());
+    }
+    try {
+      counts.emplace_back(*category, ocrbench_hit(*category, answers, predictions[i]) ? 1 : 0);
+    } catch (const UserError& e) {
+      throw UserError(at + ": column 'category': " + e.what());
+    }
+  }
+  const OcrBenchScore score = ocrbench_score(counts);
+  const fs::path path = files.folder / (files.stem + "_score.json");
+  write_ocrbench_score(score, path);
+  DatasetScores out;
+  out.scores = json::object();
+  for (const auto& [key, value] : score.groups) out.scores[key] = value;
+  out.scores["Final Score Norm"] = score.final_score_norm();
+  // For printing: each group as a fraction of its maximum, Overall = Final Score / 1000.
+  static const double kMax[] = {300, 200, 200, 200, 100};
+  AccTable acc;
+  acc.columns = {"split"};
+  acc.splits = {"none"};
+  acc.values.emplace_back();
+  for (size_t g = 0; g < 5; ++g) {
+    acc.columns.push_back(score.groups[g].first);
+    acc.values[0].push_back(static_cast<double>(score.groups[g].second) / kMax[g]);
+  }
+  acc.columns.push_back("Overall");
+  acc.values[0].push_back(static_cast<double>(score.final_score) / 1000.0);
+  out.acc = std::move(acc);
+  out.files = {path};
+  return out;
+}
+
 }  // namespace
 
 DatasetScores score_dataset(const DatasetSpec& spec, const Dataset& ds,
@@ -278,7 +528,15 @@ DatasetScores score_dataset(const DatasetSpec& spec, const Dataset& ds,
   if (s == "mcq_circular") return score_mcq_circular(spec, ds, records, can_infer, files);
   if (s == "yn_exact" || s == "yn_mme" || s == "yn_hallusion" || s == "yn_pope")
     return score_yorn(spec, ds, records, files);
+  if (s == "vqa_textvqa" || s == "vqa_anls" || s == "vqa_relaxed" || s == "vqa_relaxed_classic" ||
+      s == "vqa_exact")
+    return score_vqa(spec, ds, records, files);
+  if (s == "ocrbench") return score_ocrbench(spec, ds, records, files);
   check_user(s == "none" || s.empty(), spec.name + ": unknown scorer '" + s + "'");
+  if (spec.name == "DocVQA_TEST" || spec.name == "InfoVQA_TEST")
+    log::info(spec.name +
+              " is a test split without ground-truth. Thus only the inference part "
+              "is supported for those datasets. ");
   return {};
 }
 

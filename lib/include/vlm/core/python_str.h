@@ -28,4 +28,16 @@ std::string python_lower(const std::string& text);
 // Python's len(str): the number of code points.
 std::size_t python_len(const std::string& text);
 
+// len(str.upper()): the code points after full Unicode upper-casing (SpecialCasing included:
+// "\u00df" -> "SS" counts 2, "\ufb03" -> "FFI" counts 3).
+std::size_t python_upper_len(const std::string& text);
+
+// The text as Python's code points (invalid bytes as U+DC80 + byte), and back.
+std::u32string python_code_points(const std::string& text);
+std::string python_from_code_points(const std::u32string& code_points);
+
+// The value 0..9 of a Unicode decimal digit (category Nd: str.isdecimal(), what `re`'s \d and
+// float() accept), or -1.
+int python_decimal_value(char32_t cp);
+
 }  // namespace vlm

@@ -40,13 +40,22 @@ struct DatasetSpec {
 //   yn_mme        ImageYORNDataset, MME_rating
 //   yn_hallusion  ImageYORNDataset, Hallusion_rating
 //   yn_pope       ImageYORNDataset, POPE_rating
+//   vqa_textvqa   ImageVQADataset, vqa_score (TextVQA's leave-one-out accuracy)
+//   vqa_anls      ImageVQADataset, anls (DocVQA, InfoVQA; threshold 0.5)
+//   vqa_relaxed   ImageVQADataset, relaxed_accuracy as from 2025-09-01 (tolerance relative to
+//                 the answer; ChartQA)
+//   vqa_relaxed_classic  the same up to 2025-08-31 (tolerance relative to the prediction)
+//   vqa_exact     ImageVQADataset, accuracy (OCRVQA: exact match after strip and lower)
+//   ocrbench      OCRBench.evaluate (substring match, score out of 1000)
 //   none          not scored
 const std::vector<std::string>& known_scorers();
 
 // The scorer VLMEvalKit's evaluate() would pick for a dataset named `name` of `kind` (it decides
 // by name): MCQ -> mcq_circular when the lower-cased name has "mmbench" or "ccbench", mcq_mmmu
 // when the name has "MMMU", else mcq_exact; Y/N -> yn_mme / yn_hallusion / yn_pope when the name
-// has "MME" / "Hallusion" / "POPE" (tested in that order), else yn_exact; VQA -> none.
+// has "MME" / "Hallusion" / "POPE" (tested in that order), else yn_exact; VQA -> none for
+// DocVQA_TEST and InfoVQA_TEST (no ground truth), ocrbench when the name has "OCRBench", else by
+// the substrings "TextVQA", "ChartQA", "OCRVQA", "DocVQA"/"InfoVQA" in that order, else none.
 std::string default_scorer(DatasetKind kind, const std::string& name);
 
 // Loads one dataset YAML. Required keys: file, kind; optional: name (must equal the file's stem

@@ -27,13 +27,23 @@ struct RunFolder {
   std::string commit;                 // run.json commit, "" when absent
   std::vector<std::string> datasets;  // keys of run.json datasets, in file order
   std::vector<DeviceMemory> memory;   // devices in plan order, then devices only measured
-  nlohmann::json run_json;            // the whole file
+  nlohmann::json run_json;            // the whole file (VLMEvalKit folders: made up, see open())
+  // "harness" (run.json), "vlmevalkit" (a folder of VLMEvalKit's: classic
+  // {work_dir}/{model}/T{YYYYMMDD}_G{hash}/, newer T{YYYYMMDD}-{HHMMSS}/, or {work_dir}/{model}/
+  // itself with its links).
+  std::string layout = "harness";
 
   // Reads `folder`/run.json. A device's peak memory is the largest value run.json records for it
   // in `peak_memory_bytes` at the top level, in `ranks.*` or in `datasets.*` (each either
   // {"cuda:0": bytes, ...} or [{"device": d, "bytes"|"peak_bytes": n}, ...]), or as
   // `placement.devices[].peak_bytes`. Throws UserError naming the file when the folder or
   // run.json is missing, unreadable or not a JSON object with a `datasets` object.
+  // A folder without run.json is read as VLMEvalKit's when it holds prediction files
+  // {model}_{data}.xlsx (or .tsv, PRED_FORMAT=tsv), with {model} the name of the folder above
+  // (or of the folder itself): its datasets are those files (not the evaluation files beside them:
+  // _acc, _results, _result, _auxmatch, _score, _PREV, ...), run_json is
+  // {"datasets": {data: {"predictions_file": path}}, "layout": "vlmevalkit"}, and commit is the
+  // folder name's G part when it has one.
   static RunFolder open(const std::filesystem::path& folder, const std::string& label = "");
 };
 

@@ -17,8 +17,9 @@ struct ScoreCell {
 };
 
 // Reads an `_acc.csv` as pandas to_csv writes it (QUOTE_ALL or bare fields, "" escapes): header
-// "split","Overall",..., one row per split; an empty cell is NaN. Throws UserError naming the file
-// and line for a missing file, a malformed record, a non-numeric cell, or no `split` column.
+// "split","Overall",..., one row per split (without a `split` column, as VLMEvalKit's VQA
+// tables "val","Overall" are: split "none"); an empty cell is NaN. Throws UserError naming the
+// file and line for a missing file, a malformed record or a non-numeric cell.
 std::vector<ScoreCell> read_acc_csv(const std::filesystem::path& path);
 
 // run.json's `datasets.<name>.scores`: either rows ([{"split": s, "<metric>": v or null}, ...];

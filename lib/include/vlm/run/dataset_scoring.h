@@ -4,7 +4,12 @@
 // Files written, by spec.scorer (stem = "{model}_{dataset}", next to the predictions file):
 //   mcq_exact, mcq_mmmu, mcq_circular: {stem}_exact_matching_result.xlsx, {stem}_acc.csv
 //   yn_exact, yn_mme, yn_hallusion, yn_pope: {stem}_auxmatch.xlsx, {stem}_score.csv
-//   none: nothing
+//   vqa_textvqa, vqa_anls, vqa_relaxed, vqa_relaxed_classic, vqa_exact: {stem}_results.xlsx (per
+//     item: eval_gt, eval_pred, eval_match, eval_score), {stem}_acc.csv (split columns, Overall;
+//     mean x 100); predictions and answers are scored as read back from the xlsx
+//     (excel_round_trip)
+//   ocrbench: {stem}_score.json (OCRBench.evaluate's dict)
+//   none: nothing (DocVQA_TEST / InfoVQA_TEST log that they have no ground truth)
 #pragma once
 
 #include <filesystem>
@@ -26,10 +31,14 @@ namespace vlm {
 
 struct DatasetScores {
   // The score table in report_acc's shape (a "split" column first), for printing: the _acc.csv
-  // table for MCQ; for Y/N the _score.csv table, given a "split" column ("none") when it has none.
+  // table for MCQ; for Y/N the _score.csv table, given a "split" column ("none") when it has none;
+  // for VQA the _acc.csv row as means in [0, 1] (split "none"); for OCRBench each group over its
+  // maximum and "Overall" = Final Score / 1000.
   std::optional<AccTable> acc;
-  std::optional<ScoreTable> table;           // the table exactly as written to the score file
-  nlohmann::json scores = nullptr;           // the scores for run.json (null: dataset not scored)
+  std::optional<ScoreTable> table;  // the table exactly as written to the score file
+  // The scores for run.json (null: dataset not scored). VQA: {"<column>": value x 100, ...,
+  // "scorer": name, "chartqa_era": "2025-09-01" | "2024-03-27" for ChartQA}; OCRBench: its dict.
+  nlohmann::json scores = nullptr;
   std::vector<std::filesystem::path> files;  // evaluation files written
 };
 
