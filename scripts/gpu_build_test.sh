@@ -8,8 +8,8 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-$(command -v python3)}
 BUILD_DIR=${BUILD_DIR:-build-gpu}
 TP=$("$PY" -c 'import torch;print(torch.utils.cmake_prefix_path)')
-export PKG_CONFIG_PATH=$PWD/.gpudeps/xlsxwriter/lib/pkgconfig:$PWD/.gpudeps/pcre2/lib/pkgconfig:${PKG_CONFIG_PATH:-}
-export LD_LIBRARY_PATH=$PWD/.gpudeps/opencv/lib:$PWD/.gpudeps/xlsxwriter/lib:$PWD/.gpudeps/pcre2/lib:${LD_LIBRARY_PATH:-}
+export PKG_CONFIG_PATH=$PWD/.gpudeps/xlsxwriter/lib/pkgconfig:$PWD/.gpudeps/pcre2/lib/pkgconfig:$PWD/.gpudeps/minizip/lib/pkgconfig:$PWD/.gpudeps/pugixml/lib/pkgconfig:${PKG_CONFIG_PATH:-}
+export LD_LIBRARY_PATH=$PWD/.gpudeps/opencv/lib:$PWD/.gpudeps/xlsxwriter/lib:$PWD/.gpudeps/pcre2/lib:$PWD/.gpudeps/minizip/lib:$PWD/.gpudeps/pugixml/lib:${LD_LIBRARY_PATH:-}
 GEN=()
 KEEP_GOING=()
 if command -v ninja >/dev/null 2>&1; then GEN=(-G Ninja); KEEP_GOING=(-- -k 0); fi

@@ -6,6 +6,8 @@
 #                        built by build-opencv-bundle.sh next to it when absent)
 #   .gpudeps/xlsxwriter  libxlsxwriter + libminizip from Debian's packages, with a pkg-config file
 #   .gpudeps/pcre2       libpcre2-8 (header, library, pkg-config file) from Debian's packages
+#   .gpudeps/minizip     libminizip headers and pkg-config file (the library is xlsxwriter's copy)
+#   .gpudeps/pugixml     pugixml (headers, library, pkg-config file) from Debian's packages
 # Lists every file it holds with its size. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,6 +59,46 @@ Name: libpcre2-8
 Description: PCRE2 (8-bit) from Debian 12, bundled for an offline machine
 Version: 10.42
 Libs: -L${libdir} -lpcre2-8 -Wl,-rpath,${libdir}
+Cflags: -I${includedir}
+PC
+fi
+
+M=.gpudeps/minizip
+if [ ! -f "$M/lib/pkgconfig/minizip.pc" ]; then
+  scripts/setup.sh
+  mkdir -p "$M/include" "$M/lib/pkgconfig"
+  cp -r /usr/include/minizip "$M/include/"
+  arch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
+  cp -L "/usr/lib/$arch/libminizip.so.1" "$M/lib/"
+  ln -sf libminizip.so.1 "$M/lib/libminizip.so"
+  cat > "$M/lib/pkgconfig/minizip.pc" <<'PC'
+prefix=${pcfiledir}/../..
+libdir=${prefix}/lib
+includedir=${prefix}/include
+Name: minizip
+Description: minizip from Debian 12, bundled for an offline machine
+Version: 1.1
+Libs: -L${libdir} -lminizip -lz -Wl,-rpath,${libdir}
+Cflags: -I${includedir}/minizip
+PC
+fi
+
+G=.gpudeps/pugixml
+if [ ! -f "$G/lib/pkgconfig/pugixml.pc" ]; then
+  scripts/setup.sh
+  mkdir -p "$G/include" "$G/lib/pkgconfig"
+  cp /usr/include/pugixml.hpp /usr/include/pugiconfig.hpp "$G/include/"
+  arch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
+  cp -L "/usr/lib/$arch/libpugixml.so.1" "$G/lib/"
+  ln -sf libpugixml.so.1 "$G/lib/libpugixml.so"
+  cat > "$G/lib/pkgconfig/pugixml.pc" <<'PC'
+prefix=${pcfiledir}/../..
+libdir=${prefix}/lib
+includedir=${prefix}/include
+Name: pugixml
+Description: pugixml from Debian 12, bundled for an offline machine
+Version: 1.13
+Libs: -L${libdir} -lpugixml -Wl,-rpath,${libdir}
 Cflags: -I${includedir}
 PC
 fi
