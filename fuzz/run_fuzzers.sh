@@ -79,9 +79,10 @@ status=0
 for t in $TARGETS; do
   rc=$(cat "$BUILD/logs/$t.rc" 2>/dev/null || echo "?")
   # libFuzzer's last status line: "Done N runs in S second(s)" on success, the error otherwise.
-  last=$(grep -E '^(Done [0-9]+ runs|==[0-9]+==ERROR|SUMMARY|#[0-9]+ +DONE)' "$BUILD/logs/$t.log" |
-         tail -n 1)
-  done_line=$(grep -E '^#[0-9]+ +DONE' "$BUILD/logs/$t.log" | tail -n 1)
+  # Its stats lines put a tab, not a space, after the run count: "#123456<TAB>DONE   cov: ...".
+  last=$(grep -E '^(Done [0-9]+ runs|==[0-9]+==ERROR|SUMMARY|#[0-9]+[[:space:]]+DONE)' \
+         "$BUILD/logs/$t.log" | tail -n 1 | tr '\t' ' ')
+  done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$BUILD/logs/$t.log" | tail -n 1 | tr '\t' ' ')
   printf '%-26s rc=%s  %s\n' "$t" "$rc" "${done_line:-}"
   printf '%-26s       %s\n' "" "$last"
   [ "$rc" = 0 ] || status=1

@@ -27,7 +27,9 @@ int main(int argc, char** argv) {
   bool expect_identical = false, quiet = false;
   app.add_option("folders", folders, "run folders (two or more; the first is the baseline)")
       ->required();
-  app.add_option("--label", labels, "a label per run folder, in order (default: model/T..._G...)");
+  app.add_option("--label", labels,
+                 "a label per run folder, in order (default: model/T..._G..., with the "
+                 "folders above it where two runs' would be the same)");
   app.add_option("--data", options.datasets,
                  "datasets to compare (default: every dataset all runs have)");
   app.add_option("--json", json_file, "write the comparison as JSON to FILE");

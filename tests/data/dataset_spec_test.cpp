@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/user_error.h"
 #include "data/scratch_dir.h"
 #include "vlm/core/error.h"
 
@@ -90,6 +91,33 @@ TEST(DatasetSpec, MalformedYamlNamesFileAndKey) {
   expect_error("file: d.tsv\nkind: MCQ\nfiel: x\n", "fiel");
   expect_error("name: Other\nfile: d.tsv\nkind: MCQ\n", "Other");
   expect_error("file: [d.tsv\n", "YAML");
+}
+
+// The keys of configs/datasets/*.yaml go through the one config key table: an unknown key names the
+// file, the key and the closest known key; a wrong type names the expected one.
+TEST(DatasetSpec, UnknownKeyAndWrongTypeThroughTheKeyTable) {
+  ScratchDir configs;
+  const auto typo = configs.write("D.yaml", "file: d.tsv\nkind: MCQ\nscorrer: mcq_exact\n");
+  const std::string m = testing::user_error([&] { load_dataset_spec(typo); });
+  EXPECT_NE(m.find(typo.string() + ": scorrer: unknown key 'scorrer'"), std::string::npos) << m;
+  EXPECT_NE(m.find("closest: scorer;"), std::string::npos) << m;
+
+  const auto list = configs.write("E.yaml", "file: [a.tsv, b.tsv]\nkind: MCQ\n");
+  const std::string t = testing::user_error([&] { load_dataset_spec(list); });
+  EXPECT_NE(t.find(list.string() + ": file: expected a string, got a list"), std::string::npos)
+      << t;
+
+  // An empty value still counts as absent (the scorer then follows the kind).
+  const auto empty = configs.write("F.yaml", "file: f.tsv\nkind: Y/N\nscorer:\nurl:\n");
+  EXPECT_EQ(load_dataset_spec(empty).scorer, "yn_exact");
+}
+
+// Every shipped dataset config passes the key table.
+TEST(DatasetSpec, EveryShippedConfigLoads) {
+  const auto dir = testing::source_dir() / "configs" / "datasets";
+  const auto names = known_dataset_names(dir);
+  ASSERT_GE(names.size(), 10u);
+  for (const std::string& n : names) EXPECT_EQ(load_dataset_spec(dir / (n + ".yaml")).name, n);
 }
 
 }  // namespace

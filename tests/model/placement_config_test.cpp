@@ -202,6 +202,19 @@ TEST(LoadPlacementConfig, Errors) {
       {"bad.json", "{\"vision_model\": \"disk\"}", {"bad.json", "vision_model", "'disk'"}},
       {"bad_value.json", "{\"vision_model\": [0]}", {"bad_value.json", "vision_model", "[0]"}},
       {"not.json", "{\"vision_model\": 0", {"not.json", "not valid JSON"}},
+      // Types through the one config key table: each names the key path and the expected type.
+      {"devices_scalar.yaml",
+       "devices: cuda:0\n",
+       {"devices_scalar.yaml: devices: expected a list [a device", "got 'cuda:0'"}},
+      {"pin_list.yaml",
+       "devices: [cuda:0]\npin: [mlp1]\n",
+       {"pin_list.yaml: pin: expected a mapping {name: a device", "got a list"}},
+      {"size_list.yaml",
+       "devices: [cuda:0]\nmax_memory: {cuda:0: [1GiB]}\n",
+       {"size_list.yaml: max_memory.cuda:0: expected a size", "got a list"}},
+      {"nested_typo.yaml",
+       "devices: [cuda:0]\nstrategie: balanced\n",
+       {"nested_typo.yaml: strategie: unknown key 'strategie'", "closest: strategy"}},
   };
   for (const auto& c : cases) {
     const fs::path f = write_file(c.file, c.text);
@@ -212,6 +225,32 @@ TEST(LoadPlacementConfig, Errors) {
   EXPECT_NE(
       user_error([&] { load_placement_config("/nonexistent/p.yaml"); }).find("does not exist"),
       std::string::npos);
+}
+
+// The node-based reader is the file-based one's YAML step: same config, same messages.
+TEST(LoadPlacementConfig, FromAParsedYamlNode) {
+  const PlacementConfig c = load_placement_config(
+      YAML::Load("strategy: balanced\ndevices: [cuda:0, cuda:1]\npin: {mlp1: 1}\n"),
+      "/configs/placements/two.yaml");
+  EXPECT_EQ(c.name, "two");
+  EXPECT_EQ(c.file, fs::path("/configs/placements/two.yaml"));
+  EXPECT_EQ(c.strategy, PlacementStrategy::kBalanced);
+  EXPECT_EQ(c.pin.at("mlp1"), c10::Device(c10::kCUDA, 1));
+  const std::string msg = user_error([] {
+    load_placement_config(YAML::Load("devices: [cuda:0]\npins: {mlp1: 0}\n"), "/x/p.yaml");
+  });
+  EXPECT_NE(msg.find("/x/p.yaml: pins: unknown key 'pins'"), std::string::npos) << msg;
+}
+
+// Every shipped YAML placement config (seed-pins-balanced and single too) passes the key table.
+TEST(LoadPlacementConfig, EveryShippedYamlPassesTheKeyTable) {
+  size_t n = 0;
+  for (const auto& e : fs::directory_iterator(testing::source_dir() / "configs/placements"))
+    if (e.path().extension() == ".yaml") {
+      EXPECT_FALSE(load_placement_config(e.path()).name.empty()) << e.path();
+      ++n;
+    }
+  EXPECT_GE(n, 10u);
 }
 
 TEST(ResolvePlacementConfig, NameOrPathAndClosestNames) {

@@ -494,6 +494,29 @@ TEST_F(Compare, DatasetsNotSharedAndRunCount) {
             std::string::npos);
 }
 
+// Two runs of one model on the same day at the same commit under two work dirs have the same run
+// folder names, so the same folder labels (M/T20260101_G11111111), which compare refused: their
+// labels take the folders above until they differ.
+TEST_F(Compare, RunsWhoseFolderNamesCoincideAreLabelledByTheirPaths) {
+  const fs::path again = root_ / "wx" / "M" / "T20260101_G11111111";
+  fs::create_directories(again.parent_path());
+  fs::copy(a_, again, fs::copy_options::recursive);
+  ASSERT_EQ(RunFolder::open(again).label, RunFolder::open(a_).label);
+
+  const RunComparison c =
+      compare_runs({RunFolder::open(a_), RunFolder::open(again), RunFolder::open(b_)});
+  EXPECT_EQ(c.runs[0].label, "wa/M/T20260101_G11111111");
+  EXPECT_EQ(c.runs[1].label, "wx/M/T20260101_G11111111");
+  EXPECT_EQ(c.runs[2].label, "M/T20260102_G22222222");  // no clash: as before
+  EXPECT_EQ(c.datasets[0].agreement[0].differing, 0u);  // the copy agrees with a_
+
+  // --label ones are kept as given.
+  const RunComparison named =
+      compare_runs({RunFolder::open(a_, "first"), RunFolder::open(again, "second")});
+  EXPECT_EQ(named.runs[0].label, "first");
+  EXPECT_EQ(named.runs[1].label, "second");
+}
+
 TEST(ScoreCells, AccCsvAndRunJsonShapes) {
   const fs::path p = fs::temp_directory_path() / ("vlm_acc_" + std::to_string(getpid()) + ".csv");
   // pandas QUOTE_ALL with a comma and a quote inside a name, an NA cell, two splits.
@@ -577,6 +600,15 @@ TEST_F(CompareApp, WritesJsonAndChart) {
   EXPECT_EQ(img.cols, 800);
   EXPECT_EQ(img.rows, 400);
   EXPECT_NE(r.err.find("not compared (not in every run): DS3"), std::string::npos) << r.err;
+}
+
+TEST_F(CompareApp, SameDayRunsOfOneModelNeedNoLabel) {
+  const fs::path again = root_ / "wx" / "M" / "T20260101_G11111111";
+  fs::create_directories(again.parent_path());
+  fs::copy(a_, again, fs::copy_options::recursive);
+  const Result r = compare(a_.string() + " " + again.string() + " --expect-identical");
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("wx/M/T20260101_G11111111"), std::string::npos) << r.out;
 }
 
 TEST_F(CompareApp, UserErrorsExitWithTwo) {

@@ -370,6 +370,32 @@ TEST_F(PlanOnly, AConfigOnlyExportIsPlannedButNotRun) {
   EXPECT_NE(r.err.find("--config-only"), std::string::npos) << r.err;
 }
 
+// A misspelled key in a model config (here InternVL2-Demo's own `generation: max_new_tokens: 8`
+// written one level too high) stops the run before anything is loaded, naming the file and the key;
+// it used to run with the base file's 4096.
+TEST_F(PlanOnly, AModelConfigWithAnUnknownKeyExitsTwoNamingTheFileAndTheKey) {
+  fs::copy(testing::source_dir() / "configs", scratch_ / "configs", fs::copy_options::recursive);
+  const fs::path models = scratch_ / "configs" / "models";
+  const std::string head =
+      "base: _internvl2.yaml\nname: Typo\nmodel_dir: InternVL2-1B\ntemplate: Hermes-2\n";
+  std::ofstream(models / "Typo.yaml") << head << "max_new_token: 8\n";
+  const std::string args = "--configs " + (scratch_ / "configs").string() + " --model Typo" +
+                           " --model-root " + sizes() + " --plan-only";
+  Result r = run(args);
+  EXPECT_EQ(r.rc, 2) << r.out << r.err;
+  EXPECT_EQ(count_lines(r.err), 1u) << r.err;
+  EXPECT_NE(r.err.find((models / "Typo.yaml").string() + ": max_new_token: unknown key"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("closest: generation.max_new_tokens"), std::string::npos) << r.err;
+
+  // Written where it belongs, the same config is planned.
+  std::ofstream(models / "Typo.yaml") << head << "generation:\n  max_new_tokens: 8\n";
+  r = run(args);
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("Typo under placement single"), std::string::npos) << r.out;
+}
+
 TEST_F(PlanOnly, ADeviceThisMachineLacksIsNamedBeforeLoading) {
   if (torch_cuda_device_count() >= 2) GTEST_SKIP() << "this machine has the devices";
   fs::create_directories(scratch_ / "LMUData");

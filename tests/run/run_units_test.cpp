@@ -13,6 +13,7 @@
 #include "vlm/core/progress.h"
 #include "vlm/run/placement_setup.h"
 #include "vlm/run/run_config_file.h"
+#include "vlm/run/run_journal.h"
 #include "vlm/run/shard.h"
 #include "vlm/run/work_dir.h"
 
@@ -209,8 +210,66 @@ TEST_F(Scratch, ConfigFileUnknownKeysAndBadValuesNameTheFileAndKeyPath) {
   const fs::path i = write("bad4.json", R"({"models": {}, "data": {}})");
   {
     const std::string m = testing::user_error([&] { apply_run_config_file(i, o); });
-    EXPECT_NE(m.find("(top level).models"), std::string::npos) << m;
+    EXPECT_NE(m.find(i.string() + ": models: unknown key 'models'"), std::string::npos) << m;
+    EXPECT_NE(m.find("closest: model;"), std::string::npos) << m;
   };
+  // Types through the one config key table name the key path and the expected type.
+  const fs::path j = write("bad5.json", R"({"model": {"M": {"max_new_tokens": "8"}}, "data": {}})");
+  {
+    const std::string m = testing::user_error([&] { apply_run_config_file(j, o); });
+    EXPECT_NE(m.find(j.string() + ": model.M.max_new_tokens: expected an integer, got \"8\""),
+              std::string::npos)
+        << m;
+  };
+  const fs::path k = write("bad6.json", R"({"model": {"M": {"do_sample": 0}}, "data": {"D": []}})");
+  {
+    const std::string m = testing::user_error([&] { apply_run_config_file(k, o); });
+    EXPECT_NE(m.find(k.string() + ": model.M.do_sample: expected true or false, got 0"),
+              std::string::npos)
+        << m;
+  };
+  const fs::path l = write("bad7.json", R"({"model": {"M": {}}, "data": {"D": ["RealWorldQA"]}})");
+  {
+    const std::string m = testing::user_error([&] { apply_run_config_file(l, o); });
+    EXPECT_NE(m.find(l.string() + ": data.D: expected an object with keys class, dataset"),
+              std::string::npos)
+        << m;
+  };
+}
+
+// A run.json that a resumed run cannot parse is started again from an empty object, with a
+// warning naming the file and the parse error (it used to be replaced silently).
+TEST_F(Scratch, ACorruptRunJsonIsRebuiltWithAWarningNamingTheFileAndTheError) {
+  write("run.json", R"({"commit": "abc", "datasets": {"D": {"items": 3}}})");
+  ::testing::internal::CaptureStderr();
+  const nlohmann::json good = read_run_json(dir_);
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
+  EXPECT_EQ(good["datasets"]["D"]["items"], 3);
+
+  write("run.json", R"({"commit": "abc", "datasets": {"D": {"items": 3)");
+  ::testing::internal::CaptureStderr();
+  const nlohmann::json cut = read_run_json(dir_);
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(cut, nlohmann::json::object());
+  EXPECT_NE(err.find("warning: " + (dir_ / "run.json").string() + ": not valid JSON ("),
+            std::string::npos)
+      << err;
+  EXPECT_NE(err.find("parse error"), std::string::npos) << err;
+
+  write("run.json", "[1, 2]");
+  ::testing::internal::CaptureStderr();
+  EXPECT_EQ(read_run_json(dir_), nlohmann::json::object());
+  const std::string array = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(array.find((dir_ / "run.json").string() + ": is a JSON array, not an object"),
+            std::string::npos)
+      << array;
+
+  // The next update writes a whole new file over it.
+  write("run.json", "{not json");
+  ::testing::internal::CaptureStderr();
+  update_run_json(dir_, [](nlohmann::json& j) { j["commit"] = "def"; });
+  ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(read_run_json(dir_), nlohmann::json({{"commit", "def"}}));
 }
 
 TEST_F(Scratch, PlacementGroupsGiveEachLocalRankItsDevices) {

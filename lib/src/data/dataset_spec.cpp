@@ -6,8 +6,8 @@
 #include <cctype>
 
 #include "vlm/core/closest_names.h"
+#include "vlm/core/config_schema.h"
 #include "vlm/core/error.h"
-#include "vlm/core/yaml_key.h"
 #include "vlm/data/tsv_table.h"
 
 namespace vlm {
@@ -27,6 +27,20 @@ bool is_md5_hex(const std::string& s) {
 
 bool contains(const std::string& s, const char* needle) {
   return s.find(needle) != std::string::npos;
+}
+
+// The keys a dataset config may have; a key left empty (`url:`) counts as absent.
+const ConfigSchema& dataset_spec_schema() {
+  using S = ConfigSchema;
+  static const S kSchema = S::section({
+      {"name", S::string().or_null()},
+      {"file", S::string().or_null()},
+      {"md5", S::string().or_null()},
+      {"kind", S::string().or_null()},
+      {"scorer", S::string().or_null()},
+      {"url", S::string().or_null()},
+  });
+  return kSchema;
 }
 
 }  // namespace
@@ -97,21 +111,15 @@ DatasetSpec load_dataset_spec(const std::filesystem::path& yaml_path) {
     throw UserError(where + ": cannot parse YAML: " + e.what());
   }
   check_user(root.IsMap(), where + ": expected a mapping of dataset settings");
+  check_config(root, dataset_spec_schema(), where);
   auto get = [&](const char* key, bool required) -> std::string {
     const YAML::Node node = root[key];
     if (!node || node.IsNull()) {
       check_user(!required, where + ": missing required key '" + key + "'");
       return "";
     }
-    check_user(node.IsScalar(), where + ": '" + key + "' must be a string");
-    return node.as<std::string>();
+    return node.Scalar();
   };
-  static const std::vector<std::string> kKeys = {"name", "file", "md5", "kind", "scorer", "url"};
-  for (const auto& kv : root) {
-    const std::string key = yaml_key(kv.first, where);
-    check_user(std::find(kKeys.begin(), kKeys.end(), key) != kKeys.end(),
-               where + ": unknown key '" + key + "' (known: name, file, md5, kind, scorer, url)");
-  }
   DatasetSpec spec;
   spec.config_path = yaml_path;
   spec.name = yaml_path.stem().string();

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "vlm/core/closest_names.h"
+#include "vlm/core/config_schema.h"
 #include "vlm/core/error.h"
 #include "vlm/core/yaml_key.h"
 
@@ -39,6 +40,22 @@ bool all_digits(const std::string& s) {
 
 const char* kStrategies = "balanced, sequential, internvl-split, explicit";
 
+// The keys a YAML placement config may have (format in ../shared/DESIGN.md).
+const ConfigSchema& placement_config_schema() {
+  using S = ConfigSchema;
+  static const S kDevice = S::scalar("a device (cuda:N, cuda, cpu or a GPU index N)");
+  static const S kSize = S::scalar("a size (bytes, or a number with a unit: 40GiB, 512MiB, 1.5GB)");
+  static const S kSchema = S::section({
+      {"strategy", S::string()},
+      {"devices", S::list_of(kDevice)},
+      {"max_memory", S::map_of(kSize)},
+      {"pin", S::map_of(kDevice)},
+      {"map", S::map_of(kDevice)},
+      {"activation_reserve", kSize},
+  });
+  return kSchema;
+}
+
 PlacementStrategy parse_strategy(const std::string& text, const std::string& where) {
   if (text == "balanced") return PlacementStrategy::kBalanced;
   if (text == "sequential") return PlacementStrategy::kSequential;
@@ -48,19 +65,12 @@ PlacementStrategy parse_strategy(const std::string& text, const std::string& whe
                   ")");
 }
 
-std::string scalar(const YAML::Node& node, const std::string& where) {
-  check_user(node.IsScalar(), where + " must be a single value");
-  return node.as<std::string>();
-}
-
-// A YAML mapping {key: device}, in document order.
+// A YAML mapping {key: device} (checked by placement_config_schema), in document order.
 std::map<std::string, c10::Device> device_map(const YAML::Node& node, const std::string& where) {
-  check_user(node.IsMap(), where + " must be a mapping {unit or prefix: device}");
   std::map<std::string, c10::Device> out;
   for (const auto& kv : node) {
     const std::string key = yaml_key(kv.first, where);
-    out.insert_or_assign(key,
-                         parse_device(scalar(kv.second, where + "." + key), where + "." + key));
+    out.insert_or_assign(key, parse_device(kv.second.Scalar(), where + "." + key));
   }
   return out;
 }
@@ -69,33 +79,25 @@ void add_device(std::vector<c10::Device>& devices, c10::Device d) {
   if (std::find(devices.begin(), devices.end(), d) == devices.end()) devices.push_back(d);
 }
 
+// `root`'s keys and value types are checked before any is read.
 PlacementConfig read_yaml_config(const YAML::Node& root, const fs::path& file) {
   const std::string where = file.string();
   check_user(root.IsMap(),
              where + ": a placement config must be a mapping (strategy, devices, ...)");
-  static const std::vector<std::string> kKeys = {"strategy", "devices", "max_memory",
-                                                 "pin",      "map",     "activation_reserve"};
-  for (const auto& kv : root) {
-    const std::string key = yaml_key(kv.first, where);
-    if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end())
-      throw UserError(where + ": unknown key '" + key + "' (expected " + join_names(kKeys) +
-                      "; closest: " + join_names(closest_names(key, kKeys, 1)) + ")");
-  }
+  check_config(root, placement_config_schema(), where);
 
   PlacementConfig c;
   c.name = file.stem().string();
   c.file = file;
   if (root["strategy"])
-    c.strategy =
-        parse_strategy(scalar(root["strategy"], where + ": strategy"), where + ": strategy");
+    c.strategy = parse_strategy(root["strategy"].Scalar(), where + ": strategy");
   if (root["pin"]) c.pin = device_map(root["pin"], where + ": pin");
   if (root["map"]) c.map = device_map(root["map"], where + ": map");
   if (root["devices"]) {
     const YAML::Node& d = root["devices"];
-    check_user(d.IsSequence(), where + ": devices must be a list, e.g. [cuda:0, cuda:1]");
     for (size_t i = 0; i < d.size(); ++i) {
       const std::string item = where + ": devices[" + std::to_string(i) + "]";
-      const std::string text = trim(scalar(d[i], item));
+      const std::string text = trim(d[i].Scalar());
       if (text == "auto") {
         check_user(d.size() == 1, item + ": 'auto' must be the only device");
         c.auto_device = true;
@@ -109,17 +111,16 @@ PlacementConfig read_yaml_config(const YAML::Node& root, const fs::path& file) {
   }
   if (root["max_memory"]) {
     const YAML::Node& m = root["max_memory"];
-    check_user(m.IsMap(), where + ": max_memory must be a mapping {device: size}");
     for (const auto& kv : m) {
       const std::string key = yaml_key(kv.first, where + ": max_memory");
       const std::string item = where + ": max_memory." + key;
       const c10::Device dev = parse_device(key, item);
-      c.max_memory[dev.str()] = parse_size(scalar(kv.second, item), item);
+      c.max_memory[dev.str()] = parse_size(kv.second.Scalar(), item);
     }
   }
   if (root["activation_reserve"]) {
     const std::string item = where + ": activation_reserve";
-    c.activation_reserve = parse_size(scalar(root["activation_reserve"], item), item);
+    c.activation_reserve = parse_size(root["activation_reserve"].Scalar(), item);
   }
 
   if (c.strategy == PlacementStrategy::kExplicit) {
@@ -129,8 +130,7 @@ PlacementConfig read_yaml_config(const YAML::Node& root, const fs::path& file) {
       for (const char* section : {"map", "pin"})
         if (root[section])
           for (const auto& kv : root[section])
-            add_device(c.devices, parse_device(scalar(kv.second, where + ": " + section),
-                                               where + ": " + section));
+            add_device(c.devices, parse_device(kv.second.Scalar(), where + ": " + section));
     }
   }
   check_user(c.auto_device || !c.devices.empty(),

@@ -240,6 +240,7 @@ json RunComparison::to_json() const {
 RunComparison compare_runs(std::vector<RunFolder> runs, const CompareOptions& o) {
   check_user(runs.size() >= 2,
              "compare needs at least two run folders, got " + std::to_string(runs.size()));
+  make_labels_unique(runs);
   for (size_t i = 0; i < runs.size(); ++i)
     for (size_t k = 0; k < i; ++k)
       check_user(runs[i].label != runs[k].label,

@@ -131,6 +131,7 @@ RunFolder RunFolder::open(const fs::path& folder, const std::string& label) {
   const std::string model_folder = abs.parent_path().filename().string();
   if (run.model.empty()) run.model = model_folder;
   run.label = label.empty() ? model_folder + "/" + abs.filename().string() : label;
+  run.label_given = !label.empty();
   run.placement = string_at(j, "placement", "config");
   run.strategy = string_at(j, "placement", "strategy");
   run.commit = string_at(j, "commit");
@@ -167,6 +168,37 @@ RunFolder RunFolder::open(const fs::path& folder, const std::string& label) {
         if (g.is_object() && g.contains("peak_memory_bytes")) add_peaks(g["peak_memory_bytes"]);
   for (const auto& [d, b] : peaks) entry(d).peak_bytes = b;
   return run;
+}
+
+void make_labels_unique(std::vector<RunFolder>& runs) {
+  // The last `n` components of a run's absolute folder path, joined with '/'.
+  auto tail = [](const RunFolder& r, size_t n) {
+    std::vector<std::string> parts;
+    for (const fs::path& p : fs::weakly_canonical(fs::absolute(r.folder)))
+      if (p != p.root_path() && !p.empty()) parts.push_back(p.string());
+    std::string out;
+    for (size_t i = parts.size() > n ? parts.size() - n : 0; i < parts.size(); ++i)
+      out += (out.empty() ? "" : "/") + parts[i];
+    return out;
+  };
+  auto clashes = [&runs](size_t i) {
+    for (size_t k = 0; k < runs.size(); ++k)
+      if (k != i && runs[k].label == runs[i].label) return true;
+    return false;
+  };
+  // Folder labels start at 2 components; each round lengthens those still clashing by one.
+  for (size_t n = 3;; ++n) {
+    std::vector<size_t> lengthen;
+    for (size_t i = 0; i < runs.size(); ++i)
+      if (!runs[i].label_given && clashes(i)) lengthen.push_back(i);
+    bool changed = false;
+    for (size_t i : lengthen) {
+      const std::string longer = tail(runs[i], n);
+      changed = changed || longer != runs[i].label;
+      runs[i].label = longer;
+    }
+    if (!changed) return;
+  }
 }
 
 }  // namespace vlm

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "vlm/core/closest_names.h"
+#include "vlm/core/config_schema.h"
 #include "vlm/core/error.h"
 #include "vlm/core/yaml_key.h"
 #include "vlm/data/confined_path.h"
@@ -14,6 +15,25 @@ namespace vlm {
 namespace fs = std::filesystem;
 
 namespace {
+
+// The keys a model config file (and its base file) may have.
+const ConfigSchema& model_config_schema() {
+  using S = ConfigSchema;
+  static const S kSchema = S::section({
+      {"base", S::string()},
+      {"name", S::string()},
+      {"model_dir", S::string()},
+      {"checkpoint", S::string()},
+      {"template", S::string()},
+      {"placement", S::string()},
+      {"aliases", S::list_of(S::string())},
+      {"generation", S::section({{"max_new_tokens", S::integer()}})},
+      {"max_tiles", S::section({{"default", S::integer()},
+                                {"datasets", S::map_of(S::integer())},
+                                {"total", S::integer()}})},
+  });
+  return kSchema;
+}
 
 // A model config file: a YAML mapping (anything else, an empty file included, is a UserError).
 YAML::Node load_yaml(const fs::path& file) {
@@ -27,11 +47,6 @@ YAML::Node load_yaml(const fs::path& file) {
   return node;
 }
 
-std::string field_text(const YAML::Node& node, const fs::path& file, const std::string& key) {
-  check_user(node.IsScalar(), file.string() + ": field " + key + " must be a string");
-  return node.as<std::string>();
-}
-
 // `over` merged onto `base`: maps merge key by key, anything else is replaced.
 YAML::Node merge(const YAML::Node& base, const YAML::Node& over, const fs::path& file) {
   if (!base.IsMap() || !over.IsMap()) return YAML::Clone(over);
@@ -43,15 +58,19 @@ YAML::Node merge(const YAML::Node& base, const YAML::Node& over, const fs::path&
   return out;
 }
 
+// The file's keys checked as written, then its base file's, then the two merged.
 YAML::Node load_with_base(const fs::path& file) {
   YAML::Node node = load_yaml(file);
+  check_config(node, model_config_schema(), file.string());
   if (node["base"]) {
     // The base file lies in the config's own folder tree (no '..', absolute path or symlink out).
-    const fs::path base = resolve_inside(file.parent_path(), field_text(node["base"], file, "base"),
-                                         file.string() + ": base");
+    const fs::path base =
+        resolve_inside(file.parent_path(), node["base"].Scalar(), file.string() + ": base");
     check_user(fs::is_regular_file(base),
                file.string() + ": base file " + base.string() + " does not exist");
-    node = merge(load_yaml(base), node, file);
+    const YAML::Node base_node = load_yaml(base);
+    check_config(base_node, model_config_schema(), base.string());
+    node = merge(base_node, node, file);
   }
   return node;
 }

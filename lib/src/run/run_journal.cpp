@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "vlm/core/error.h"
+#include "vlm/core/log.h"
 #include "vlm/eval/atomic_file.h"
 
 namespace vlm {
@@ -81,8 +82,24 @@ nlohmann::json read_run_json(const fs::path& folder) {
   const fs::path path = folder / "run.json";
   if (!fs::exists(path)) return nlohmann::json::object();
   std::ifstream in(path);
-  nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  return j.is_object() ? j : nlohmann::json::object();
+  if (!in) {
+    log::warning(path.string() + ": cannot be read; starting it again from an empty object");
+    return nlohmann::json::object();
+  }
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range 406 (1e999)
+    log::warning(path.string() + ": not valid JSON (" + e.what() +
+                 "); starting it again from an empty object");
+    return nlohmann::json::object();
+  }
+  if (!j.is_object()) {
+    log::warning(path.string() + ": is a JSON " + j.type_name() +
+                 ", not an object; starting it again from an empty object");
+    return nlohmann::json::object();
+  }
+  return j;
 }
 
 void write_run_json(const fs::path& folder, const nlohmann::json& j) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <c10/core/Device.h>
+#include <yaml-cpp/yaml.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -9,10 +10,6 @@
 #include <optional>
 #include <string>
 #include <vector>
-
-namespace YAML {
-class Node;
-}  // namespace YAML
 
 namespace vlm {
 
@@ -51,8 +48,8 @@ c10::Device parse_device(const std::string& text, const std::string& where);
 // accelerate device_map ({"vision_model": 0, "language_model.model.layers.3": 1, ...}) as an
 // explicit map over the devices it names. Errors name the file and the key.
 PlacementConfig load_placement_config(const std::filesystem::path& file);
-// The same for a YAML placement config already read into `root` (e.g. edited in memory); `file`
-// is where it came from, named in errors and in the result's name and file.
+// The YAML placement config `root`, as read from `file` (which names it in messages and gives the
+// config its name); the file-based overload loads the YAML and calls this one.
 PlacementConfig load_placement_config(const YAML::Node& root, const std::filesystem::path& file);
 
 // NAME (configs/placements/NAME.yaml) or a path to a .yaml/.json file (a relative path not found

@@ -73,9 +73,10 @@ struct RunComparison {
   nlohmann::json to_json() const;
 };
 
-// Compares `runs` (at least two; labels must differ). Throws UserError when fewer than two runs
-// are given, labels repeat, a requested dataset is missing from a run (naming its run.json), no
-// dataset is shared by all runs, or a run's dataset files cannot be read.
+// Compares `runs` (at least two; folder labels that coincide are first made unique by
+// make_labels_unique). Throws UserError when fewer than two runs are given, labels repeat (one
+// folder given twice, or two equal --label), a requested dataset is missing from a run (naming its
+// run.json), no dataset is shared by all runs, or a run's dataset files cannot be read.
 RunComparison compare_runs(std::vector<RunFolder> runs, const CompareOptions& options = {});
 
 }  // namespace vlm

@@ -21,6 +21,7 @@ struct DeviceMemory {
 struct RunFolder {
   std::filesystem::path folder;       // the run folder
   std::string label;                  // --label, else "{model folder}/{run folder}" names
+  bool label_given = false;           // label is a --label (not made from the folder's names)
   std::string model;                  // run.json model.name (else the parent folder's name)
   std::string placement;              // run.json placement.config, "" when absent
   std::string strategy;               // run.json placement.strategy, "" when absent
@@ -46,5 +47,11 @@ struct RunFolder {
   // folder name's G part when it has one.
   static RunFolder open(const std::filesystem::path& folder, const std::string& label = "");
 };
+
+// Folder labels (not --label ones) that equal another run's label take one more component of
+// their folder's absolute path at a time until they differ, so that two runs of one model from
+// the same day and commit under two work dirs read "wa/M/T20260101_G1111abcd" and
+// "wb/M/T20260101_G1111abcd". Labels of one folder given twice stay equal.
+void make_labels_unique(std::vector<RunFolder>& runs);
 
 }  // namespace vlm

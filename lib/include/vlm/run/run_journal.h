@@ -38,7 +38,9 @@ class ShardWriterLock {
   int fd_ = -1;
 };
 
-// Reads {folder}/run.json (an empty object when missing or unreadable).
+// Reads {folder}/run.json: an empty object when it is missing, and also when it cannot be read,
+// is not valid JSON or is not a JSON object, each of which logs a warning naming the file and
+// why (the next write_run_json replaces it).
 nlohmann::json read_run_json(const std::filesystem::path& folder);
 
 // Writes `j` to {folder}/run.json through a temporary file. The caller holds the FolderLock.
