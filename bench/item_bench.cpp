@@ -147,7 +147,10 @@ int main(int argc, char** argv) {
     torch::jit::setGraphExecutorOptimize(jit_optimize);
     out["options"] = {
         {"freeze", freeze}, {"jit_optimize", jit_optimize}, {"load_threads", load_threads}};
-    auto model = vlm::LoadedModel::load(manifest, plan, {load_threads, true, freeze});
+    vlm::LoadOptions load_options;
+    load_options.threads_per_device = load_threads;
+    load_options.freeze = freeze;
+    auto model = vlm::LoadedModel::load(manifest, plan, load_options);
     sync_if_cuda(device);
     const double load_s = load_watch.elapsed_ms() / 1e3;
     out["load"] = {{"seconds", load_s},

@@ -65,8 +65,12 @@ int main(int argc, char** argv) {
       drop_page_cache(manifest);
       vlm::Stopwatch watch;
       {
-        auto model = vlm::LoadedModel::load(
-            manifest, plan, parallel ? vlm::LoadOptions{} : vlm::LoadOptions{1, false, false});
+        vlm::LoadOptions one_loader;  // the baseline: one thread, in execution order, no freeze
+        one_loader.threads_per_device = 1;
+        one_loader.parallel = false;
+        one_loader.freeze = false;
+        auto model =
+            vlm::LoadedModel::load(manifest, plan, parallel ? vlm::LoadOptions{} : one_loader);
         if (torch::cuda::is_available()) torch::cuda::synchronize();
         ms[parallel ? "parallel" : "one_loader"].push_back(watch.elapsed_ms());
       }
