@@ -139,17 +139,18 @@ class LazyModel {
   const PlacementPlan& plan() const { return plan_; }
   bool loaded() const { return session_ != nullptr; }
   double load_ms() const { return load_ms_; }
-  // Seconds spent checking the SHA-256 of the model files before loading (0 with --no-verify).
-  double verify_s() const { return verify_s_; }
-  bool verified() const { return verify_; }
+  // How the model files were checked as they loaded (run.json "model_files").
+  const FileCheckTally& file_checks() const { return file_checks_; }
 
   ModelSession& session() {
     if (!session_) {
       Stopwatch watch;
       require_devices_present(plan_);
-      // TorchScript archives run code when loaded: their hashes are checked first.
-      if (verify_) verify_s_ = verify_model_files(rm_.manifest);
-      auto model = LoadedModel::load(rm_.manifest, plan_);
+      // TorchScript archives run code when loaded: the loader checks each one's hash first.
+      LoadOptions options;
+      options.verify = verify_;
+      auto model = LoadedModel::load(rm_.manifest, plan_, options);
+      file_checks_ = model->file_checks();
       session_ = std::make_unique<ModelSession>(model);
       load_ms_ = watch.elapsed_ms();
     }
@@ -162,7 +163,7 @@ class LazyModel {
   std::unique_ptr<ModelSession> session_;
   double load_ms_ = 0;
   bool verify_ = true;
-  double verify_s_ = 0;
+  FileCheckTally file_checks_;
 };
 
 // Every record of the pair in the folder, from all shards' files (read-only). For an index in
@@ -645,7 +646,7 @@ EvaluationSummary run_evaluation(
         r["peak_memory_bytes"] = peak_memory(plan_devices);
         if (lazy && lazy->loaded()) {
           r["load_ms"] = lazy->load_ms();
-          r["model_files"] = {{"verified", lazy->verified()}, {"verify_s", lazy->verify_s()}};
+          r["model_files"] = lazy->file_checks().to_json();
         }
       });
     } catch (const Error&) {
