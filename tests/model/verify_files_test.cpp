@@ -69,7 +69,7 @@ class TinyCopy : public ::testing::Test {
     return LoadedModel::load(std::move(m), std::move(plan), options);
   }
 
-  // `unit`'s file with one byte flipped in the middle (same size, same inode).
+  // Flips one byte in the middle of `file`, in place (same size, same inode).
   static void flip_a_byte(const fs::path& file) {
     std::string bytes = read_bytes(file);
     bytes[bytes.size() / 2] ^= 0x01;
@@ -310,6 +310,32 @@ TEST_F(TinyCopy, ManifestPathsStayInsideTheModelDirectory) {
               e["files"]["../x.json"] = std::string(64, 'a');
             }).find("leaves the model directory"),
             std::string::npos);
+}
+
+// Stamps live in $XDG_CACHE_HOME/vlmeval/verified, else ~/.cache/vlmeval/verified; a relative
+// XDG_CACHE_HOME is ignored (XDG spec), and with neither set there are no stamps.
+TEST(VerifiedStamp, FolderFollowsXdgCacheHomeThenHome) {
+  auto saved = [](const char* name) -> std::optional<std::string> {
+    const char* v = std::getenv(name);
+    return v ? std::optional<std::string>(v) : std::nullopt;
+  };
+  const auto xdg = saved("XDG_CACHE_HOME"), home = saved("HOME");
+  setenv("XDG_CACHE_HOME", "/x/cache", 1);
+  setenv("HOME", "/h", 1);
+  EXPECT_EQ(verified_stamp_dir(), fs::path("/x/cache/vlmeval/verified"));
+  setenv("XDG_CACHE_HOME", "relative/cache", 1);
+  EXPECT_EQ(verified_stamp_dir(), fs::path("/h/.cache/vlmeval/verified"));
+  unsetenv("XDG_CACHE_HOME");
+  EXPECT_EQ(verified_stamp_dir(), fs::path("/h/.cache/vlmeval/verified"));
+  unsetenv("HOME");
+  EXPECT_FALSE(verified_stamp_dir().has_value());
+  for (const auto& [name, value] : {std::pair{"XDG_CACHE_HOME", xdg}, std::pair{"HOME", home}}) {
+    if (value) {
+      setenv(name, value->c_str(), 1);
+    } else {
+      unsetenv(name);
+    }
+  }
 }
 
 // A manifest whose dtype is not its units' (issue 17.5) is refused at load, naming the unit and
