@@ -1,7 +1,10 @@
 // Load time of an exported model spread over two devices: one loader per device vs one loader.
-// Usage: load_bench --model-dir D [--devices cuda:0,cpu] [--repeats 3] [--out FILE.json]
+// Usage: load_bench --model-dir D [--devices cuda:0,cpu] [--repeats 3] [--verify] [--out F.json]
 // Before each trial the unit files are dropped from the page cache (posix_fadvise DONTNEED), so
-// every trial reads from disk. Trials alternate between the two modes; medians are reported.
+// every trial reads from disk. Trials alternate between the modes; medians are reported.
+// "parallel" and "one_loader" load without verification (--no-verify); with --verify two more
+// modes verify the hashes as they load: "parallel_verify_hashed" with an empty stamp folder
+// (every file hashed), then "parallel_verify_stamped" with the stamps that trial wrote (a re-run).
 #include <fcntl.h>
 #include <torch/cuda.h>
 #include <unistd.h>
@@ -10,10 +13,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <stdexcept>
 
 #include "vlm/core/timer.h"
 #include "vlm/model/loaded_model.h"
@@ -42,10 +48,12 @@ int main(int argc, char** argv) {
   CLI::App app{"Load-time benchmark: parallel per-device loaders vs one loader"};
   std::string model_dir, devices_arg = "cuda:0,cpu", out;
   int repeats = 3;
+  bool verify = false;
   app.add_option("--model-dir", model_dir, "exported model directory")->required();
   app.add_option("--devices", devices_arg, "two devices, comma separated");
   app.add_option("--repeats", repeats, "trials per mode");
   app.add_option("--out", out, "write the figures as JSON here");
+  app.add_flag("--verify", verify, "also time verifying loads: every file hashed, and stamped");
   CLI11_PARSE(app, argc, argv);
 
   vlm::Manifest manifest = vlm::load_manifest(model_dir);
@@ -60,20 +68,33 @@ int main(int argc, char** argv) {
   for (const auto& u : manifest.units) bytes += u.param_bytes;
 
   std::map<std::string, std::vector<double>> ms;
+  std::map<std::string, nlohmann::json> checks;
+  auto trial = [&](const std::string& mode, const vlm::LoadOptions& options) {
+    drop_page_cache(manifest);
+    vlm::Stopwatch watch;
+    auto model = vlm::LoadedModel::load(manifest, plan, options);
+    if (torch::cuda::is_available()) torch::cuda::synchronize();
+    ms[mode].push_back(watch.elapsed_ms());
+    checks[mode] = model->file_checks().to_json();
+  };
   for (int r = 0; r < repeats; ++r) {
-    for (bool parallel : {true, false}) {
-      drop_page_cache(manifest);
-      vlm::Stopwatch watch;
-      {
-        vlm::LoadOptions one_loader;  // the baseline: one thread, in execution order, no freeze
-        one_loader.threads_per_device = 1;
-        one_loader.parallel = false;
-        one_loader.freeze = false;
-        auto model =
-            vlm::LoadedModel::load(manifest, plan, parallel ? vlm::LoadOptions{} : one_loader);
-        if (torch::cuda::is_available()) torch::cuda::synchronize();
-        ms[parallel ? "parallel" : "one_loader"].push_back(watch.elapsed_ms());
-      }
+    vlm::LoadOptions parallel;
+    parallel.verify = false;
+    trial("parallel", parallel);
+    vlm::LoadOptions one_loader;  // the baseline: one thread, in execution order, no freeze
+    one_loader.threads_per_device = 1;
+    one_loader.parallel = false;
+    one_loader.freeze = false;
+    one_loader.verify = false;
+    trial("one_loader", one_loader);
+    if (verify) {
+      std::string stamps =
+          (std::filesystem::temp_directory_path() / "vlm_load_bench_XXXXXX").string();
+      if (mkdtemp(stamps.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+      setenv("XDG_CACHE_HOME", stamps.c_str(), 1);
+      trial("parallel_verify_hashed", vlm::LoadOptions{});
+      trial("parallel_verify_stamped", vlm::LoadOptions{});
+      std::filesystem::remove_all(stamps);
     }
   }
   nlohmann::json j;
@@ -88,6 +109,7 @@ int main(int argc, char** argv) {
     j[mode]["ms"] = v;
     j[mode]["median_ms"] = median(v);
     j[mode]["median_gb_per_s"] = static_cast<double>(bytes) / 1e6 / median(v);
+    j[mode]["model_files"] = checks[mode];
   }
   j["speedup_parallel_vs_one"] = median(ms["one_loader"]) / median(ms["parallel"]);
   j["date_utc"] =

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "core/hashlib_check.h"
 #include "vlm/core/error.h"
@@ -35,6 +36,30 @@ TEST(Sha256, FilesMatchPythonHashlib) {
   testing::expect_files_match_hashlib(
       "sha256", 11, [](const std::filesystem::path& f) { return sha256_file_hex(f); },
       [](const std::string& bytes) { return sha256_hex(bytes); });
+}
+
+// The SHA-extension path (where the CPU has it) and the portable code give the same digests, at
+// every length around the block and padding boundaries and over many blocks.
+TEST(Sha256, CpuExtensionsAndPortableCodeAgree) {
+  std::string bytes;
+  for (int i = 0; i < 5000; ++i) bytes += static_cast<char>((i * 131 + i / 7) & 0xff);
+  auto digests = [&] {
+    std::vector<std::string> out;
+    for (size_t n : {0, 1, 55, 56, 63, 64, 65, 119, 128, 1000, 5000})
+      out.push_back(sha256_hex(std::string_view(bytes).substr(0, n)));
+    out.push_back(sha256_hex(std::string(1000000, 'a')));
+    return out;
+  };
+  const std::vector<std::string> fast = digests();
+  const bool extensions = sha256_uses_cpu_extensions();
+  allow_sha256_cpu_extensions(false);
+  EXPECT_FALSE(sha256_uses_cpu_extensions());
+  const std::vector<std::string> portable = digests();
+  allow_sha256_cpu_extensions(true);
+  EXPECT_EQ(sha256_uses_cpu_extensions(), extensions);
+  EXPECT_EQ(fast, portable);
+  EXPECT_EQ(portable.back(), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  if (!extensions) GTEST_SKIP() << "this CPU has no SHA extensions: only the portable code ran";
 }
 
 TEST(Sha256, MissingFileIsUserErrorNamingIt) {

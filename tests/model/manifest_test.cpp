@@ -28,7 +28,8 @@ fs::path edited_copy(const std::string& name, const std::function<void(nlohmann:
   fs::path dst = fs::temp_directory_path() / ("vlm_manifest_" + name);
   fs::remove_all(dst);
   fs::create_directories(dst);
-  fs::create_directory_symlink(src / "units", dst / "units");
+  // A copy: a symbolic link out of the model directory is refused (issue 17.8).
+  fs::copy(src / "units", dst / "units", fs::copy_options::recursive);
   std::ifstream in(src / "manifest.json");
   nlohmann::json j = nlohmann::json::parse(in);
   edit(j);

@@ -156,6 +156,31 @@ TEST_F(RunApp, RunsEveryItemRecordsBadRowsAndPrintsTheAccuracyTable) {
   EXPECT_TRUE(run_json["placement"]["map"].contains("vision_model"));
   EXPECT_EQ(run_json["placement"]["config"], "single");
   EXPECT_TRUE(run_json["placement"]["fits"].get<bool>());
+  // Every model file was checked as it loaded: hashed, or unchanged since an earlier run hashed it.
+  ASSERT_EQ(run_json["ranks"].size(), 1u) << run_json.dump();
+  const nlohmann::json& files = run_json["ranks"].begin().value()["model_files"];
+  EXPECT_TRUE(files["verified"].get<bool>()) << files;
+  const auto manifest = nlohmann::json::parse(slurp(testing::tiny_model_dir() / "manifest.json"));
+  EXPECT_EQ(files["hashed_files"].get<size_t>() + files["stamped_files"].get<size_t>(),
+            manifest["units"].size() + manifest["files"].size())
+      << files;
+  EXPECT_EQ(files["unrecorded_files"], 0) << files;
+}
+
+// A manifest whose dtype is not its units' stops the run at load with exit 2, naming the unit and
+// both dtypes (issue 17.5), not a TorchScript traceback at the first item.
+TEST_F(RunApp, AManifestDtypeThatIsNotTheUnitsIsABadInput) {
+  const fs::path model = *root_ / "bf16" / "InternVL2-tiny";
+  fs::create_directories(model.parent_path());
+  fs::copy(testing::tiny_model_dir(), model, fs::copy_options::recursive);
+  nlohmann::json j = nlohmann::json::parse(slurp(model / "manifest.json"));
+  j["dtype"] = "bfloat16";
+  std::ofstream(model / "manifest.json", std::ios::trunc) << j.dump();
+  Result r =
+      run("--model-dir " + model.string() + " --data RealWorldQA --max-new-tokens 2", "bf16_out");
+  EXPECT_EQ(r.rc, 2) << r.err;
+  EXPECT_NE(r.err.find("declares dtype bfloat16, but unit "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("holds float32 tensors"), std::string::npos) << r.err;
 }
 
 // A VQA benchmark end to end: the demo rows as a TextVQA_VAL TSV (10 answers each, the first

@@ -1,7 +1,15 @@
 #include "vlm/core/sha256.h"
 
+#include <atomic>
+
 #include "vlm/core/digest_util.h"
 #include "vlm/core/error.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define VLM_SHA256_X86 1
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
 
 namespace vlm {
 namespace {
@@ -20,13 +28,86 @@ inline uint32_t rotr(uint32_t x, int n) {
   return (x >> n) | (x << (32 - n));
 }
 
+std::atomic<bool> g_allow_cpu_extensions{true};
+
+#ifdef VLM_SHA256_X86
+// CPUID leaf 7, EBX bit 29: the SHA extensions (Intel since Goldmont / Ice Lake, AMD since Zen).
+bool cpu_has_sha() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+  unsigned a1 = 0, b1 = 0, c1 = 0, d1 = 0;
+  if (!__get_cpuid(1, &a1, &b1, &c1, &d1)) return false;
+  const bool ssse3 = (c1 >> 9) & 1, sse41 = (c1 >> 19) & 1;
+  return ((b >> 29) & 1) && ssse3 && sse41;
+}
+
+// One block on the SHA extensions: the same compression function as Sha256::transform. The state
+// is kept as the instructions want it (ABEF, CDGH) for the 64 rounds, 4 at a time; the message
+// schedule is computed 4 words at a time by sha256msg1/msg2.
+__attribute__((target("sha,sse4.1,ssse3"))) void transform_sha_ni(uint32_t* state,
+                                                                  const uint8_t* block) {
+  const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+  __m128i tmp = _mm_shuffle_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(state)), 0xB1);
+  __m128i s1 =
+      _mm_shuffle_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(state + 4)), 0x1B);
+  __m128i s0 = _mm_alignr_epi8(tmp, s1, 8);  // ABEF
+  s1 = _mm_blend_epi16(s1, tmp, 0xF0);       // CDGH
+  const __m128i abef = s0, cdgh = s1;
+  __m128i w[4];  // the last 16 message words, 4 per register
+  for (int i = 0; i < 4; ++i) {
+    w[i] =
+        _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 16 * i)), bswap);
+  }
+  for (int g = 0; g < 16; ++g) {
+    if (g >= 4) {  // schedule words 4g..4g+3 from the 16 before them
+      __m128i t = _mm_sha256msg1_epu32(w[g & 3], w[(g + 1) & 3]);
+      t = _mm_add_epi32(t, _mm_alignr_epi8(w[(g + 3) & 3], w[(g + 2) & 3], 4));
+      w[g & 3] = _mm_sha256msg2_epu32(t, w[(g + 3) & 3]);
+    }
+    const __m128i msg =
+        _mm_add_epi32(w[g & 3], _mm_loadu_si128(reinterpret_cast<const __m128i*>(&kK[4 * g])));
+    s1 = _mm_sha256rnds2_epu32(s1, s0, msg);
+    s0 = _mm_sha256rnds2_epu32(s0, s1, _mm_shuffle_epi32(msg, 0x0E));
+  }
+  s0 = _mm_add_epi32(s0, abef);
+  s1 = _mm_add_epi32(s1, cdgh);
+  tmp = _mm_shuffle_epi32(s0, 0x1B);  // FEBA
+  s1 = _mm_shuffle_epi32(s1, 0xB1);   // DCHG
+  s0 = _mm_blend_epi16(tmp, s1, 0xF0);
+  s1 = _mm_alignr_epi8(s1, tmp, 8);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(state), s0);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(state + 4), s1);
+}
+#endif
+
+bool use_sha_ni() {
+#ifdef VLM_SHA256_X86
+  static const bool has = cpu_has_sha();
+  return has && g_allow_cpu_extensions.load(std::memory_order_relaxed);
+#else
+  return false;
+#endif
+}
+
 }  // namespace
+
+bool sha256_uses_cpu_extensions() {
+  return use_sha_ni();
+}
+
+void allow_sha256_cpu_extensions(bool allow) {
+  g_allow_cpu_extensions = allow;
+}
 
 Sha256::Sha256()
     : state_{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-             0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19} {}
+             0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19},
+      sha_ni_(use_sha_ni()) {}
 
 void Sha256::transform(const uint8_t block[64]) {
+#ifdef VLM_SHA256_X86
+  if (sha_ni_) return transform_sha_ni(state_.data(), block);
+#endif
   uint32_t w[64];
   for (int i = 0; i < 16; ++i) {
     w[i] = (uint32_t{block[4 * i]} << 24) | (uint32_t{block[4 * i + 1]} << 16) |

@@ -1,12 +1,15 @@
 #include "vlm/model/loaded_model.h"
 
+#include <caffe2/serialize/read_adapter_interface.h>
 #include <torch/csrc/jit/api/module.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <exception>
 #include <future>
 #include <map>
+#include <mutex>
 
 #include "vlm/core/error.h"
 #include "vlm/core/log.h"
@@ -14,6 +17,59 @@
 #include "vlm/model/torch_error.h"
 
 namespace vlm {
+
+namespace {
+
+// A unit archive in host memory, as TorchScript's reader reads it (no copy of the buffer).
+class MemoryReadAdapter : public caffe2::serialize::ReadAdapterInterface {
+ public:
+  MemoryReadAdapter(std::unique_ptr<char[]> bytes, size_t size)
+      : bytes_(std::move(bytes)), size_(size) {}
+  size_t size() const override { return size_; }
+  size_t read(uint64_t pos, void* buf, size_t n, const char* /*what*/) const override {
+    if (pos >= size_) return 0;
+    n = std::min<size_t>(n, size_ - static_cast<size_t>(pos));
+    std::memcpy(buf, bytes_.get() + pos, n);
+    return n;
+  }
+
+ private:
+  std::unique_ptr<char[]> bytes_;
+  size_t size_;
+};
+
+// The manifest's name of a dtype ("float32"), as parse_dtype reads it.
+std::string dtype_name(c10::ScalarType t) {
+  switch (t) {
+    case c10::ScalarType::Float:
+      return "float32";
+    case c10::ScalarType::BFloat16:
+      return "bfloat16";
+    case c10::ScalarType::Half:
+      return "float16";
+    default:
+      return c10::toString(t);
+  }
+}
+
+// Every floating-point parameter and buffer of a loaded (not yet frozen) unit has the manifest's
+// dtype; otherwise the manifest does not describe these files, and the first item would fail
+// inside TorchScript.
+void check_unit_dtype(const torch::jit::Module& module, const UnitSpec& spec,
+                      c10::ScalarType declared, const std::string& where) {
+  auto check = [&](const std::string& what, const std::string& name, const at::Tensor& t) {
+    if (!t.defined() || !t.is_floating_point() || t.scalar_type() == declared) return;
+    throw UserError(where + " declares dtype " + dtype_name(declared) + ", but unit " + spec.name +
+                    " (" + spec.file.string() + ") holds " + dtype_name(t.scalar_type()) +
+                    " tensors (" + what + " " + name +
+                    "); the manifest does not describe these files (re-export the model)");
+  };
+  for (const auto& p : module.named_parameters(/*recurse=*/true))
+    check("parameter", p.name, p.value);
+  for (const auto& b : module.named_buffers(/*recurse=*/true)) check("buffer", b.name, b.value);
+}
+
+}  // namespace
 
 LoadedModel::LoadedModel(Manifest manifest, PlacementPlan plan)
     : manifest_(std::move(manifest)), plan_(std::move(plan)) {}
@@ -28,6 +84,16 @@ std::shared_ptr<const LoadedModel> LoadedModel::load(Manifest manifest, Placemen
   const Manifest& m = model->manifest_;
   model->before_unit_call_ = options.before_unit_call;
   model->units_.resize(m.units.size());
+  const std::string where = (m.dir / "manifest.json").string();
+
+  // The tokenizer files first (small); the units as they are read below.
+  FileCheckTally& tally = model->file_checks_;
+  tally.verified = options.verify;
+  if (options.verify) warn_unrecorded_hashes(m);
+  for (const ModelFile& f : tokenizer_files(m))
+    tally.add(read_model_file(f, options.verify, /*keep=*/false, where));
+  std::mutex tally_mutex;
+  std::atomic<bool> failed{false};
 
   // Each device's units are read by threads_per_device threads (one thread for everything when
   // !parallel), each taking the next unit of its device in execution order.
@@ -47,16 +113,31 @@ std::shared_ptr<const LoadedModel> LoadedModel::load(Manifest manifest, Placemen
     std::atomic<size_t>* counter = next.back().get();
     const std::vector<size_t>* idx = &indices;
     for (int t = 0; t < per_device && t < static_cast<int>(indices.size()); ++t) {
-      loaders.push_back(std::async(std::launch::async, [&model, &options, idx, counter]() {
-        for (size_t k = (*counter)++; k < idx->size(); k = (*counter)++) {
+      loaders.push_back(std::async(std::launch::async, [&, idx, counter]() {
+        for (size_t k = (*counter)++; k < idx->size() && !failed; k = (*counter)++) {
           LoadedUnit& u = model->units_[(*idx)[k]];
           try {
-            u.module = torch::jit::load(u.spec->file.string(), u.device);
+            // One read; with verify, the bytes matched the manifest before this returns.
+            CheckedFile file =
+                read_model_file({u.spec->file, "unit " + u.spec->name, u.spec->sha256},
+                                options.verify, /*keep=*/true, where);
+            {
+              std::lock_guard<std::mutex> lock(tally_mutex);
+              tally.add(file);
+            }
+            std::shared_ptr<caffe2::serialize::ReadAdapterInterface> bytes =
+                std::make_shared<MemoryReadAdapter>(std::move(file.bytes), file.size);
+            u.module = torch::jit::load(std::move(bytes), u.device);
             u.module.eval();
+            check_unit_dtype(u.module, *u.spec, m.dtype, where);
             if (options.freeze) u.module = torch::jit::freeze(u.module);
           } catch (const c10::Error& e) {
+            failed = true;
             throw UserError("loading unit " + u.spec->name + " from " + u.spec->file.string() +
                             " onto " + u.device.str() + " failed: " + e.what_without_backtrace());
+          } catch (...) {
+            failed = true;
+            throw;
           }
         }
       }));

@@ -10,6 +10,7 @@
 
 #include "vlm/core/error.h"
 #include "vlm/core/json_int.h"
+#include "vlm/data/confined_path.h"
 
 namespace vlm {
 namespace fs = std::filesystem;
@@ -158,9 +159,20 @@ Manifest load_manifest(const fs::path& model_dir) {
   text << in.rdbuf();
   check_user(!in.bad(), where + ": cannot read the file");
   Manifest m = parse_manifest_json(text.str(), model_dir, where);
-  for (const auto& u : m.units)
-    check_user(m.config_only || fs::is_regular_file(u.file),
+  // A file reached through a symbolic link that leads out of the model directory is refused as
+  // '..' is: the manifest (and its hashes) vouch only for files inside it.
+  auto confined = [&](const fs::path& file, const std::string& what) {
+    resolve_inside(m.dir, file.lexically_relative(m.dir).string(), where + ": " + what);
+  };
+  for (const auto& u : m.units) {
+    if (m.config_only) break;
+    confined(u.file, "unit " + u.name + ": file");
+    check_user(fs::is_regular_file(u.file),
                where + ": unit " + u.name + ": file " + u.file.string() + " does not exist");
+  }
+  for (const auto& [file, hash] : m.file_sha256) confined(file, "files");
+  if (m.tokenizer.is_object() && m.tokenizer.contains("file") && m.tokenizer["file"].is_string())
+    resolve_inside(m.dir, m.tokenizer["file"].get<std::string>(), where + ": tokenizer.file");
   return m;
 }
 

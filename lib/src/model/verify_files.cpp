@@ -1,104 +1,205 @@
 #include "vlm/model/verify_files.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
 #include <mutex>
 #include <optional>
-#include <system_error>
 #include <thread>
-#include <vector>
 
 #include "vlm/core/error.h"
 #include "vlm/core/log.h"
 #include "vlm/core/sha256.h"
-#include "vlm/core/timer.h"
+#include "vlm/model/verified_stamp.h"
 
 namespace vlm {
 namespace fs = std::filesystem;
 
 namespace {
 
-struct FileCheck {
-  fs::path path;
-  std::string label;     // "unit vision_model" or "tokenizer file"
-  std::string expected;  // lowercase hex
-  uintmax_t bytes = 0;
+// Read size: large sequential reads for the disk, small enough to hash from the CPU cache.
+constexpr size_t kBlock = size_t{8} << 20;
+
+// Closes a file descriptor on scope exit.
+struct Fd {
+  int fd = -1;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
 };
 
 }  // namespace
 
-double verify_model_files(const Manifest& manifest) {
-  Stopwatch watch;
-  if (manifest.config_only) return 0.0;
-  const std::string where = (manifest.dir / "manifest.json").string();
+CheckedFile read_model_file(const ModelFile& file, bool verify, bool keep,
+                            const std::string& where) {
+  const std::string name = where + ": " + file.label + ": " + file.path.string();
+  Fd f;
+  f.fd = ::open(file.path.c_str(), O_RDONLY | O_CLOEXEC);
+  check_user(f.fd >= 0, name + ": cannot open: " + std::strerror(errno));
+  const std::optional<FileIdentity> id = identity_of_fd(f.fd);
+  check_user(id.has_value(), name + ": cannot stat: " + std::strerror(errno));
+  struct stat st {};
+  check_user(::fstat(f.fd, &st) == 0 && S_ISREG(st.st_mode), name + ": not a regular file");
 
-  std::vector<FileCheck> checks;
-  std::vector<std::string> unchecked;
-  for (const auto& u : manifest.units) {
-    if (u.sha256.empty()) {
-      unchecked.push_back(u.file.string());
-      continue;
-    }
-    checks.push_back({u.file, "unit " + u.name, u.sha256});
+  CheckedFile out;
+  out.size = static_cast<size_t>(id->size);
+  bool hash = false;
+  if (!verify) {
+    out.check = FileCheck::kSkipped;
+  } else if (file.sha256.empty()) {
+    out.check = FileCheck::kUnrecorded;
+  } else if (has_verified_stamp(file.path, *id, file.sha256)) {
+    out.check = FileCheck::kStamped;
+  } else {
+    out.check = FileCheck::kHashed;
+    hash = true;
   }
-  for (const auto& [path, hash] : manifest.file_sha256) checks.push_back({path, "file", hash});
+  if (!hash && !keep) return out;
+
+  ::posix_fadvise(f.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  std::unique_ptr<char[]> scratch;
+  if (keep) {
+    out.bytes.reset(new char[std::max<size_t>(out.size, 1)]);
+  } else {
+    scratch.reset(new char[kBlock]);
+  }
+  Sha256 sha;
+  size_t done = 0;
+  while (done < out.size) {
+    char* dst = keep ? out.bytes.get() + done : scratch.get();
+    const size_t want = std::min(kBlock, out.size - done);
+    size_t got = 0;
+    while (got < want) {
+      const ssize_t n = ::read(f.fd, dst + got, want - got);
+      if (n < 0 && errno == EINTR) continue;
+      check_user(n >= 0, name + ": read failed: " + std::strerror(errno));
+      check_user(n > 0, name + ": the file got shorter while it was read");
+      got += static_cast<size_t>(n);
+    }
+    if (hash) {
+      const auto t0 = std::chrono::steady_clock::now();
+      sha.update(dst, want);
+      out.hash_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
+    done += want;
+  }
+  if (!hash) return out;
+  const std::string actual = sha.hex_digest();
+  if (actual != file.sha256) {
+    throw UserError("model file " + file.path.string() + " (" + file.label +
+                    ") does not match its manifest: sha256 is " + actual + ", " + where +
+                    " records " + file.sha256 +
+                    ". The file changed after export; restore or re-export it (model files are "
+                    "code: TorchScript archives run when loaded; --no-verify skips this check)");
+  }
+  // The identity taken before reading: a file changed while it was read no longer matches it.
+  write_verified_stamp(file.path, *id, file.sha256);
+  return out;
+}
+
+std::vector<ModelFile> tokenizer_files(const Manifest& manifest) {
+  std::vector<ModelFile> files;
+  for (const auto& [path, hash] : manifest.file_sha256) files.push_back({path, "file", hash});
+  return files;
+}
+
+void warn_unrecorded_hashes(const Manifest& manifest) {
+  if (manifest.config_only) return;
+  std::vector<std::string> unchecked;
+  for (const auto& u : manifest.units)
+    if (u.sha256.empty()) unchecked.push_back(u.file.string());
   if (manifest.tokenizer.is_object() && manifest.tokenizer.contains("file") &&
       manifest.tokenizer["file"].is_string()) {
     const fs::path tok = manifest.dir / manifest.tokenizer["file"].get<std::string>();
     if (!manifest.file_sha256.count(tok)) unchecked.push_back(tok.string());
   }
   if (!unchecked.empty()) {
-    log::warning(where + ": no sha256 recorded for " + std::to_string(unchecked.size()) +
-                 " model file(s) (e.g. " + unchecked.front() +
+    log::warning((manifest.dir / "manifest.json").string() + ": no sha256 recorded for " +
+                 std::to_string(unchecked.size()) + " model file(s) (e.g. " + unchecked.front() +
                  "); they are loaded unchecked. Re-export the model to record hashes.");
   }
-  for (auto& c : checks) {
+}
+
+void FileCheckTally::add(const CheckedFile& file) {
+  switch (file.check) {
+    case FileCheck::kHashed:
+      ++hashed_files;
+      hashed_bytes += static_cast<int64_t>(file.size);
+      break;
+    case FileCheck::kStamped:
+      ++stamped_files;
+      break;
+    case FileCheck::kUnrecorded:
+      ++unrecorded_files;
+      break;
+    case FileCheck::kSkipped:
+      break;
+  }
+  verify_s += file.hash_s;
+}
+
+nlohmann::json FileCheckTally::to_json() const {
+  return {{"verified", verified},           {"verify_s", verify_s},
+          {"hashed_bytes", hashed_bytes},   {"hashed_files", hashed_files},
+          {"stamped_files", stamped_files}, {"unrecorded_files", unrecorded_files}};
+}
+
+FileCheckTally verify_model_files(const Manifest& manifest) {
+  FileCheckTally tally;
+  tally.verified = true;
+  if (manifest.config_only) return tally;
+  const std::string where = (manifest.dir / "manifest.json").string();
+  warn_unrecorded_hashes(manifest);
+
+  struct Job {
+    ModelFile file;
+    uintmax_t bytes = 0;
+  };
+  std::vector<Job> jobs;
+  for (const auto& u : manifest.units) jobs.push_back({{u.file, "unit " + u.name, u.sha256}});
+  for (auto& f : tokenizer_files(manifest)) jobs.push_back({std::move(f)});
+  for (auto& j : jobs) {
     std::error_code ec;
-    c.bytes = fs::file_size(c.path, ec);
-    check_user(!ec, where + ": " + c.label + ": cannot read " + c.path.string() + ": " +
+    j.bytes = fs::file_size(j.file.path, ec);
+    check_user(!ec, where + ": " + j.file.label + ": cannot read " + j.file.path.string() + ": " +
                         ec.message());
   }
   // Largest first, so that the threads finish together.
-  std::sort(checks.begin(), checks.end(),
-            [](const FileCheck& a, const FileCheck& b) { return a.bytes > b.bytes; });
+  std::sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) { return a.bytes > b.bytes; });
 
   std::atomic<size_t> next{0};
   std::mutex mutex;
   std::optional<std::string> failure;
   auto worker = [&] {
-    for (size_t i = next++; i < checks.size(); i = next++) {
+    for (size_t i = next++; i < jobs.size(); i = next++) {
       {
         std::lock_guard<std::mutex> lock(mutex);
         if (failure) return;
       }
-      const FileCheck& c = checks[i];
-      std::string message;
       try {
-        const std::string actual = sha256_file_hex(c.path);
-        if (actual != c.expected) {
-          message = "model file " + c.path.string() + " (" + c.label +
-                    ") does not match its manifest: sha256 is " + actual + ", " + where +
-                    " records " + c.expected +
-                    ". The file changed after export; restore or re-export it (model files are "
-                    "code: TorchScript archives run when loaded; --no-verify skips this check)";
-        }
-      } catch (const Error& e) {
-        message = where + ": " + c.label + ": " + e.what();
-      }
-      if (!message.empty()) {
+        const CheckedFile f = read_model_file(jobs[i].file, true, /*keep=*/false, where);
         std::lock_guard<std::mutex> lock(mutex);
-        if (!failure) failure = message;
+        tally.add(f);
+      } catch (const Error& e) {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (!failure) failure = e.what();
       }
     }
   };
   const size_t n_threads =
-      std::min<size_t>({checks.size(), 8, std::max(1u, std::thread::hardware_concurrency())});
+      std::min<size_t>({jobs.size(), 8, std::max(1u, std::thread::hardware_concurrency())});
   std::vector<std::thread> threads;
   for (size_t t = 1; t < n_threads; ++t) threads.emplace_back(worker);
   worker();
   for (auto& t : threads) t.join();
   if (failure) throw UserError(*failure);
-  return watch.elapsed_ms() / 1000.0;
+  return tally;
 }
 
 }  // namespace vlm

@@ -158,29 +158,23 @@ DatasetSpec require_dataset_file(const std::string& data_name, const RunOptions&
 // The model of the outer loop, loaded at the first dataset that has items to answer.
 class LazyModel {
  public:
-  LazyModel(ResolvedModel rm, PlacementPlan plan, PlanCapacity capacity, LoadOptions load,
-            bool verify)
-      : rm_(std::move(rm)),
-        plan_(std::move(plan)),
-        capacity_(capacity),
-        load_(std::move(load)),
-        verify_(verify) {}
+  LazyModel(ResolvedModel rm, PlacementPlan plan, PlanCapacity capacity, LoadOptions load)
+      : rm_(std::move(rm)), plan_(std::move(plan)), capacity_(capacity), load_(std::move(load)) {}
   const ModelConfig& config() const { return rm_.config; }
   const ResolvedModel& resolved() const { return rm_; }
   const PlacementPlan& plan() const { return plan_; }
   bool loaded() const { return session_ != nullptr; }
   double load_ms() const { return load_ms_; }
-  // Seconds spent checking the SHA-256 of the model files before loading (0 with --no-verify).
-  double verify_s() const { return verify_s_; }
-  bool verified() const { return verify_; }
+  // How the model files were checked as they loaded (run.json "model_files").
+  const FileCheckTally& file_checks() const { return file_checks_; }
 
   ModelSession& session() {
     if (!session_) {
       Stopwatch watch;
       require_devices_present(plan_);
-      // TorchScript archives run code when loaded: their hashes are checked first.
-      if (verify_) verify_s_ = verify_model_files(rm_.manifest);
+      // TorchScript archives run code when loaded: the loader checks each one's hash first.
       auto model = LoadedModel::load(rm_.manifest, plan_, load_);
+      file_checks_ = model->file_checks();
       session_ = std::make_unique<ModelSession>(model);
       // The KV cache the plan counted, for the run's largest item (run_capacity).
       session_->reserve(capacity_.max_sequence);
@@ -196,8 +190,7 @@ class LazyModel {
   LoadOptions load_;
   std::unique_ptr<ModelSession> session_;
   double load_ms_ = 0;
-  bool verify_ = true;
-  double verify_s_ = 0;
+  FileCheckTally file_checks_;
 };
 
 // Every record of the pair in the folder, from all shards' files (read-only). For an index in
@@ -614,9 +607,9 @@ EvaluationSummary run_evaluation(
       placement_json = plan.to_json();
       placement_json["config"] = placement_name(rm.config, o);
       LoadOptions load;
+      load.verify = !o.no_verify;
       load.before_unit_call = o.before_unit_call;
-      lazy = std::make_unique<LazyModel>(std::move(rm), std::move(plan), capacity, std::move(load),
-                                         !o.no_verify);
+      lazy = std::make_unique<LazyModel>(std::move(rm), std::move(plan), capacity, std::move(load));
     }
 
     const fs::path folder = make_run_folder(o, name);
@@ -657,7 +650,7 @@ EvaluationSummary run_evaluation(
         r["peak_memory_bytes"] = peak_memory(plan_devices);
         if (lazy && lazy->loaded()) {
           r["load_ms"] = lazy->load_ms();
-          r["model_files"] = {{"verified", lazy->verified()}, {"verify_s", lazy->verify_s()}};
+          r["model_files"] = lazy->file_checks().to_json();
           // What the session allocated, beside the plan's kv_cache_bytes per device.
           r["kv_cache_allocated_bytes"] = lazy->session().kv_cache_bytes();
         }

@@ -9,6 +9,7 @@
 
 #include "vlm/model/manifest.h"
 #include "vlm/model/placement_plan.h"
+#include "vlm/model/verify_files.h"
 
 namespace vlm {
 
@@ -35,12 +36,21 @@ struct LoadOptions {
   // A test hook (fault injection): called with the unit's spec before each forward run_unit
   // makes; what it throws passes through run_unit's error translation. Unset: nothing.
   std::function<void(const UnitSpec&)> before_unit_call;
+  // Check every unit archive and tokenizer file against the manifest's SHA-256 as it is read
+  // (read_model_file: one read per file, stamps skip unchanged files); false: --no-verify.
+  bool verify = true;
 };
 
 class LoadedModel {
  public:
-  // Loads every unit directly onto its device (torch::jit::load(path, device)). A unit that fails
-  // to load is a UserError naming the unit, file and device.
+  // Loads every unit directly onto its device. Each unit archive is read once into host memory
+  // (about one unit per loader thread at a time) and, with options.verify, checked against its
+  // manifest hash before TorchScript sees a byte of it (verify_files.h); the tokenizer files are
+  // checked first. Errors are UserErrors:
+  // - a hash mismatch names the file, the unit and both hashes (the unit is never loaded);
+  // - a unit that fails to load names the unit, file and device;
+  // - a unit whose floating-point tensors are not the manifest's dtype names the unit, the
+  //   declared dtype and the dtype found.
   static std::shared_ptr<const LoadedModel> load(Manifest manifest, PlacementPlan plan,
                                                  const LoadOptions& options = {});
 
@@ -55,6 +65,8 @@ class LoadedModel {
   const std::vector<const LoadedUnit*>& layers() const { return layers_; }
   // Wall time of load(), milliseconds.
   double load_ms() const { return load_ms_; }
+  // How the model files were checked while loading (run.json "model_files").
+  const FileCheckTally& file_checks() const { return file_checks_; }
 
  private:
   LoadedModel(Manifest manifest, PlacementPlan plan);
@@ -66,6 +78,7 @@ class LoadedModel {
   size_t vision_ = 0, projector_ = 0, embedding_ = 0, norm_ = 0, head_ = 0;
   double load_ms_ = 0;
   std::function<void(const UnitSpec&)> before_unit_call_;
+  FileCheckTally file_checks_;
 };
 
 // Runs a unit's forward on its device (inputs already there). Module handles are shallow, so this
