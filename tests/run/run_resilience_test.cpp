@@ -266,16 +266,22 @@ TEST_F(RunResilience, UnwritableWorkDirIsOneClearLine) {
 // A file-size limit (as a full disk) while records are appended: the write error names the file,
 // the complete records stay, and a run without the limit answers only the rest.
 TEST_F(RunResilience, AFullDiskStopsWithTheFileNamedAndKeepsFinishedRecords) {
-  Result first = run("full", "--limit 3");
+  // Unscored records of the first 3 items (run.json without scores yet), and a complete run in a
+  // folder of the same name length for the sizes the files end at.
+  Result first = run("full", "--limit 3 --mode infer");
   ASSERT_EQ(first.rc, 0) << first.err;
+  Result reference = run("refr");
+  ASSERT_EQ(reference.rc, 0) << reference.err;
   const fs::path f = folder("full");
   const fs::path rec = f / "InternVL2-tiny_RealWorldQA_records.jsonl";
-  const size_t size = fs::file_size(rec);
   const size_t run_json = fs::file_size(f / "run.json");
-  // A limit just above run.json's size: the records fit, a later write (the predictions or the
-  // grown run.json) does not. bash's ulimit -f counts 1024-byte blocks.
+  // A limit just above run.json's size: the records fit, a later write (the scored run.json)
+  // does not. bash's ulimit -f counts 1024-byte blocks.
   const size_t blocks = run_json / 1024 + 1;
-  (void)size;
+  ASSERT_LT(fs::file_size(folder("refr") / "InternVL2-tiny_RealWorldQA_records.jsonl"),
+            blocks * 1024);
+  ASSERT_GT(fs::file_size(folder("refr") / "run.json"), blocks * 1024)
+      << "the test needs a write past the limit after the records";
   Result limited = run("full", "", "",
                        "bash -c 'trap \"\" XFSZ; ulimit -f " + std::to_string(blocks) +
                            "; exec \"$0\" \"$@\"' sh -c");
