@@ -38,19 +38,7 @@ for shape in "$@"; do
   # The disk's own read rate for these files, cold, as the bound of the load figure.
   sync
   if [ -w /proc/sys/vm/drop_caches ]; then echo 3 >/proc/sys/vm/drop_caches; fi
-  "$PY" - "$model" "$WORK/disk-$tag.json" <<'PY'
-import glob, json, os, sys, time
-files = sorted(glob.glob(os.path.join(sys.argv[1], "units", "*.pt")))
-t0 = time.perf_counter(); n = 0
-for f in files:
-    with open(f, "rb", buffering=0) as fh:
-        while True:
-            b = fh.read(64 << 20)
-            if not b: break
-            n += len(b)
-dt = time.perf_counter() - t0
-json.dump({"bytes": n, "seconds": dt, "gb_per_s": n / 1e9 / dt}, open(sys.argv[2], "w"))
-PY
+  "$PY" bench/cold_read.py "$model" "$WORK/disk-$tag.json"
   sync
   if [ -w /proc/sys/vm/drop_caches ]; then echo 3 >/proc/sys/vm/drop_caches; fi
   "$BUILD/bin/item_bench" --model-dir "$model" --label "$shape" --reps "$REPS" \

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Verify + load of real-size random-weight exports on one CUDA device, against the disk's cold
+# read rate measured in the same run (issue 19: verification inside the load). For each SHAPE (a
+# preset of scripts/internvl2_presets.py, optionally ":LAYERS"): makes a bf16 checkpoint, exports
+# it, measures the cold read rate of its unit files (bench/cold_read.py, page cache dropped), then
+# bench/load_bench --verify on cuda:0: loads without verification ("parallel", = --no-verify),
+# with every file hashed as it is read ("parallel_verify_hashed", a first run) and with the stamps
+# that run wrote ("parallel_verify_stamped", a re-run on unchanged files). Figures, with the ratios
+# the issue's targets name, go to bench/results/verify-load-<host>.json (and $OUT).
+# Usage: bench/run_verify_load_bench.sh BUILD_DIR SHAPE [SHAPE...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=$1
+shift
+PY=${PYTHON:-$(command -v python3)}
+WORK=${WORK:-/tmp/vlm-verify-load-bench}
+REPEATS=${REPEATS:-3}
+mkdir -p "$WORK" bench/results
+parts=()
+for shape in "$@"; do
+  preset=${shape%%:*}
+  layers=""
+  [ "$shape" != "$preset" ] && layers=${shape#*:}
+  tag=$(echo "$shape" | tr ':' '_')
+  ckpt=$WORK/ckpt-$tag
+  model=$WORK/model-$tag
+  "$PY" scripts/make_tiny_checkpoint.py --preset "$preset" ${layers:+--llm-layers "$layers"} \
+    --dtype bfloat16 --shards 4 --out "$ckpt" >/dev/null
+  "$PY" scripts/export_internvl2.py --checkpoint "$ckpt" --out "$model" --dtype bfloat16 \
+    --attention sdpa --no-golden --quiet
+  rm -rf "$ckpt"
+  sync
+  if [ -w /proc/sys/vm/drop_caches ]; then echo 3 >/proc/sys/vm/drop_caches; fi
+  "$PY" bench/cold_read.py "$model" "$WORK/disk-$tag.json"
+  "$BUILD/bin/load_bench" --model-dir "$model" --devices cuda:0 --repeats "$REPEATS" --verify \
+    --out "$WORK/load-$tag.json" >/dev/null
+  "$PY" - "$shape" "$WORK/load-$tag.json" "$WORK/disk-$tag.json" "$WORK/part-$tag.json" <<'PY'
+import json, sys
+shape, load, disk, out = sys.argv[1:]
+j = json.load(open(load)); d = json.load(open(disk))
+cold = d["gb_per_s"]
+j["shape"] = shape
+j["disk_read_cold"] = d
+j["verify_load_fraction_of_cold_read"] = j["parallel_verify_hashed"]["median_gb_per_s"] / cold
+j["no_verify_fraction_of_cold_read"] = j["parallel"]["median_gb_per_s"] / cold
+j["rerun_stamped_over_no_verify"] = (j["parallel_verify_stamped"]["median_ms"] /
+                                     j["parallel"]["median_ms"])
+j["targets"] = {"verify_load_fraction_of_cold_read": ">= 0.8",
+                "rerun_stamped_over_no_verify": "<= 1.1"}
+json.dump(j, open(out, "w"), indent=2)
+print(f"{shape}: cold read {cold:.2f} GB/s; verify+load {j['verify_load_fraction_of_cold_read']:.2f} "
+      f"of it, no-verify {j['no_verify_fraction_of_cold_read']:.2f}; stamped re-run "
+      f"{j['rerun_stamped_over_no_verify']:.3f}x no-verify")
+PY
+  parts+=("$WORK/part-$tag.json")
+  rm -rf "$model"
+done
+RESULT=bench/results/verify-load-$(hostname | tr -cd 'a-zA-Z0-9_-').json
+"$PY" - "$RESULT" "bench/run_verify_load_bench.sh $BUILD $*" "${parts[@]}" <<'PY'
+import datetime, json, sys, torch
+out, command, parts = sys.argv[1], sys.argv[2], sys.argv[3:]
+json.dump({"command": command, "date_utc": datetime.datetime.utcnow().isoformat(),
+           "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
+           "torch": torch.__version__, "shapes": [json.load(open(p)) for p in parts]},
+          open(out, "w"), indent=2)
+PY
+if [ -n "${OUT:-}" ]; then cp "$RESULT" "$OUT/"; fi
