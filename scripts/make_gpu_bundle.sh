@@ -23,85 +23,44 @@ if [ ! -d .gpudeps/opencv ]; then
   fi
 fi
 
-X=.gpudeps/xlsxwriter
-if [ ! -f "$X/lib/pkgconfig/xlsxwriter.pc" ]; then
+# bundle NAME PC VERSION LIBS INCLUDE_SUBDIR LIBRARY... -- HEADER...: copies Debian's shared
+# libraries (the first one also as its unversioned .so) and headers into .gpudeps/NAME and writes
+# NAME/lib/pkgconfig/PC.pc with -lLIBS and an rpath to that folder. Done once.
+bundle() {
+  local name=$1 pc=$2 version=$3 libs=$4 subdir=$5
+  shift 5
+  local dir=.gpudeps/$name
+  [ -f "$dir/lib/pkgconfig/$pc.pc" ] && return 0
   scripts/setup.sh
-  mkdir -p "$X/include" "$X/lib/pkgconfig"
-  cp -r /usr/include/xlsxwriter /usr/include/xlsxwriter.h "$X/include/"
+  mkdir -p "$dir/include" "$dir/lib/pkgconfig"
+  local arch first=""
   arch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
-  cp -L "/usr/lib/$arch/libxlsxwriter.so.4" "/usr/lib/$arch/libminizip.so.1" "$X/lib/"
-  ln -sf libxlsxwriter.so.4 "$X/lib/libxlsxwriter.so"
-  cat > "$X/lib/pkgconfig/xlsxwriter.pc" <<'PC'
-prefix=${pcfiledir}/../..
-libdir=${prefix}/lib
-includedir=${prefix}/include
-Name: xlsxwriter
-Description: libxlsxwriter from Debian 12, bundled for an offline machine
-Version: 1.1.4
-Libs: -L${libdir} -lxlsxwriter -Wl,-rpath,${libdir}
-Cflags: -I${includedir}
+  while [ "$1" != "--" ]; do
+    cp -L "/usr/lib/$arch/$1" "$dir/lib/"
+    [ -z "$first" ] && first=$1
+    shift
+  done
+  shift
+  ln -sf "$first" "$dir/lib/${first%%.so*}.so"
+  cp -r "$@" "$dir/include/"
+  cat > "$dir/lib/pkgconfig/$pc.pc" <<PC
+prefix=\${pcfiledir}/../..
+libdir=\${prefix}/lib
+includedir=\${prefix}/include
+Name: $pc
+Description: $pc from Debian 12, bundled for an offline machine
+Version: $version
+Libs: -L\${libdir} $libs -Wl,-rpath,\${libdir}
+Cflags: -I\${includedir}$subdir
 PC
-fi
+}
 
-P=.gpudeps/pcre2
-if [ ! -f "$P/lib/pkgconfig/libpcre2-8.pc" ]; then
-  scripts/setup.sh
-  mkdir -p "$P/include" "$P/lib/pkgconfig"
-  cp /usr/include/pcre2.h "$P/include/"
-  arch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
-  cp -L "/usr/lib/$arch/libpcre2-8.so.0" "$P/lib/"
-  ln -sf libpcre2-8.so.0 "$P/lib/libpcre2-8.so"
-  cat > "$P/lib/pkgconfig/libpcre2-8.pc" <<'PC'
-prefix=${pcfiledir}/../..
-libdir=${prefix}/lib
-includedir=${prefix}/include
-Name: libpcre2-8
-Description: PCRE2 (8-bit) from Debian 12, bundled for an offline machine
-Version: 10.42
-Libs: -L${libdir} -lpcre2-8 -Wl,-rpath,${libdir}
-Cflags: -I${includedir}
-PC
-fi
-
-M=.gpudeps/minizip
-if [ ! -f "$M/lib/pkgconfig/minizip.pc" ]; then
-  scripts/setup.sh
-  mkdir -p "$M/include" "$M/lib/pkgconfig"
-  cp -r /usr/include/minizip "$M/include/"
-  arch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
-  cp -L "/usr/lib/$arch/libminizip.so.1" "$M/lib/"
-  ln -sf libminizip.so.1 "$M/lib/libminizip.so"
-  cat > "$M/lib/pkgconfig/minizip.pc" <<'PC'
-prefix=${pcfiledir}/../..
-libdir=${prefix}/lib
-includedir=${prefix}/include
-Name: minizip
-Description: minizip from Debian 12, bundled for an offline machine
-Version: 1.1
-Libs: -L${libdir} -lminizip -lz -Wl,-rpath,${libdir}
-Cflags: -I${includedir}/minizip
-PC
-fi
-
-G=.gpudeps/pugixml
-if [ ! -f "$G/lib/pkgconfig/pugixml.pc" ]; then
-  scripts/setup.sh
-  mkdir -p "$G/include" "$G/lib/pkgconfig"
-  cp /usr/include/pugixml.hpp /usr/include/pugiconfig.hpp "$G/include/"
-  arch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
-  cp -L "/usr/lib/$arch/libpugixml.so.1" "$G/lib/"
-  ln -sf libpugixml.so.1 "$G/lib/libpugixml.so"
-  cat > "$G/lib/pkgconfig/pugixml.pc" <<'PC'
-prefix=${pcfiledir}/../..
-libdir=${prefix}/lib
-includedir=${prefix}/include
-Name: pugixml
-Description: pugixml from Debian 12, bundled for an offline machine
-Version: 1.13
-Libs: -L${libdir} -lpugixml -Wl,-rpath,${libdir}
-Cflags: -I${includedir}
-PC
-fi
+bundle xlsxwriter xlsxwriter 1.1.4 -lxlsxwriter "" libxlsxwriter.so.4 libminizip.so.1 -- \
+  /usr/include/xlsxwriter /usr/include/xlsxwriter.h
+bundle pcre2 libpcre2-8 10.42 -lpcre2-8 "" libpcre2-8.so.0 -- /usr/include/pcre2.h
+bundle minizip minizip 1.1 "-lminizip -lz" /minizip libminizip.so.1 -- /usr/include/minizip
+bundle pugixml pugixml 1.13 -lpugixml "" libpugixml.so.1 -- /usr/include/pugixml.hpp \
+  /usr/include/pugiconfig.hpp
 
 echo "bundle .gpudeps ($(du -sh .gpudeps | cut -f1)):"
 find .gpudeps -type f -printf '%10s  %p\n' | sort -k2

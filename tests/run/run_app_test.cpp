@@ -11,36 +11,16 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "common/shell.h"
 #include "common/test_paths.h"
 
 namespace vlm {
 namespace {
 namespace fs = std::filesystem;
 
-struct Result {
-  int rc = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// Runs `cmd` through the shell with stdout and stderr captured.
-Result sh(const std::string& cmd, const fs::path& scratch) {
-  const fs::path out = scratch / "stdout.txt", err = scratch / "stderr.txt";
-  const std::string full = cmd + " >" + out.string() + " 2>" + err.string();
-  const int status = std::system(full.c_str());
-  Result r;
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = slurp(out);
-  r.err = slurp(err);
-  return r;
-}
+using testing::Result;
+using testing::sh;
+using testing::slurp;
 
 int torch_cuda_device_count() {
   return static_cast<int>(torch::cuda::device_count());

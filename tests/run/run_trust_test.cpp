@@ -11,6 +11,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <sstream>
 
+#include "common/shell.h"
 #include "common/test_paths.h"
 #include "vlm/data/base64.h"
 #include "vlm/run/run_journal.h"
@@ -20,28 +21,9 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-struct Result {
-  int rc = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-Result sh(const std::string& cmd, const fs::path& scratch) {
-  const fs::path out = scratch / "stdout.txt", err = scratch / "stderr.txt";
-  const int status = std::system((cmd + " >" + out.string() + " 2>" + err.string()).c_str());
-  Result r;
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = slurp(out);
-  r.err = slurp(err);
-  return r;
-}
+using testing::Result;
+using testing::sh;
+using testing::slurp;
 
 // The only run folder under {work}/{model}.
 fs::path run_folder(const fs::path& work, const std::string& model) {

@@ -469,6 +469,13 @@ std::vector<std::string> python_split(const std::string& text) {
   return out;
 }
 
+std::string python_replace(std::string text, const std::string& from, const std::string& to) {
+  for (std::size_t pos = 0; !from.empty() && (pos = text.find(from, pos)) != std::string::npos;
+       pos += to.size())
+    text.replace(pos, from.size(), to);
+  return text;
+}
+
 std::string python_strip(const std::string& text) {
   const std::u32string s = decode(text);
   std::size_t begin = 0, end = s.size();

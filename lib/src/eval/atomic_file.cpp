@@ -12,9 +12,24 @@
 
 namespace vlm {
 
-std::filesystem::path temporary_path_for(const std::filesystem::path& path) {
+namespace {
+
+// Creates `tmp` empty and exclusively (a leftover of that name, or a link planted there, is
+// removed first and never followed); returns its descriptor.
+int create_exclusively(const std::filesystem::path& tmp) {
+  if (::unlink(tmp.c_str()) != 0 && errno != ENOENT)
+    throw UserError("cannot remove the leftover " + tmp.string() + ": " + std::strerror(errno));
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) throw UserError("cannot create " + tmp.string() + ": " + std::strerror(errno));
+  return fd;
+}
+
+}  // namespace
+
+std::filesystem::path create_temporary_for(const std::filesystem::path& path) {
   std::filesystem::path tmp = path;
   tmp += ".tmp";
+  ::close(create_exclusively(tmp));
   return tmp;
 }
 
@@ -46,15 +61,20 @@ void commit_temporary_file(const std::filesystem::path& tmp, const std::filesyst
 }
 
 void write_file_atomically(const std::filesystem::path& path, const std::string& bytes) {
-  const std::filesystem::path tmp = temporary_path_for(path);
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out)
-      throw UserError("cannot open " + tmp.string() + " for writing: " + std::strerror(errno));
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.flush();
-    if (!out) throw UserError("cannot write " + tmp.string() + ": " + std::strerror(errno));
+  std::filesystem::path tmp = path;
+  tmp += ".tmp";
+  const int fd = create_exclusively(tmp);
+  for (size_t done = 0; done < bytes.size();) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const std::string why = std::strerror(errno);
+      ::close(fd);
+      throw UserError("cannot write " + tmp.string() + ": " + why);
+    }
+    done += static_cast<size_t>(n);
   }
+  ::close(fd);
   commit_temporary_file(tmp, path);
 }
 

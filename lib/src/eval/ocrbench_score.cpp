@@ -12,23 +12,14 @@ namespace {
 
 constexpr const char* kHmer = "Handwritten Mathematical Expression Recognition";
 
-std::string replace_all(std::string s, const std::string& from, const std::string& to) {
-  std::size_t pos = 0;
-  while ((pos = s.find(from, pos)) != std::string::npos) {
-    s.replace(pos, from.size(), to);
-    pos += to.size();
-  }
-  return s;
-}
-
 // answer.strip().replace('\n', ' ').replace(' ', '')
 std::string hmer_normal(const std::string& s) {
-  return replace_all(replace_all(python_strip(s), "\n", " "), " ", "");
+  return python_replace(python_replace(python_strip(s), "\n", " "), " ", "");
 }
 
 // answer.lower().strip().replace('\n', ' ')
 std::string text_normal(const std::string& s) {
-  return replace_all(python_strip(python_lower(s)), "\n", " ");
+  return python_replace(python_strip(python_lower(s)), "\n", " ");
 }
 
 void check_category(const std::string& category) {

@@ -14,16 +14,6 @@
 namespace vlm {
 namespace {
 
-// Python's str.replace(old, new) for every occurrence.
-std::string replace_all(std::string s, const std::string& from, const std::string& to) {
-  std::size_t pos = 0;
-  while ((pos = s.find(from, pos)) != std::string::npos) {
-    s.replace(pos, from.size(), to);
-    pos += to.size();
-  }
-  return s;
-}
-
 bool is_digit(char32_t cp) {
   return python_decimal_value(cp) >= 0;
 }
@@ -42,7 +32,7 @@ std::string process_punctuation(const std::string& in_text) {
     const std::string mark(1, p);
     const bool remove = in_text.find(mark + " ") != std::string::npos ||
                         in_text.find(" " + mark) != std::string::npos || comma_between_digits;
-    out = replace_all(out, mark, remove ? "" : " ");
+    out = python_replace(out, mark, remove ? "" : " ");
   }
   // periodStrip = (?<!\d)\.(?!\d), sub(..., count=re.UNICODE == 32): at most 32 periods go.
   const std::u32string o = python_code_points(out);
@@ -176,7 +166,7 @@ std::vector<std::string> vqa_answers(const std::string& answer_cell) {
 }
 
 std::string textvqa_process_answer(const std::string& text) {
-  std::string s = replace_all(replace_all(text, "\n", " "), "\t", " ");
+  std::string s = python_replace(python_replace(text, "\n", " "), "\t", " ");
   s = python_strip(s);
   s = process_punctuation(s);
   return process_digit_article(s);

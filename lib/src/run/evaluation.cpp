@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <numeric>
 #include <optional>
 #include <set>
 #include <system_error>
@@ -359,7 +360,17 @@ PairResult run_pair(PairContext& ctx, const std::string& run_name) {
             const Prompt prompt = build_internvl_prompt(*item, spec);
             rec.prompt = prompt.text;
             const int tiles = cfg.tiles_for(data_name, static_cast<int>(prompt.images.size()));
-            PromptOutput out = session.answer(prompt, tiles, max_new, what, &rec.times);
+            PromptOutput partial;
+            PromptOutput out;
+            try {
+              out = session.answer(prompt, tiles, max_new, what, &partial);
+            } catch (const Error&) {
+              // What a failed item got to (sizes and times) stays in its record.
+              rec.tiles_per_image = partial.tiles_per_image;
+              rec.input_tokens = static_cast<int64_t>(partial.input_ids.size());
+              rec.times = partial.times;
+              throw;
+            }
             rec.tiles_per_image = out.tiles_per_image;
             rec.input_tokens = static_cast<int64_t>(out.input_ids.size());
             rec.output_ids = out.output_ids;
@@ -369,7 +380,12 @@ PairResult run_pair(PairContext& ctx, const std::string& run_name) {
           } catch (const Error& e) {
             if (e.kind() == ErrorKind::kInternal) throw;
             const auto* device = dynamic_cast<const DeviceError*>(&e);
-            const std::string msg = e.what();
+            std::string msg = e.what();
+            if (device && device->out_of_memory() && rec.input_tokens > 0)
+              msg += " (the item: " + std::to_string(rec.input_tokens) + " prompt tokens, " +
+                     std::to_string(std::accumulate(rec.tiles_per_image.begin(),
+                                                    rec.tiles_per_image.end(), 0)) +
+                     " tiles, up to " + std::to_string(max_new) + " new tokens)";
             rec.error = msg.rfind(what, 0) == 0 ? msg : what + ": " + msg;
             rec.prediction = "Failed to obtain answer: " + msg;
             if (device && device->out_of_memory() && attempt == 0) {

@@ -97,7 +97,7 @@ GenerationResult ModelSession::generate(const PreparedPrompt& prepared, int64_t 
 }
 
 PromptOutput ModelSession::answer(const Prompt& prompt, int max_tiles, int64_t max_new_tokens,
-                                  const std::string& what, StageTimes* times_so_far) {
+                                  const std::string& what, PromptOutput* partial) {
   Stopwatch total;
   PromptOutput out;
   try {
@@ -113,9 +113,9 @@ PromptOutput ModelSession::answer(const Prompt& prompt, int max_tiles, int64_t m
     out.stop_reason = r.stop_reason;
     for (const auto& [stage, ms] : r.times) out.times[stage] = ms;
   } catch (...) {
-    if (times_so_far) {
-      *times_so_far = out.times;
-      (*times_so_far)["total"] = total.elapsed_ms();
+    if (partial) {
+      *partial = out;
+      partial->times["total"] = total.elapsed_ms();
     }
     throw;
   }

@@ -179,7 +179,7 @@ void ResultTable::write_tsv(const std::filesystem::path& path) const {
 }
 
 void ResultTable::write_xlsx(const std::filesystem::path& path) const {
-  const std::filesystem::path tmp = temporary_path_for(path);
+  const std::filesystem::path tmp = create_temporary_for(path);
   lxw_workbook* workbook = workbook_new(tmp.c_str());
   check_user(workbook != nullptr, "cannot create " + tmp.string());
   try {

@@ -21,6 +21,9 @@ std::vector<std::string> python_split(const std::string& text);
 // Python's str.strip() with no arguments: drop leading and trailing whitespace (python_isspace).
 std::string python_strip(const std::string& text);
 
+// Python's str.replace(old, new): every occurrence of `from` (non-empty), left to right.
+std::string python_replace(std::string text, const std::string& from, const std::string& to);
+
 // Python's str.lower(): full Unicode lower-casing, including U+0130 -> "i\u0307" and the
 // Final_Sigma rule (U+03A3 -> U+03C2 at the end of a word).
 std::string python_lower(const std::string& text);

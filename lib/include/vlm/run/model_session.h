@@ -62,9 +62,10 @@ class ModelSession {
   // Decodes the prompt's images, tiles each with at most `max_tiles` tiles, renders the chat
   // template, expands <image>, tokenizes, generates and decodes. `what` names the item in errors.
   // LibTorch errors leave as DeviceErrors naming the unit or stage and the device. When it throws
-  // and `times_so_far` is set, that gets the times of the stages that finished, and "total".
+  // and `partial` is set, that holds what was done before the error: the tiles and input ids once
+  // the prompt was prepared, the times of the stages that finished, and "total".
   PromptOutput answer(const Prompt& prompt, int max_tiles, int64_t max_new_tokens,
-                      const std::string& what, StageTimes* times_so_far = nullptr);
+                      const std::string& what, PromptOutput* partial = nullptr);
 
   // The first half of answer(): images decoded and tiled, template rendered, tokenized.
   PreparedPrompt prepare(const Prompt& prompt, int max_tiles, const std::string& what) const;
