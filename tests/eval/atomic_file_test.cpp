@@ -7,18 +7,14 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
+
+#include "common/shell.h"
 
 namespace vlm {
 namespace {
 namespace fs = std::filesystem;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using testing::slurp;
 
 TEST(AtomicFile, APlantedLinkAtTheTemporaryNameIsNotFollowed) {
   const fs::path dir = fs::temp_directory_path() / ("vlm_atomic_" + std::to_string(getpid()));

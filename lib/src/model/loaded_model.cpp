@@ -38,20 +38,6 @@ class MemoryReadAdapter : public caffe2::serialize::ReadAdapterInterface {
   size_t size_;
 };
 
-// The manifest's name of a dtype ("float32"), as parse_dtype reads it.
-std::string dtype_name(c10::ScalarType t) {
-  switch (t) {
-    case c10::ScalarType::Float:
-      return "float32";
-    case c10::ScalarType::BFloat16:
-      return "bfloat16";
-    case c10::ScalarType::Half:
-      return "float16";
-    default:
-      return c10::toString(t);
-  }
-}
-
 // Every floating-point parameter and buffer of a loaded (not yet frozen) unit has the manifest's
 // dtype; otherwise the manifest does not describe these files, and the first item would fail
 // inside TorchScript.

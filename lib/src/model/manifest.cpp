@@ -131,6 +131,19 @@ c10::ScalarType parse_dtype(const std::string& name, const std::string& where) {
   throw UserError(where + ": unknown dtype '" + name + "' (expected float32, bfloat16 or float16)");
 }
 
+std::string dtype_name(c10::ScalarType dtype) {
+  switch (dtype) {
+    case c10::ScalarType::Float:
+      return "float32";
+    case c10::ScalarType::BFloat16:
+      return "bfloat16";
+    case c10::ScalarType::Half:
+      return "float16";
+    default:
+      return c10::toString(dtype);
+  }
+}
+
 const UnitSpec& Manifest::unit(UnitKind kind) const {
   for (const auto& u : units)
     if (u.kind == kind) return u;

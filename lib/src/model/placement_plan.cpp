@@ -483,14 +483,9 @@ PlacementPlan PlacementPlan::make(const Manifest& manifest, const PlacementConfi
   }
 
   // Title and summary.
-  const std::string dtype_name = manifest.dtype == c10::ScalarType::BFloat16 ? "bfloat16"
-                                 : manifest.dtype == c10::ScalarType::Half   ? "float16"
-                                 : manifest.dtype == c10::ScalarType::Float
-                                     ? "float32"
-                                     : c10::toString(manifest.dtype);
-  plan.title_ = "placement of " + manifest.name + " (" + dtype_name + ") by " + plan.strategy_ +
-                " (" + config.name + "), batch " + std::to_string(capacity.batch) + " x " +
-                std::to_string(capacity.max_sequence) + " positions, " +
+  plan.title_ = "placement of " + manifest.name + " (" + dtype_name(manifest.dtype) + ") by " +
+                plan.strategy_ + " (" + config.name + "), batch " + std::to_string(capacity.batch) +
+                " x " + std::to_string(capacity.max_sequence) + " positions, " +
                 std::to_string(capacity.max_tiles) + " tiles";
   plan.summary_ = {{"model", manifest.name},
                    {"config", config.name},

@@ -356,21 +356,12 @@ PairResult run_pair(PairContext& ctx, const std::string& run_name) {
         // tried once more after the allocator's cache is released. Internal errors (ours) are
         // not caught here: they stop the run.
         for (int attempt = 0;; ++attempt) {
+          PromptOutput partial;  // what a failed attempt got to (sizes, times)
           try {
             const Prompt prompt = build_internvl_prompt(*item, spec);
             rec.prompt = prompt.text;
             const int tiles = cfg.tiles_for(data_name, static_cast<int>(prompt.images.size()));
-            PromptOutput partial;
-            PromptOutput out;
-            try {
-              out = session.answer(prompt, tiles, max_new, what, &partial);
-            } catch (const Error&) {
-              // What a failed item got to (sizes and times) stays in its record.
-              rec.tiles_per_image = partial.tiles_per_image;
-              rec.input_tokens = static_cast<int64_t>(partial.input_ids.size());
-              rec.times = partial.times;
-              throw;
-            }
+            const PromptOutput out = session.answer(prompt, tiles, max_new, what, &partial);
             rec.tiles_per_image = out.tiles_per_image;
             rec.input_tokens = static_cast<int64_t>(out.input_ids.size());
             rec.output_ids = out.output_ids;
@@ -379,6 +370,10 @@ PairResult run_pair(PairContext& ctx, const std::string& run_name) {
             rec.error.reset();
           } catch (const Error& e) {
             if (e.kind() == ErrorKind::kInternal) throw;
+            // What a failed item got to stays in its record.
+            rec.tiles_per_image = partial.tiles_per_image;
+            rec.input_tokens = static_cast<int64_t>(partial.input_ids.size());
+            rec.times = partial.times;
             const auto* device = dynamic_cast<const DeviceError*>(&e);
             std::string msg = e.what();
             if (device && device->out_of_memory() && rec.input_tokens > 0)

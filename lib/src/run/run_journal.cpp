@@ -63,7 +63,9 @@ ShardWriterLock::ShardWriterLock(const fs::path& folder, const std::string& shar
   ::gethostname(host, sizeof(host) - 1);
   const std::time_t now = std::time(nullptr);
   char when[32];
-  std::strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", std::localtime(&now));
+  std::tm local{};
+  localtime_r(&now, &local);
+  std::strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &local);
   const std::string text = "pid " + std::to_string(::getpid()) + " on " + host + ", since " + when +
                            ": " + command_line + "\n";
   if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, text.data(), text.size(), 0) < 0) {

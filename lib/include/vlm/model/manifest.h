@@ -91,5 +91,7 @@ Manifest parse_manifest_json(std::string_view text, const std::filesystem::path&
 
 // "float32" | "bfloat16" | "float16" -> dtype; anything else is a UserError naming `where`.
 c10::ScalarType parse_dtype(const std::string& name, const std::string& where);
+// The manifest's name of a dtype (the inverse of parse_dtype); c10's name for any other dtype.
+std::string dtype_name(c10::ScalarType dtype);
 
 }  // namespace vlm
