@@ -13,7 +13,6 @@
 //   decode bound  = weight bytes read per decode step (decoder layers + norm + head) / copy rate
 //   prefill bound = prefill FLOPs (2 * params * tokens for the LLM and the ViT, plus attention)
 //                   / matmul rate.
-#include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/cuda.h>
 #include <torch/torch.h>
 #include <torch/version.h>
@@ -98,7 +97,7 @@ int main(int argc, char** argv) {
   std::string model_dir, device_name = "cuda:0", out_path, label, image_out;
   int reps = 10, warmup = 2, max_tiles = 6;
   std::vector<int64_t> new_tokens = {1, 16};
-  bool hardware = true, freeze = true, jit_optimize = true;
+  bool hardware = true, freeze = true, jit_optimize = false, cuda_graphs = true;
   int load_threads = 4;
   app.add_option("--model-dir", model_dir, "exported model directory")->required();
   app.add_option("--device", device_name, "device for every unit");
@@ -109,8 +108,10 @@ int main(int argc, char** argv) {
   app.add_option("--label", label, "name of this shape in the JSON");
   app.add_flag("!--no-hardware", hardware, "skip the copy and matmul measurements");
   app.add_flag("!--no-freeze", freeze, "do not torch::jit::freeze the units after loading");
-  app.add_flag("!--no-jit-optimize", jit_optimize,
-               "run units without the graph executor's optimisations (profiling, fusion)");
+  app.add_flag("--jit-optimize,!--no-jit-optimize", jit_optimize,
+               "run units with the graph executor's optimisations (profiling, fusion; default off, "
+               "as in run)");
+  app.add_flag("!--no-cuda-graphs", cuda_graphs, "run decode steps eagerly (no CUDA graphs)");
   app.add_option("--load-threads", load_threads, "loader threads per device");
   app.add_option("--out", out_path, "JSON file to write")->required();
   app.add_option("--save-image", image_out, "also write the item's JPEG here");
@@ -144,12 +145,14 @@ int main(int argc, char** argv) {
     // (a) load: every unit onto the device, one loader.
     vlm::PlacementPlan plan = vlm::PlacementPlan::all_on(manifest, device);
     vlm::Stopwatch load_watch;
-    torch::jit::setGraphExecutorOptimize(jit_optimize);
-    out["options"] = {
-        {"freeze", freeze}, {"jit_optimize", jit_optimize}, {"load_threads", load_threads}};
+    out["options"] = {{"freeze", freeze},
+                      {"jit_optimize", jit_optimize},
+                      {"load_threads", load_threads},
+                      {"cuda_graphs", cuda_graphs}};
     vlm::LoadOptions load_options;
     load_options.threads_per_device = load_threads;
     load_options.freeze = freeze;
+    load_options.jit_optimize = jit_optimize;
     auto model = vlm::LoadedModel::load(manifest, plan, load_options);
     sync_if_cuda(device);
     const double load_s = load_watch.elapsed_ms() / 1e3;
@@ -157,7 +160,7 @@ int main(int argc, char** argv) {
                    {"bytes", total_bytes},
                    {"gb_per_s", static_cast<double>(total_bytes) / 1e9 / load_s}};
 
-    vlm::ModelSession session(model);
+    vlm::ModelSession session(model, cuda_graphs);
     const std::string jpeg = vlm::bench::make_test_jpeg(1024, 768);
     if (!image_out.empty()) std::ofstream(image_out, std::ios::binary) << jpeg;
     out["reps"] = reps;
@@ -213,6 +216,20 @@ int main(int argc, char** argv) {
     }
     out["runs"] = runs;
     out["input_ids"] = input_ids;  // the transformers side runs exactly these
+    // The graph path against the eager one on this shape: the longest answer's ids, each path in
+    // its own session (its own cache and, with graphs, its own captured steps).
+    if (cuda_graphs && device.is_cuda()) {
+      const int64_t n = *std::max_element(new_tokens.begin(), new_tokens.end());
+      vlm::ModelSession eager(model, false);
+      eager.reserve(session.capacity());
+      eager.set_min_new_tokens(n);
+      session.set_min_new_tokens(n);
+      const vlm::PreparedPrompt p = session.prepare(prompt, max_tiles, "bench item");
+      const auto graph_ids = session.generate(p, n).ids;
+      const auto eager_ids = eager.generate(p, n).ids;
+      out["graph_ids_equal_eager"] = graph_ids == eager_ids;
+      out["graph_ids"] = graph_ids;
+    }
     out["prompt"] = prompt.text;
 
     // (d) hardware bounds.

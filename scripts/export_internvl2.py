@@ -30,7 +30,7 @@ import internvl2_tokenizers  # noqa: E402
 import internvl2_units as U  # noqa: E402
 import safetensors_io  # noqa: E402
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 FAMILIES = {"InternLM2ForCausalLM": "internlm2", "LlamaForCausalLM": "llama",
             "Qwen2ForCausalLM": "qwen2", "Phi3ForCausalLM": "phi3"}
 VISION_ARCHS = ("InternVisionModel",)
@@ -396,7 +396,10 @@ def decoder_weights(w, ls, i):
 
 
 def make_decoder_layer(ls, sdpa, device=None):
-    cls = U.DecoderLayerUnitSdpa if sdpa else U.DecoderLayerUnit
+    if sdpa:
+        cls = U.DecoderLayerUnitFlash if U.flash_decode_available() else U.DecoderLayerUnitSdpa
+    else:
+        cls = U.DecoderLayerUnit
     return cls(ls["hidden_size"], ls["num_heads"], ls["num_kv_heads"], ls["head_dim"],
                ls["intermediate_size"], ls["rms_norm_eps"], ls["qkv_bias"], device)
 

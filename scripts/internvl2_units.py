@@ -167,11 +167,18 @@ class EmbeddingUnit(nn.Module):
 
 
 class DecoderLayerUnit(nn.Module):
-    """kind "decoder_layer": pre-norm attention + SwiGLU MLP with an external KV cache.
+    """kind "decoder_layer" (format version 2): pre-norm attention + SwiGLU MLP over an external,
+    preallocated KV cache, written so that a decode step can be captured in a CUDA graph.
 
-    x [B,T,H] D; cos/sin [T,hd] D (rows pos..pos+T-1); mask additive float32 [T,S] or None;
-    k_cache/v_cache [B,nkv,Cap,hd] D, written in place at [pos, pos+T); returns [B,T,H] D.
-    Attention over keys [0, S), S = pos + T; query head n uses kv head n // (nh/nkv)."""
+    x [B,T,H] D; cos/sin [B,T,hd] D (the rows of each token's position); positions [B,T] int64 on
+    the unit's device, consecutive per row: row b holds p_b .. p_b+T-1; k_cache/v_cache
+    [B,Cap,nkv,hd] D, row b's keys and values written in place at positions[b] (index_copy_ at
+    device-side positions: no host value); attend (host int) the cache prefix [0, attend) that the
+    queries read, with p_b + T <= attend <= Cap; query t of row b sees key j iff
+    j <= positions[b,t] (the causal mask is made here, on the device, from positions). The runtime
+    keeps `attend` fixed over a captured decode step (the capacity), so nothing in the call depends
+    on a host integer that changes per step. Returns [B,T,H] D. Query head n uses kv head
+    n // (nh/nkv)."""
 
     def __init__(self, hidden: int, heads: int, kv_heads: int, head_dim: int, inter: int,
                  eps: float, qkv_bias: bool, device: Optional[torch.device] = None):
@@ -192,23 +199,26 @@ class DecoderLayerUnit(nn.Module):
         self.down_proj = nn.Linear(inter, hidden, bias=False, device=device)
 
     def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor,
-                mask: Optional[torch.Tensor], k_cache: torch.Tensor, v_cache: torch.Tensor,
-                pos: int) -> torch.Tensor:
+                positions: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor,
+                attend: int) -> torch.Tensor:
         b, t = x.size(0), x.size(1)
         h = self.input_norm(x)
-        q = self.q_proj(h).view(b, t, self.heads, self.head_dim).transpose(1, 2)
-        k = self.k_proj(h).view(b, t, self.kv_heads, self.head_dim).transpose(1, 2)
-        v = self.v_proj(h).view(b, t, self.kv_heads, self.head_dim).transpose(1, 2)
-        c = cos.unsqueeze(0).unsqueeze(0)
-        s = sin.unsqueeze(0).unsqueeze(0)
+        q = self.q_proj(h).view(b, t, self.heads, self.head_dim)
+        k = self.k_proj(h).view(b, t, self.kv_heads, self.head_dim)
+        v = self.v_proj(h).view(b, t, self.kv_heads, self.head_dim)
+        c = cos.unsqueeze(2)
+        s = sin.unsqueeze(2)
         q = q * c + rotate_half(q) * s
         k = k * c + rotate_half(k) * s
-        k_cache[:, :, pos:pos + t] = k
-        v_cache[:, :, pos:pos + t] = v
-        keys = k_cache[:, :, :pos + t]
-        values = v_cache[:, :, :pos + t]
-        out = self._attend(q, keys, values, mask)  # [B, nh, T, hd]
-        x = x + self.o_proj(out.transpose(1, 2).reshape(b, t, self.heads * self.head_dim))
+        cap = k_cache.size(1)
+        rows = (torch.arange(b, dtype=torch.int64, device=positions.device) * cap).unsqueeze(1)
+        slots = (rows + positions).reshape(-1)
+        k_cache.view(b * cap, self.kv_heads, self.head_dim).index_copy_(
+            0, slots, k.reshape(b * t, self.kv_heads, self.head_dim))
+        v_cache.view(b * cap, self.kv_heads, self.head_dim).index_copy_(
+            0, slots, v.reshape(b * t, self.kv_heads, self.head_dim))
+        out = self._attend(q, k_cache, v_cache, positions, attend)  # [B, T, nh, hd]
+        x = x + self.o_proj(out.reshape(b, t, self.heads * self.head_dim))
         n = self.post_norm(x)
         return x + self.down_proj(F.silu(self.gate_proj(n)) * self.up_proj(n))
 
@@ -219,28 +229,79 @@ class DecoderLayerUnit(nn.Module):
         return x[:, :, None, :, :].expand(b, nkv, self.groups, s, hd).reshape(
             b, nkv * self.groups, s, hd)
 
-    def _attend(self, q: torch.Tensor, keys: torch.Tensor, values: torch.Tensor,
-                mask: Optional[torch.Tensor]) -> torch.Tensor:
-        keys = self._repeat_kv(keys)
-        values = self._repeat_kv(values)
-        scores = torch.matmul(q, keys.transpose(2, 3)) / self.sqrt_hd
-        if mask is not None:
-            scores = scores + mask
-        probs = F.softmax(scores, dim=-1, dtype=torch.float32).to(q.dtype)
-        return torch.matmul(probs, values)
+    def _visible(self, positions: torch.Tensor, attend: int) -> torch.Tensor:
+        """bool [B,1,T,attend]: key j visible to query t of row b iff j <= positions[b,t]."""
+        keys = torch.arange(attend, dtype=torch.int64, device=positions.device)
+        return (keys.view(1, 1, attend) <= positions.unsqueeze(2)).unsqueeze(1)
+
+    def _attend(self, q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor,
+                positions: torch.Tensor, attend: int) -> torch.Tensor:
+        """q [B,T,nh,hd] -> [B,T,nh,hd]: upstream's eager attention (scores in D, additive float32
+        mask, softmax in float32)."""
+        keys = self._repeat_kv(k_cache[:, :attend].transpose(1, 2))
+        values = self._repeat_kv(v_cache[:, :attend].transpose(1, 2))
+        scores = torch.matmul(q.transpose(1, 2), keys.transpose(2, 3)) / self.sqrt_hd
+        visible = self._visible(positions, attend)
+        lowest = -3.4028234663852886e38  # torch.finfo(torch.float32).min: a masked key's score
+        mask = torch.zeros(visible.shape, dtype=torch.float32, device=q.device).masked_fill_(
+            visible.logical_not(), lowest)
+        probs = F.softmax(scores + mask, dim=-1, dtype=torch.float32).to(q.dtype)
+        return torch.matmul(probs, values).transpose(1, 2)
 
 
 class DecoderLayerUnitSdpa(DecoderLayerUnit):
-    """The same layer; attention through scaled_dot_product_attention (torch >= 2.0)."""
+    """The same layer; attention through scaled_dot_product_attention (torch >= 2.0): causal inside
+    the kernel for a prefill from position 0 (T == attend), a boolean mask made from positions
+    otherwise."""
 
-    def _attend(self, q: torch.Tensor, keys: torch.Tensor, values: torch.Tensor,
-                mask: Optional[torch.Tensor]) -> torch.Tensor:
-        keys = self._repeat_kv(keys)
-        values = self._repeat_kv(values)
-        m: Optional[torch.Tensor] = None
-        if mask is not None:
-            m = mask.to(q.dtype)
-        return F.scaled_dot_product_attention(q, keys, values, attn_mask=m)
+    def _attend(self, q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor,
+                positions: torch.Tensor, attend: int) -> torch.Tensor:
+        keys = self._repeat_kv(k_cache[:, :attend].transpose(1, 2))
+        values = self._repeat_kv(v_cache[:, :attend].transpose(1, 2))
+        qh = q.transpose(1, 2)
+        if q.size(1) == attend:
+            out = F.scaled_dot_product_attention(qh, keys, values, is_causal=True)
+        else:
+            out = F.scaled_dot_product_attention(qh, keys, values,
+                                                 attn_mask=self._visible(positions, attend))
+        return out.transpose(1, 2)
+
+
+class DecoderLayerUnitFlash(DecoderLayerUnitSdpa):
+    """DecoderLayerUnitSdpa whose decode steps (T == 1) on a CUDA device in float16/bfloat16 call
+    flash attention's varlen form over the whole cache with seqused_k = positions + 1: it reads only
+    the live keys and takes every length from a device tensor, so a captured step stays correct
+    for any position (docs/model-format.md). Needs a torch whose aten::_flash_attention_forward
+    takes seqused_k (2.4 and later); the exporter picks this class only then."""
+
+    def _attend(self, q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor,
+                positions: torch.Tensor, attend: int) -> torch.Tensor:
+        b, t = q.size(0), q.size(1)
+        if (t == 1 and q.is_cuda and q.dtype != torch.float32 and self.head_dim % 8 == 0
+                and self.head_dim <= 256):
+            cap = k_cache.size(1)
+            steps = torch.arange(b + 1, dtype=torch.int32, device=q.device)
+            used = (positions[:, 0] + 1).to(torch.int32)
+            out = torch.ops.aten._flash_attention_forward(
+                q.reshape(b, self.heads, self.head_dim),
+                k_cache.view(b * cap, self.kv_heads, self.head_dim),
+                v_cache.view(b * cap, self.kv_heads, self.head_dim),
+                steps, steps * cap, 1, attend, 0.0, False, False,
+                scale=1.0 / self.sqrt_hd, seqused_k=used)[0]
+            return out.view(b, 1, self.heads, self.head_dim)
+        return super()._attend(q, k_cache, v_cache, positions, attend)
+
+
+def flash_decode_available() -> bool:
+    """Whether this torch can script DecoderLayerUnitFlash (aten::_flash_attention_forward with
+    seqused_k)."""
+    op = getattr(torch.ops.aten, "_flash_attention_forward", None)
+    if op is None:
+        return False
+    try:
+        return "seqused_k" in str(op.default._schema)
+    except (AttributeError, RuntimeError):
+        return False
 
 
 class NormUnit(nn.Module):

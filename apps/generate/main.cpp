@@ -31,7 +31,7 @@ std::string ids_text(const std::vector<int64_t>& ids) {
 
 // --golden: every case's greedy ids and logits against the reference file.
 int check_against(const std::shared_ptr<const vlm::LoadedModel>& model, const std::string& path,
-                  double tolerance, bool as_json) {
+                  double tolerance, bool as_json, bool cuda_graphs) {
   std::ifstream in(path);
   vlm::check_user(static_cast<bool>(in), "cannot read " + path);
   const nlohmann::json ref = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
@@ -41,7 +41,7 @@ int check_against(const std::shared_ptr<const vlm::LoadedModel>& model, const st
     longest = std::max<int64_t>(
         longest, static_cast<int64_t>(c.value("input_ids", nlohmann::json::array()).size() +
                                       c.value("greedy_ids", nlohmann::json::array()).size()));
-  vlm::Generator gen(model, longest + 1);
+  vlm::Generator gen(model, longest + 1, cuda_graphs);
   const auto results = vlm::check_golden(gen, ref, model->manifest().vision.image_size, path);
   bool ok = true;
   nlohmann::json out = nlohmann::json::array();
@@ -85,6 +85,7 @@ int main(int argc, char** argv) {
   int64_t max_new_tokens = 64;
   int max_tiles = 6;
   bool as_json = false;
+  bool cuda_graphs = true;
   std::string golden;
   double tolerance = -1;
   app.add_option("--model-dir", model_dir, "exported model directory")->required();
@@ -106,6 +107,8 @@ int main(int argc, char** argv) {
                  "placement config: NAME (configs/placements) or a .yaml / accelerate .json file");
   app.add_option("--configs", configs, "configs folder (default: the source tree's configs/)");
   app.add_flag("--json", as_json, "print one JSON object");
+  app.add_flag("!--no-cuda-graphs", cuda_graphs,
+               "run decode steps eagerly instead of replaying them from CUDA graphs (same ids)");
   CLI11_PARSE(app, argc, argv);
   if (golden.empty() && prompt_text.empty()) {
     std::cerr << "generate: error: --prompt or --golden is required\n";
@@ -124,8 +127,8 @@ int main(int argc, char** argv) {
     vlm::check_user(plan.fits(), "placement " + placement + " does not fit:\n" + plan.table());
     vlm::require_devices_present(plan);
     auto model = vlm::LoadedModel::load(std::move(manifest), std::move(plan));
-    if (!golden.empty()) return check_against(model, golden, tolerance, as_json);
-    vlm::ModelSession session(model);
+    if (!golden.empty()) return check_against(model, golden, tolerance, as_json, cuda_graphs);
+    vlm::ModelSession session(model, cuda_graphs);
     vlm::Prompt prompt;
     prompt.text = prompt_text;
     for (const auto& path : images) prompt.images.push_back(vlm::ImageSource::from_file(path));

@@ -73,6 +73,10 @@ TEST(Manifest, UnknownDtypeAndVersionAreRejected) {
   EXPECT_NE(error_of(d1).find("unknown dtype 'int4'"), std::string::npos);
   auto d2 = edited_copy("version", [](nlohmann::json& j) { j["format_version"] = 99; });
   EXPECT_NE(error_of(d2).find("format_version 99"), std::string::npos);
+  // A version-1 export (host positions, runtime-made mask) is refused with what to do about it.
+  auto d3 = edited_copy("version1", [](nlohmann::json& j) { j["format_version"] = 1; });
+  EXPECT_NE(error_of(d3).find("format_version 1 is not supported"), std::string::npos);
+  EXPECT_NE(error_of(d3).find("re-export the model"), std::string::npos) << error_of(d3);
 }
 
 }  // namespace

@@ -33,8 +33,10 @@ def quiet(_):
     pass
 
 
-def run_units(model_dir, input_ids, num_tiles, steps):
-    """Greedy generation through the exported units: (greedy ids, step logits [steps, V])."""
+def run_units(model_dir, input_ids, num_tiles, steps, whole_cache=False, spare=0):
+    """Greedy generation through the exported units: (greedy ids, step logits [steps, V]).
+    whole_cache: decode steps attend over the whole cache (as a captured CUDA-graph step does),
+    the keys past each position masked inside the unit; spare: extra cache rows beyond need."""
     with open(os.path.join(model_dir, "manifest.json"), encoding="utf-8") as f:
         man = json.load(f)
     D = DTYPES[man["dtype"]]
@@ -50,7 +52,7 @@ def run_units(model_dir, input_ids, num_tiles, steps):
     llm = man["llm"]
     H, nkv, hd = llm["hidden_size"], llm["num_kv_heads"], llm["head_dim"]
     T = len(input_ids)
-    cap = T + steps
+    cap = T + steps + spare
 
     def table(factor=None, scale=1.0):
         base = llm["rope_theta"] ** (torch.arange(0, hd, 2).float() / hd)
@@ -68,8 +70,9 @@ def run_units(model_dir, input_ids, num_tiles, steps):
     else:
         plain = table()
         tables = lambda pos, t: plain  # noqa: E731
-    caches = [(torch.zeros(1, nkv, cap, hd, dtype=D), torch.zeros(1, nkv, cap, hd, dtype=D))
-              for _ in layers]
+    fill = torch.randn if whole_cache else torch.zeros  # whole_cache: stale rows must not matter
+    torch.manual_seed(0)
+    caches = [(fill(1, cap, nkv, hd).to(D), fill(1, cap, nkv, hd).to(D)) for _ in layers]
 
     with torch.no_grad():
         ids = torch.tensor([input_ids], dtype=torch.int64)
@@ -81,15 +84,12 @@ def run_units(model_dir, input_ids, num_tiles, steps):
         pos, out, logits_list = 0, [], []
         for step in range(steps + 1):
             t = x.shape[1]
-            mask = None
-            if t > 1:
-                s = pos + t
-                q = torch.arange(t).unsqueeze(1) + pos
-                k = torch.arange(s).unsqueeze(0)
-                mask = torch.zeros(t, s).masked_fill(k > q, torch.finfo(torch.float32).min)
+            positions = torch.arange(pos, pos + t, dtype=torch.int64).unsqueeze(0)
+            attend = cap if (whole_cache and t == 1) else pos + t
             cos, sin = tables(pos, t)
             for layer, (kc, vc) in zip(layers, caches):
-                x = layer(x, cos[pos:pos + t], sin[pos:pos + t], mask, kc, vc, pos)
+                x = layer(x, cos[pos:pos + t].unsqueeze(0), sin[pos:pos + t].unsqueeze(0),
+                          positions, kc, vc, attend)
             pos += t
             if step == steps:
                 break
@@ -157,6 +157,21 @@ class ExportMatchesReference(unittest.TestCase):
                 self.assertGreater((top2[:, 0] - top2[:, 1]).min().item(), 1e-3)
                 self.assertEqual(int(ref.argmax(-1)[0]), case["greedy_ids"][0])
 
+    def test_decode_over_the_whole_cache(self):
+        """Format version 2: a decode step that attends over the whole preallocated cache (what a
+        captured step does) masks every key past its position inside the unit, so it gives the
+        tight call's ids and logits; stale rows past the position (filled here with a first,
+        different prompt) change nothing."""
+        tm = TinyModel.get()
+        golden = load_json(os.path.join(tm.model, "golden.json"))
+        case = golden["cases"][0]
+        n = len(case["greedy_ids"])
+        ids, logits = run_units(tm.model, case["input_ids"], case["num_tiles"], n)
+        ids_w, logits_w = run_units(tm.model, case["input_ids"], case["num_tiles"], n,
+                                    whole_cache=True, spare=37)
+        self.assertEqual(ids_w, ids)
+        self.assertLess((logits_w - logits).abs().max().item(), 1e-5)
+
     def test_golden_prompts(self):
         tm = TinyModel.get()
         golden = load_json(os.path.join(tm.model, "golden.json"))
@@ -186,7 +201,7 @@ class ExportMatchesReference(unittest.TestCase):
     def test_manifest(self):
         tm = TinyModel.get()
         man = load_json(os.path.join(tm.model, "manifest.json"))
-        self.assertEqual(man["format_version"], 1)
+        self.assertEqual(man["format_version"], 2)
         self.assertEqual(man["name"], "InternVL2-tiny")
         self.assertEqual(man["family"], "internlm2")
         self.assertEqual(man["dtype"], "float32")

@@ -9,4 +9,9 @@ torch::Tensor hand_off(const torch::Tensor& t, c10::Device device) {
   return t.to(device, /*non_blocking=*/false, /*copy=*/false);
 }
 
+torch::Tensor upload(const torch::Tensor& host, c10::Device device) {
+  if (!device.is_cuda() || !host.device().is_cpu()) return hand_off(host, device);
+  return host.contiguous().pin_memory().to(device, /*non_blocking=*/true, /*copy=*/false);
+}
+
 }  // namespace vlm

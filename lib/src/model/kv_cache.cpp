@@ -11,8 +11,8 @@ KvCache::KvCache(const LoadedModel& model, int64_t capacity, int64_t batch) : ca
   const LlmConfig& llm = model.manifest().llm;
   for (const LoadedUnit* layer : model.layers()) {
     auto opts = torch::TensorOptions().dtype(model.manifest().dtype).device(layer->device);
-    keys_.push_back(torch::zeros({batch, llm.num_kv_heads, capacity, llm.head_dim}, opts));
-    values_.push_back(torch::zeros({batch, llm.num_kv_heads, capacity, llm.head_dim}, opts));
+    keys_.push_back(torch::zeros({batch, capacity, llm.num_kv_heads, llm.head_dim}, opts));
+    values_.push_back(torch::zeros({batch, capacity, llm.num_kv_heads, llm.head_dim}, opts));
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <caffe2/serialize/read_adapter_interface.h>
 #include <torch/csrc/jit/api/module.h>
+#include <torch/csrc/jit/runtime/graph_executor.h>
 
 #include <algorithm>
 #include <atomic>
@@ -63,6 +64,7 @@ LoadedModel::LoadedModel(Manifest manifest, PlacementPlan plan)
 std::shared_ptr<const LoadedModel> LoadedModel::load(Manifest manifest, PlacementPlan plan,
                                                      const LoadOptions& options) {
   Stopwatch watch;
+  torch::jit::setGraphExecutorOptimize(options.jit_optimize);
   check_user(!manifest.config_only,
              (manifest.dir / "manifest.json").string() +
                  " was written with --config-only: it has no weights (plan it with --plan-only)");

@@ -18,7 +18,9 @@ using nlohmann::json;
 
 namespace {
 
-constexpr int kFormatVersion = 1;
+// 2: capture-friendly decoder layers (positions as a device tensor, cache [B,Cap,nkv,hd], the
+// causal mask made inside the unit); 1: host positions and a [T,S] mask from the runtime.
+constexpr int kFormatVersion = 2;
 
 // Field access that names the file and the field path on failure.
 class Reader {
@@ -206,7 +208,8 @@ Manifest parse_manifest_json(std::string_view text, const fs::path& model_dir,
   check_user(m.format_version == kFormatVersion,
              where + ": format_version " + std::to_string(m.format_version) +
                  " is not supported (this build reads version " + std::to_string(kFormatVersion) +
-                 "); re-export the model");
+                 "); re-export the model from its checkpoint with scripts/export_internvl2.py "
+                 "(docs/model-format.md)");
   m.name = r.value<std::string>(j, "name", "");
   m.family = r.value<std::string>(j, "family", "");
   m.dtype = parse_dtype(r.value<std::string>(j, "dtype", ""), where + ": dtype");

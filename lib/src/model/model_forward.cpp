@@ -1,7 +1,6 @@
 #include "vlm/model/model_forward.h"
 
 #include <cstdint>
-#include <limits>
 #include <map>
 
 #include "vlm/core/error.h"
@@ -32,18 +31,31 @@ torch::Tensor ModelForward::embed_tokens(const torch::Tensor& ids) const {
   return run_unit(emb, {hand_off(ids, emb.device)}).toTensor();
 }
 
-torch::Tensor ModelForward::embed(const torch::Tensor& ids,
+ModelForward::PromptTokens ModelForward::stage_prompt(const torch::Tensor& ids) const {
+  check_internal(ids.device().is_cpu() && ids.dim() == 2 && ids.size(0) == 1,
+                 "stage_prompt takes ids [1,T] on the CPU");
+  const c10::Device device = model_->embedding().device;
+  const torch::Tensor rows = (ids[0] == model_->manifest().img_context_id).nonzero().squeeze(1);
+  PromptTokens p;
+  p.ids = upload(ids, device);
+  p.image_rows = upload(rows, device);
+  p.image_tokens = rows.size(0);
+  return p;
+}
+
+torch::Tensor ModelForward::embed(const PromptTokens& prompt,
                                   const torch::Tensor& image_embeds) const {
-  torch::Tensor ids_dev = hand_off(ids, model_->embedding().device);
-  torch::Tensor x = embed_tokens(ids_dev);  // [1, T, H]
-  torch::Tensor positions = (ids_dev[0] == model_->manifest().img_context_id).nonzero().squeeze(1);
-  const int64_t n_ctx = positions.size(0);
+  torch::Tensor x = embed_tokens(prompt.ids);  // [1, T, H]
   const int64_t n_img = image_embeds.defined() ? image_embeds.size(0) : 0;
-  check_user(n_ctx == n_img, "prompt has " + std::to_string(n_ctx) +
-                                 " <IMG_CONTEXT> tokens but the images give " +
-                                 std::to_string(n_img) + " embeddings");
-  if (n_img > 0) x[0].index_copy_(0, positions, image_embeds.to(x.dtype()));
+  check_user(prompt.image_tokens == n_img, "prompt has " + std::to_string(prompt.image_tokens) +
+                                               " <IMG_CONTEXT> tokens but the images give " +
+                                               std::to_string(n_img) + " embeddings");
+  if (n_img > 0) x[0].index_copy_(0, prompt.image_rows, image_embeds.to(x.dtype()));
   return x;
+}
+
+int64_t ModelForward::attend_length(c10::Device device, int64_t pos, int64_t t, int64_t capacity) {
+  return t == 1 && device.is_cuda() ? capacity : pos + t;
 }
 
 torch::Tensor ModelForward::decode_layers(torch::Tensor hidden, KvCache& cache, int64_t pos) const {
@@ -52,41 +64,53 @@ torch::Tensor ModelForward::decode_layers(torch::Tensor hidden, KvCache& cache, 
   check_user(s <= cache.capacity() && s <= rotary_.capacity(),
              "sequence of " + std::to_string(s) + " tokens exceeds the KV-cache capacity " +
                  std::to_string(cache.capacity()));
-  // Causal mask [T, S], additive float32: 0 where key s' <= pos + t', min elsewhere. None for T
-  // == 1.
-  torch::Tensor mask_cpu;
-  if (t > 1) {
-    auto f32 = torch::TensorOptions().dtype(torch::kFloat32);
-    torch::Tensor q_pos = torch::arange(pos, s, torch::kInt64).unsqueeze(1);
-    torch::Tensor k_pos = torch::arange(0, s, torch::kInt64).unsqueeze(0);
-    mask_cpu =
-        torch::zeros({t, s}, f32).masked_fill_(k_pos > q_pos, std::numeric_limits<float>::lowest());
-  }
-  std::map<std::string, torch::Tensor> mask_on;  // one copy per device, made once per call
+  // Positions [1,T] per device, made there (arange: no host copy), once per call; the causal mask
+  // is the unit's own business (format version 2).
+  std::map<std::string, torch::Tensor> positions_on;
   const auto& layers = model_->layers();
   for (size_t i = 0; i < layers.size(); ++i) {
     const LoadedUnit& layer = *layers[i];
     hidden = hand_off(hidden, layer.device);
+    torch::Tensor& positions = positions_on[layer.device.str()];
+    if (!positions.defined())
+      positions =
+          torch::arange(pos, s, torch::dtype(torch::kInt64).device(layer.device)).unsqueeze(0);
     auto [cos, sin] = rotary_.rows(layer.device, pos, t);
-    torch::jit::IValue mask;  // None
-    if (mask_cpu.defined()) {
-      auto& m = mask_on[layer.device.str()];
-      if (!m.defined()) m = hand_off(mask_cpu, layer.device);
-      mask = m;
-    }
-    hidden =
-        run_unit(layer, {hidden, cos, sin, mask, cache.keys(i), cache.values(i), pos}).toTensor();
+    const int64_t attend = attend_length(layer.device, pos, t, cache.capacity());
+    hidden = run_unit(layer, {hidden, cos.unsqueeze(0), sin.unsqueeze(0), positions, cache.keys(i),
+                              cache.values(i), attend})
+                 .toTensor();
   }
   return hidden;
 }
 
-torch::Tensor ModelForward::last_logits(const torch::Tensor& hidden) const {
-  torch::Tensor last = hidden.narrow(1, hidden.size(1) - 1, 1);  // [1,1,H]
+torch::Tensor ModelForward::step_layers(torch::Tensor hidden, KvCache& cache,
+                                        const torch::Tensor& positions, int64_t attend,
+                                        size_t first, size_t last) const {
+  const auto& layers = model_->layers();
+  check_internal(first <= last && last <= layers.size(), "step_layers: bad layer range");
+  if (first == last) return hidden;
+  const c10::Device device = layers[first]->device;
+  auto [cos, sin] = rotary_.step_rows(device, positions);
+  for (size_t i = first; i < last; ++i) {
+    const LoadedUnit& layer = *layers[i];
+    check_internal(layer.device == device, "step_layers: layers on several devices");
+    hidden = run_unit(layer, {hidden, cos, sin, positions, cache.keys(i), cache.values(i), attend})
+                 .toTensor();
+  }
+  return hidden;
+}
+
+torch::Tensor ModelForward::head_logits(const torch::Tensor& hidden) const {
+  torch::Tensor last = hidden.narrow(1, hidden.size(1) - 1, 1);  // [B,1,H]
   const LoadedUnit& norm = model_->norm();
   last = run_unit(norm, {hand_off(last, norm.device)}).toTensor();
   const LoadedUnit& head = model_->head();
-  torch::Tensor logits = run_unit(head, {hand_off(last, head.device)}).toTensor();  // [1,1,V]
-  return logits.reshape({-1});
+  return run_unit(head, {hand_off(last, head.device)}).toTensor();  // [B,1,V]
+}
+
+torch::Tensor ModelForward::last_logits(const torch::Tensor& hidden) const {
+  return head_logits(hidden).reshape({-1});
 }
 
 }  // namespace vlm

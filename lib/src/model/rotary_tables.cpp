@@ -107,8 +107,28 @@ RotaryTables::RotaryTables(const LoadedModel& model, int64_t capacity) : capacit
     if (cpu.long_cos.defined()) {
       t.long_cos = hand_off(cpu.long_cos, layer->device);
       t.long_sin = hand_off(cpu.long_sin, layer->device);
+      // rows(p, 1) is long exactly when p + 1 > original_max, i.e. from row original_max on
+      const int64_t orig = scaling_.original_max_position_embeddings;
+      t.step_cos =
+          torch::cat({t.cos.narrow(0, 0, orig), t.long_cos.narrow(0, orig, capacity - orig)});
+      t.step_sin =
+          torch::cat({t.sin.narrow(0, 0, orig), t.long_sin.narrow(0, orig, capacity - orig)});
+    } else {
+      t.step_cos = t.cos;
+      t.step_sin = t.sin;
     }
   }
+}
+
+std::pair<torch::Tensor, torch::Tensor> RotaryTables::step_rows(
+    c10::Device device, const torch::Tensor& positions) const {
+  auto it = per_device_.find(device.str());
+  check_internal(it != per_device_.end(), "no rotary tables on " + device.str());
+  const Tables& t = it->second;
+  const torch::Tensor flat = positions.reshape({-1});
+  const int64_t hd = t.step_cos.size(1);
+  return {t.step_cos.index_select(0, flat).view({positions.size(0), positions.size(1), hd}),
+          t.step_sin.index_select(0, flat).view({positions.size(0), positions.size(1), hd})};
 }
 
 bool RotaryTables::uses_long_factors(int64_t pos, int64_t len) const {

@@ -159,8 +159,13 @@ DatasetSpec require_dataset_file(const std::string& data_name, const RunOptions&
 // The model of the outer loop, loaded at the first dataset that has items to answer.
 class LazyModel {
  public:
-  LazyModel(ResolvedModel rm, PlacementPlan plan, PlanCapacity capacity, LoadOptions load)
-      : rm_(std::move(rm)), plan_(std::move(plan)), capacity_(capacity), load_(std::move(load)) {}
+  LazyModel(ResolvedModel rm, PlacementPlan plan, PlanCapacity capacity, LoadOptions load,
+            bool cuda_graphs)
+      : rm_(std::move(rm)),
+        plan_(std::move(plan)),
+        capacity_(capacity),
+        load_(std::move(load)),
+        cuda_graphs_(cuda_graphs) {}
   const ModelConfig& config() const { return rm_.config; }
   const ResolvedModel& resolved() const { return rm_; }
   const PlacementPlan& plan() const { return plan_; }
@@ -176,7 +181,7 @@ class LazyModel {
       // TorchScript archives run code when loaded: the loader checks each one's hash first.
       auto model = LoadedModel::load(rm_.manifest, plan_, load_);
       file_checks_ = model->file_checks();
-      session_ = std::make_unique<ModelSession>(model);
+      session_ = std::make_unique<ModelSession>(model, cuda_graphs_);
       // The KV cache the plan counted, for the run's largest item (run_capacity).
       session_->reserve(capacity_.max_sequence);
       load_ms_ = watch.elapsed_ms();
@@ -189,6 +194,7 @@ class LazyModel {
   PlacementPlan plan_;
   PlanCapacity capacity_;
   LoadOptions load_;
+  bool cuda_graphs_;
   std::unique_ptr<ModelSession> session_;
   double load_ms_ = 0;
   FileCheckTally file_checks_;
@@ -614,13 +620,17 @@ EvaluationSummary run_evaluation(
                     {"family", rm.manifest.family},
                     {"dtype", c10::toString(rm.manifest.dtype)},
                     {"exported_with_torch", rm.manifest.torch_version},
-                    {"max_new_tokens", o.max_new_tokens.value_or(rm.config.max_new_tokens)}};
+                    {"max_new_tokens", o.max_new_tokens.value_or(rm.config.max_new_tokens)},
+                    {"cuda_graphs", !o.no_cuda_graphs},
+                    {"jit_optimize", o.jit_optimize}};
       placement_json = plan.to_json();
       placement_json["config"] = placement_name(rm.config, o);
       LoadOptions load;
       load.verify = !o.no_verify;
+      load.jit_optimize = o.jit_optimize;
       load.before_unit_call = o.before_unit_call;
-      lazy = std::make_unique<LazyModel>(std::move(rm), std::move(plan), capacity, std::move(load));
+      lazy = std::make_unique<LazyModel>(std::move(rm), std::move(plan), capacity, std::move(load),
+                                         !o.no_cuda_graphs);
     }
 
     const fs::path folder = make_run_folder(o, name);

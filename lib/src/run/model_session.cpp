@@ -24,22 +24,23 @@ PreprocessOptions preprocess_options_from_json(const nlohmann::json& j) {
   return o;
 }
 
-ModelSession::ModelSession(std::shared_ptr<const LoadedModel> model)
+ModelSession::ModelSession(std::shared_ptr<const LoadedModel> model, bool cuda_graphs)
     : model_(std::move(model)),
       tokenizer_(make_tokenizer(
           TokenizerSpec::from_json(model_->manifest().tokenizer, model_->manifest().dir))),
       template_(ChatTemplate::from_json(model_->manifest().chat_template)),
       preprocessor_(preprocess_options_from_json(model_->manifest().preprocess)),
-      device_preprocessor_(preprocess_options_from_json(model_->manifest().preprocess)) {}
+      device_preprocessor_(preprocess_options_from_json(model_->manifest().preprocess)),
+      cuda_graphs_(cuda_graphs) {}
 
 void ModelSession::reserve(int64_t capacity) {
   if (generator_ && generator_->capacity() >= capacity) return;
   generator_.reset();  // the old cache goes before the new one is allocated
   const c10::Device first =
       model_->layers().empty() ? model_->embedding().device : model_->layers().front()->device;
-  generator_ =
-      with_device_errors("the KV cache of " + std::to_string(capacity) + " positions", first,
-                         [&] { return std::make_unique<Generator>(model_, capacity); });
+  generator_ = with_device_errors(
+      "the KV cache of " + std::to_string(capacity) + " positions", first,
+      [&] { return std::make_unique<Generator>(model_, capacity, cuda_graphs_); });
 }
 
 std::map<std::string, int64_t> ModelSession::kv_cache_bytes() const {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "vlm/core/timer.h"
+#include "vlm/generate/decode_step.h"
 #include "vlm/generate/generation_options.h"
 #include "vlm/model/kv_cache.h"
 #include "vlm/model/model_forward.h"
@@ -29,7 +30,11 @@ struct GenerationResult {
 class Generator {
  public:
   // Prompts plus generated tokens up to `capacity` positions; the KV cache is allocated once.
-  Generator(std::shared_ptr<const LoadedModel> model, int64_t capacity);
+  // cuda_graphs: decode steps on CUDA devices are replayed from CUDA graphs (decode_step.h);
+  // false keeps them eager (`--no-cuda-graphs`). Either way the ids are the same.
+  Generator(std::shared_ptr<const LoadedModel> model, int64_t capacity, bool cuda_graphs = true);
+  Generator(const Generator&) = delete;
+  Generator& operator=(const Generator&) = delete;
 
   // input_ids [1,T] int64; pixel_values [N,3,S,S] float32 or undefined for a text-only prompt.
   // Greedy (argmax; ties go to the lowest id, as torch.argmax).
@@ -44,10 +49,12 @@ class Generator {
   const ModelForward& forward() const { return forward_; }
   int64_t capacity() const { return forward_.capacity(); }
   const KvCache& kv_cache() const { return cache_; }
+  const DecodeStep& decode_step() const { return step_; }
 
  private:
   ModelForward forward_;
   KvCache cache_;
+  DecodeStep step_;  // after forward_ and cache_, which it points at
 };
 
 }  // namespace vlm

@@ -12,4 +12,11 @@ namespace vlm {
 // both devices: the result is safe to use on `device` without further synchronisation.
 torch::Tensor hand_off(const torch::Tensor& t, c10::Device device);
 
+// Host tensor -> `device` without making the host wait: on a CUDA device the bytes are staged in
+// pinned memory and copied asynchronously on the device's current stream (the pinned block is held
+// until that copy is done), so work already queued there (vision, say) keeps the device busy while
+// the host goes on. Elsewhere the same as hand_off. Prompt ids and their <IMG_CONTEXT> positions
+// travel this way.
+torch::Tensor upload(const torch::Tensor& host, c10::Device device);
+
 }  // namespace vlm

@@ -14,8 +14,11 @@ namespace vlm {
 
 class KvCache {
  public:
-  // Allocates, for every decoder layer, keys and values [batch, kv_heads, capacity, head_dim] in
-  // the model dtype on the layer's device. Layers write into them in place.
+  // Allocates, for every decoder layer, keys and values [batch, capacity, kv_heads, head_dim] in
+  // the model dtype on the layer's device (format version 2: token-major, so that a row's cache is
+  // one [capacity, kv_heads, head_dim] block for flash attention's varlen form). Layers write into
+  // them in place, at device-side positions; the tensors never move or grow, so a captured decode
+  // step keeps pointing at them.
   KvCache(const LoadedModel& model, int64_t capacity, int64_t batch = 1);
 
   int64_t capacity() const { return capacity_; }

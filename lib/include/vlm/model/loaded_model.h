@@ -33,6 +33,14 @@ struct LoadOptions {
   // removes attribute lookups from every call. On the H100 it halved the time per decode step
   // of the InternVL2-1B shape (bench/item_bench --freeze; bench/results/item-*.json).
   bool freeze = true;
+  // The TorchScript graph executor's optimiser, a process-wide switch that load() sets. Off (the
+  // default, the "simple" executor): every call runs the unit's graph as scripted, and a shape
+  // never seen before costs nothing extra. On: the profiling executor profiles a unit's first
+  // call, optimises at its second (seconds for an 8B model, every decoder layer a module of its
+  // own) and re-specialises when shapes change, which on a varied dataset is almost every item;
+  // issue 19 measured an 8B run at 467 ms an item against 83 ms steady. Decode steps on a GPU are
+  // replayed CUDA graphs either way, where the executor's per-op cost is gone. `--jit-optimize`.
+  bool jit_optimize = false;
   // A test hook (fault injection): called with the unit's spec before each forward run_unit
   // makes; what it throws passes through run_unit's error translation. Unset: nothing.
   std::function<void(const UnitSpec&)> before_unit_call;

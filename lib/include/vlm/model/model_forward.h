@@ -24,18 +24,47 @@ class ModelForward {
   // on the embedding unit's device: vision_model (with pixel shuffle), then mlp1.
   torch::Tensor encode_images(const torch::Tensor& pixel_values) const;
 
-  // ids [1,T] int64 -> input embeddings [1,T,H] on the embedding unit's device, with the rows at
-  // <IMG_CONTEXT> positions replaced, in order, by the rows of `image_embeds` (undefined when the
-  // prompt has no image). The count of <IMG_CONTEXT> ids must equal image_embeds.size(0).
-  torch::Tensor embed(const torch::Tensor& ids, const torch::Tensor& image_embeds) const;
+  // A prompt's ids on the embedding unit's device, with the rows of its <IMG_CONTEXT> tokens
+  // found on the host (no device nonzero()). Made before the images are encoded: the copies are
+  // asynchronous (device_handoff.h's upload), so vision runs while the host goes on.
+  struct PromptTokens {
+    torch::Tensor ids;         // [1,T] int64 on the embedding unit's device
+    torch::Tensor image_rows;  // [n] int64 there: the positions of the <IMG_CONTEXT> tokens
+    int64_t image_tokens = 0;  // n
+  };
+  // ids [1,T] int64 on the CPU.
+  PromptTokens stage_prompt(const torch::Tensor& ids) const;
 
-  // ids [1,T] int64 -> embeddings [1,T,H] on the embedding unit's device, no image merge (decode
+  // Input embeddings [1,T,H] on the embedding unit's device, with the rows at <IMG_CONTEXT>
+  // positions replaced, in order, by the rows of `image_embeds` (undefined when the prompt has no
+  // image). The count of <IMG_CONTEXT> ids must equal image_embeds.size(0).
+  torch::Tensor embed(const PromptTokens& prompt, const torch::Tensor& image_embeds) const;
+
+  // ids [B,T] int64 -> embeddings [B,T,H] on the embedding unit's device, no image merge (decode
   // steps: a generated <IMG_CONTEXT> id is an ordinary token there).
   torch::Tensor embed_tokens(const torch::Tensor& ids) const;
+
+  // The cache prefix a decoder-layer call over positions [pos, pos + t) on `device` reads (the
+  // unit's `attend`, docs/model-format.md): for a one-token step on a CUDA device the whole
+  // capacity, so that a step's shapes and arguments never change and it can be captured as a CUDA
+  // graph (the unit masks the keys past each position; flash attention reads only the live ones);
+  // otherwise the live prefix pos + t. The one place that decides it, for the eager and the
+  // captured paths alike, so both run the same kernels on the same shapes.
+  static int64_t attend_length(c10::Device device, int64_t pos, int64_t t, int64_t capacity);
 
   // Runs every decoder layer on hidden [1,T,H] at positions [pos, pos+T), writing keys and values
   // into `cache`. Returns [1,T,H] on the last layer's device.
   torch::Tensor decode_layers(torch::Tensor hidden, KvCache& cache, int64_t pos) const;
+
+  // One token per row through layers [first, last), all on one device: hidden [B,1,H] there,
+  // positions int64 [B,1] there (read on the device only), `attend` from attend_length. Nothing
+  // is read back or copied from the host, so a CUDA call can be captured.
+  torch::Tensor step_layers(torch::Tensor hidden, KvCache& cache, const torch::Tensor& positions,
+                            int64_t attend, size_t first, size_t last) const;
+
+  // Final norm and head on the last position of hidden [B,T,H] -> logits [B,1,V] float32 on the
+  // head's device.
+  torch::Tensor head_logits(const torch::Tensor& hidden) const;
 
   // Final norm and head on the last position of hidden [1,T,H] -> logits [V] float32 on the
   // head's device.

@@ -55,10 +55,17 @@ class RotaryTables {
   bool uses_long_factors(int64_t pos, int64_t len) const;
   // Rows [pos, pos + len) of the tables on `device`: {cos, sin}, each [len, head_dim].
   std::pair<torch::Tensor, torch::Tensor> rows(c10::Device device, int64_t pos, int64_t len) const;
+  // The rows of one-token calls at `positions` (int64 [B,1] on `device`, read on the device only):
+  // {cos, sin}, each [B,1,head_dim], gathered from a table whose row p is what rows(p, 1) gives
+  // (with LongRoPE: the short factors up to original_max, the long ones after), so a captured
+  // decode step picks the right rows for any position. Bit-identical to rows(p, 1).
+  std::pair<torch::Tensor, torch::Tensor> step_rows(c10::Device device,
+                                                    const torch::Tensor& positions) const;
 
  private:
   struct Tables {
     torch::Tensor cos, sin, long_cos, long_sin;  // long_*: LongRoPE past original_max only
+    torch::Tensor step_cos, step_sin;            // [capacity, head_dim]: row p = rows(p, 1)
   };
   int64_t capacity_;
   RopeScaling scaling_;

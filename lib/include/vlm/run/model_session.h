@@ -46,7 +46,8 @@ struct PreparedPrompt {
 
 class ModelSession {
  public:
-  explicit ModelSession(std::shared_ptr<const LoadedModel> model);
+  // cuda_graphs: decode steps on CUDA devices replayed from CUDA graphs (generate/decode_step.h).
+  explicit ModelSession(std::shared_ptr<const LoadedModel> model, bool cuda_graphs = true);
 
   const LoadedModel& model() const { return *model_; }
   const Tokenizer& tokenizer() const { return *tokenizer_; }
@@ -82,6 +83,7 @@ class ModelSession {
   ImagePreprocessor preprocessor_;
   DevicePreprocessor device_preprocessor_;
   std::unique_ptr<Generator> generator_;
+  bool cuda_graphs_;
   int64_t min_new_tokens_ = 0;
 };
 

@@ -49,7 +49,10 @@ struct RunOptions {
   bool plan_only = false;                 // --plan-only: print the placement plan, load nothing
   RunMode mode = RunMode::kAll;           // --mode
   bool no_verify = false;  // --no-verify: skip the SHA-256 check of the model files before loading
-  bool reuse = false;      // --reuse: take records of an earlier same-commit folder
+  bool no_cuda_graphs =
+      false;                  // --no-cuda-graphs: decode steps run eagerly (generate/decode_step.h)
+  bool jit_optimize = false;  // --jit-optimize: the profiling graph executor (LoadOptions)
+  bool reuse = false;         // --reuse: take records of an earlier same-commit folder
   std::optional<size_t> limit;           // --limit N: only the first N items of each dataset
   Shard shard;                           // --shard i/N, torchrun or Slurm environment
   bool verbose = false;                  // --verbose: print every response on stdout

@@ -1,0 +1,140 @@
+// Decode steps replayed from CUDA graphs give exactly the eager path's ids and logits: on the tiny
+// models (float32, the masked attention path), split between cuda:0 and the CPU, and on a
+// bfloat16 sdpa export (flash attention's varlen decode over the whole cache).
+#include <ATen/Context.h>
+#include <gtest/gtest.h>
+#include <torch/cuda.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "common/test_paths.h"
+#include "vlm/generate/generator.h"
+#include "vlm/model/loaded_model.h"
+
+namespace vlm {
+namespace {
+
+namespace fs = std::filesystem;
+
+torch::Tensor golden_pixels(int64_t tiles) {
+  if (tiles == 0) return torch::Tensor();
+  torch::Tensor i = torch::arange(tiles * 3 * 448 * 448, torch::kInt64);
+  return (((i * 7919) % 2003).to(torch::kFloat32) / 1001.5 - 1.0).reshape({tiles, 3, 448, 448});
+}
+
+nlohmann::json read_json(const fs::path& p) {
+  std::ifstream in(p);
+  return nlohmann::json::parse(in);
+}
+
+struct Generated {
+  std::vector<GenerationResult> results;
+  int captured = 0;
+};
+
+// Every golden case of the model at `dir`, generated 40 steps past its golden ids (no stop ids),
+// with one Generator reused across the cases as `run` reuses it.
+Generated run_cases(const fs::path& dir, const std::map<std::string, c10::Device>& where,
+                    bool cuda_graphs) {
+  const Manifest manifest = load_manifest(dir);
+  const nlohmann::json golden = read_json(dir / "golden.json");
+  auto model = LoadedModel::load(manifest, PlacementPlan::from_map(manifest, where));
+  Generator gen(model, 512, cuda_graphs);
+  Generated run;
+  for (const auto& c : golden["cases"]) {
+    GenerationOptions opts;
+    opts.max_new_tokens = 40;
+    opts.keep_logits = true;
+    auto ids = torch::tensor(c["input_ids"].get<std::vector<int64_t>>()).unsqueeze(0);
+    run.results.push_back(gen.generate(ids, golden_pixels(c["num_tiles"].get<int64_t>()), opts));
+  }
+  run.captured = gen.decode_step().captured_segments();
+  return run;
+}
+
+std::map<std::string, c10::Device> layout(const fs::path& dir, bool odd_layers_on_cpu) {
+  const Manifest manifest = load_manifest(dir);
+  std::map<std::string, c10::Device> map;
+  for (const auto& u : manifest.units) {
+    c10::Device d("cuda:0");
+    if (odd_layers_on_cpu && u.kind == UnitKind::kDecoderLayer && u.layer % 2 == 1) d = c10::kCPU;
+    map.emplace(u.name, d);
+  }
+  return map;
+}
+
+void expect_identical(const Generated& graphs, const Generated& eager, const std::string& what) {
+  ASSERT_EQ(graphs.results.size(), eager.results.size());
+  for (size_t k = 0; k < eager.results.size(); ++k) {
+    const auto& g = graphs.results[k];
+    const auto& e = eager.results[k];
+    EXPECT_EQ(g.ids, e.ids) << what << ", case " << k;
+    ASSERT_EQ(g.logits.size(), e.logits.size()) << what;
+    for (size_t s = 0; s < e.logits.size(); ++s)
+      EXPECT_TRUE(torch::equal(g.logits[s], e.logits[s]))
+          << what << ", case " << k << " step " << s;
+  }
+}
+
+class DecodeGraphs : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+    at::globalContext().setAllowTF32CuDNN(false);
+    at::globalContext().setAllowTF32CuBLAS(false);
+  }
+};
+
+TEST_F(DecodeGraphs, TinyModelsGiveTheEagerIdsAndLogits) {
+  for (const char* name :
+       {"InternVL2-tiny", "InternVL2-tiny-qwen2", "InternVL2-tiny-phi3", "InternVL2-tiny-llama"}) {
+    const fs::path dir = testing::testdata_dir() / "models" / name;
+    const Generated eager = run_cases(dir, layout(dir, false), false);
+    const Generated graphs = run_cases(dir, layout(dir, false), true);
+    EXPECT_EQ(eager.captured, 0) << name;
+    EXPECT_EQ(graphs.captured, 1) << name;  // embedding to head: one segment on cuda:0
+    expect_identical(graphs, eager, name);
+    // and the golden ids (the exporter's eager reference) for the first 20 steps
+    const nlohmann::json golden = read_json(dir / "golden.json");
+    for (size_t k = 0; k < golden["cases"].size(); ++k) {
+      const auto want = golden["cases"][k]["greedy_ids"].get<std::vector<int64_t>>();
+      const std::vector<int64_t> got(graphs.results[k].ids.begin(),
+                                     graphs.results[k].ids.begin() + want.size());
+      EXPECT_EQ(got, want) << name << ", case " << k;
+    }
+  }
+}
+
+TEST_F(DecodeGraphs, SplitWithTheCpuCapturesEachCudaSegment) {
+  const fs::path dir = testing::tiny_model_dir();  // 3 layers: 0 and 2 on cuda:0, 1 on the CPU
+  const Generated eager = run_cases(dir, layout(dir, true), false);
+  const Generated graphs = run_cases(dir, layout(dir, true), true);
+  // cuda:0 [embedding, layer 0]; cpu [layer 1]; cuda:0 [layer 2, norm, head]
+  EXPECT_EQ(graphs.captured, 2);
+  expect_identical(graphs, eager, "split cuda:0/cpu");
+}
+
+TEST_F(DecodeGraphs, Bfloat16SdpaExportUsesFlashDecodeAndAgrees) {
+  const fs::path out = fs::temp_directory_path() / "vlm_decode_graph_bf16";
+  fs::remove_all(out);
+  const std::string cmd = testing::python() + " " +
+                          (testing::source_dir() / "scripts" / "export_internvl2.py").string() +
+                          " --checkpoint " +
+                          (testing::testdata_dir() / "checkpoints" / "InternVL2-tiny").string() +
+                          " --out " + out.string() + " --dtype bfloat16 --attention sdpa --quiet";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  const Generated eager = run_cases(out, layout(out, false), false);
+  const Generated graphs = run_cases(out, layout(out, false), true);
+  EXPECT_EQ(graphs.captured, 1);
+  expect_identical(graphs, eager, "bfloat16 sdpa");
+  fs::remove_all(out);
+}
+
+}  // namespace
+}  // namespace vlm
