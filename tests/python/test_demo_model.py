@@ -110,7 +110,7 @@ class DemoModelTest(unittest.TestCase):
     def test_heldout_vqa_accuracy_by_reference(self):
         ref = R.InternVL2Reference(MODEL, torch.float32)
         rows = read_tsv(VQA_TSV)
-        subset = rows[::2]  # 100 of the 200 items, both categories
+        subset = rows[:100]  # 100 of the 200 items; the categories alternate: 50 of each
         stop_id = ref.tokenizer.token_to_id("<|im_end|>")
         hits, stops, per = 0, 0, {}
         for row in subset:
