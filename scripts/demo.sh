@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # README command 1: set up, build, export the shipped demo model (models/InternVL2-Demo: a tiny
 # InternVL2 trained by scripts/train_demo_model.py on synthetic shapes) and run
-# `run --model InternVL2-Demo --data DemoShapes` on its 300 held-out questions. It scores >= 90%.
+# `run --model InternVL2-Demo --data DemoShapes DemoShapesVQA` on its held-out questions: 300
+# multiple-choice ones (accuracy, >= 90%) and 200 short-answer ones (colour word or count, scored
+# by the TextVQA scorer: VQA accuracy).
 # Everything it makes goes under ./demo (git-ignored); results under ./demo/outputs.
 # BUILD_DIR (default ./build) picks the build folder, as for scripts/build.sh.
 set -euo pipefail
@@ -29,9 +31,11 @@ if [ "$stale" = 1 ]; then
   rm -rf "$MODEL"
   mv "$MODEL.tmp" "$MODEL"
 fi
-# The held-out split, as shipped (scripts/train_demo_model.py --data-only writes the same bytes).
+# The held-out splits, as shipped (scripts/train_demo_model.py --data-only writes the same bytes).
 mkdir -p "$DEMO/LMUData"
-cp "$SRC/DemoShapes.tsv" "$DEMO/LMUData/DemoShapes.tsv"
+for d in DemoShapes DemoShapesVQA; do
+  cp "$SRC/$d.tsv" "$DEMO/LMUData/$d.tsv"
+done
 export LMUData="$DEMO/LMUData"
-exec "$BUILD_DIR/bin/run" --model InternVL2-Demo --model-root "$DEMO/models" --data DemoShapes \
-  --work-dir "$DEMO/outputs" "$@"
+exec "$BUILD_DIR/bin/run" --model InternVL2-Demo --model-root "$DEMO/models" \
+  --data DemoShapes DemoShapesVQA --work-dir "$DEMO/outputs" "$@"

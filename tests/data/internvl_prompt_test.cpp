@@ -189,5 +189,31 @@ TEST(InternvlPrompt, VqaShortAnswerSuffix) {
             "format.\nAnswer the question using a single word or phrase.");
 }
 
+// The demo's short-answer set as shipped (models/InternVL2-Demo/DemoShapesVQA.tsv) through its
+// config: TextVQA's layout and scorer, the md5 the config names, and TextVQA's prompt (its name is
+// on no upstream list: the default VQA branch gives the same text), which is the prompt
+// scripts/train_demo_model.py trains on.
+TEST(InternvlPrompt, DemoShapesVqaAsShipped) {
+  ScratchDir dir;
+  const DatasetSpec spec =
+      resolve_dataset("DemoShapesVQA", testing::source_dir() / "configs" / "datasets", dir.path());
+  EXPECT_EQ(spec.kind, DatasetKind::kVqa);
+  EXPECT_EQ(spec.scorer, "vqa_textvqa");
+  EXPECT_EQ(spec.file, "DemoShapesVQA.tsv");
+  const Dataset d(spec, testing::source_dir() / "models" / "InternVL2-Demo");
+  EXPECT_EQ(d.file_md5(), spec.md5);
+  ASSERT_EQ(d.size(), 200u);
+  EXPECT_EQ(d[0].answer.value_or(""),
+            "['yellow', 'yellow', 'yellow', 'yellow', 'yellow', "
+            "'yellow', 'yellow', 'yellow', 'yellow', 'yellow']");
+  EXPECT_EQ(build_internvl_prompt(d[0], spec).text,
+            "<image>\nWhat colour is the shape?\nAnswer the question using a single word or "
+            "phrase.");
+  EXPECT_EQ(build_internvl_prompt(d[1], spec).text,
+            "<image>\nHow many shapes are in the image?\nAnswer the question using a single word "
+            "or phrase.");
+  EXPECT_EQ(d[1].answer.value_or("").substr(0, 10), "['4', '4',");
+}
+
 }  // namespace
 }  // namespace vlm

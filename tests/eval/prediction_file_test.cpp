@@ -203,6 +203,46 @@ TEST(ScorePredictionFile, TextVqaFromAnOpenpyxlFile) {
   EXPECT_DOUBLE_EQ(r.acc->values[0][0], 0.7);
 }
 
+// DemoShapesVQA (configs/datasets/DemoShapesVQA.yaml) is scored with TextVQA's metric: a
+// hand-made predictions file of five of its rows (TextVQA's layout, ten equal answers each).
+// Ten equal answers give 1 when the processed answers are equal, else 0. By hand: 'Red' ~ 'red'
+// (lower case) 1; 'two' ~ '2' (number word) 1; 'green' vs 'yellow' 0; '3.' vs '3' 0 (a period
+// after a digit stays); 'The blue.' ~ 'blue' (article and period dropped) 1 -> 3/5 = 60.0. Exact
+// matching (vqa_exact) would give 20.0 ('Red' only).
+TEST(ScorePredictionFile, DemoShapesVqaIsScoredWithTheTextVqaMetric) {
+  const fs::path dir = testing::scratch_dir("score_prediction_file_demoshapesvqa");
+  auto ten = [](const std::string& a) {
+    std::string s = "[";
+    for (int i = 0; i < 10; ++i) s += (i ? ", '" : "'") + a + "'";
+    return s + "]";
+  };
+  const std::string colour = "What colour is the shape?",
+                    count = "How many shapes are in the image?";
+  testing::write_bytes(dir / "p.tsv",
+                       "index\tquestion\tanswer\tprediction\n"
+                       "0\t" +
+                           colour + "\t" + ten("red") +
+                           "\tRed\n"
+                           "1\t" +
+                           count + "\t" + ten("2") +
+                           "\ttwo\n"
+                           "2\t" +
+                           colour + "\t" + ten("yellow") +
+                           "\tgreen\n"
+                           "3\t" +
+                           count + "\t" + ten("3") +
+                           "\t3.\n"
+                           "4\t" +
+                           colour + "\t" + ten("blue") + "\tThe blue.\n");
+  const PairResult r = score_prediction_file(options_for(dir), "M", "DemoShapesVQA", dir / "p.tsv");
+  EXPECT_EQ(r.items, 5u);
+  EXPECT_EQ(testing::read_bytes(r.folder / "M_DemoShapesVQA_acc.csv"), "\"Overall\"\n\"60.0\"\n");
+  const auto run_json = nlohmann::json::parse(
+      testing::read_bytes(r.folder / "run.json"))["datasets"]["DemoShapesVQA"];
+  EXPECT_EQ(run_json["scorer"], "vqa_textvqa");
+  EXPECT_EQ(run_json["scores"]["Overall"], 60.0);
+}
+
 TEST(ScorePredictionFile, McqAndErrors) {
   const fs::path dir = testing::scratch_dir("score_prediction_file_mcq");
   const std::string head = "index\tquestion\tA\tB\tanswer\tcategory\tprediction\n";
