@@ -237,6 +237,10 @@ int main(int argc, char** argv) {
   app.add_option("--configs", configs, "configs folder (default: the source tree's configs/)");
   app.add_option("--judge", o.judge, "answer matching: exact_matching (no LLM judge)")
       ->check(CLI::IsMember({"exact_matching"}));
+  app.add_option("--prepare-threads", o.prepare_threads,
+                 "CPU threads that prepare the next items (image decode, tiles, prompt, tokens) "
+                 "while the device answers, up to 2 items per thread ahead (default 2); 0: each "
+                 "item in turn on the main thread. Results are the same either way");
   app.add_flag("--verbose", o.verbose, "print every response; debug logs");
   app.add_flag("--quiet", o.quiet, "print errors only (no progress, no tables)");
   CLI11_PARSE(app, argc, argv);

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "preprocess_reference.h"
@@ -152,6 +153,32 @@ TEST(ImagePreprocessor, ThumbnailOnlyWithSeveralTiles) {
   const PreprocessedImage three = preprocessor.preprocess(wide, 6);  // (2,1) + thumbnail
   EXPECT_EQ(three.num_tiles, 3);
   EXPECT_EQ(three.grid, (TileGrid{2, 1}));
+}
+
+// num_tiles (the host's count for the device path) is the count make_tiles makes, thumbnail and
+// tile limit included, with and without the thumbnail.
+TEST(ImagePreprocessor, NumTilesIsTheCountMakeTilesMakes) {
+  PreprocessOptions no_thumbnail;
+  no_thumbnail.use_thumbnail = false;
+  PreprocessOptions small;
+  small.image_size = 64;
+  small.min_tiles = 2;
+  for (const PreprocessOptions& o : {PreprocessOptions{}, no_thumbnail, small}) {
+    const ImagePreprocessor preprocessor(o);
+    for (const auto& [w, h] : std::vector<std::pair<int, int>>{
+             {448, 448}, {1920, 1080}, {300, 1200}, {1000, 90}, {37, 41}, {640, 480}}) {
+      for (int max_tiles : {1, 2, 6, 12}) {
+        if (max_tiles < o.min_tiles) continue;
+        const cv::Mat image(h, w, CV_8UC3, cv::Scalar(1, 2, 3));
+        EXPECT_EQ(preprocessor.num_tiles(w, h, max_tiles),
+                  static_cast<int>(preprocessor.make_tiles(image, max_tiles).tiles.size()))
+            << w << "x" << h << " max " << max_tiles << " thumbnail " << o.use_thumbnail;
+      }
+    }
+  }
+  const ImagePreprocessor preprocessor;
+  EXPECT_EQ(preprocessor.num_tiles(1920, 1080, 6), 3);  // (2,1) + thumbnail
+  EXPECT_EQ(preprocessor.num_tiles(1920, 1080, 1), 1);
 }
 
 TEST(ImagePreprocessor, RejectsBadOptionsAndImages) {

@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstdint>
 #include <cstdlib>
+#include <exception>
 #include <fstream>
 #include <memory>
 #include <numeric>
@@ -18,6 +19,7 @@
 #include "vlm/core/error.h"
 #include "vlm/core/log.h"
 #include "vlm/core/progress.h"
+#include "vlm/core/run_ahead.h"
 #include "vlm/data/dataset.h"
 #include "vlm/data/internvl_prompt.h"
 #include "vlm/eval/mcq_scorer.h"
@@ -200,6 +202,34 @@ class LazyModel {
   FileCheckTally file_checks_;
 };
 
+// An item as the run-ahead pool leaves it for the device: its prompt and the prompt's host half,
+// or the error that stopped the host half (raised as the item's error at its turn).
+struct PreparedItem {
+  std::string prompt;        // the prompt text (the record's "prompt")
+  PreparedPrompt host;       // ModelSession::prepare_host's result
+  std::exception_ptr error;  // what prepare_host threw
+  double error_ms = 0;       // how long it ran until then (the failed item's "total")
+};
+
+// Builds the item's prompt (an error here is the item's, with no prompt) and its host half. Runs
+// on the pool's threads: reads only what is immutable during the item loop.
+PreparedItem prepare_item(const Item& item, const DatasetSpec& spec, const std::string& data_name,
+                          const ModelConfig& cfg, const ModelSession& session,
+                          const std::string& what) {
+  PreparedItem p;
+  const Prompt prompt = build_internvl_prompt(item, spec);
+  p.prompt = prompt.text;
+  const int tiles = cfg.tiles_for(data_name, static_cast<int>(prompt.images.size()));
+  Stopwatch watch;
+  try {
+    p.host = session.prepare_host(prompt, tiles, what);
+  } catch (...) {
+    p.error = std::current_exception();
+    p.error_ms = watch.elapsed_ms();
+  }
+  return p;
+}
+
 // Every record of the pair in the folder, from all shards' files (read-only). For an index in
 // several files, a record without an error wins; otherwise the later file's.
 std::map<std::string, ItemRecord> read_pair_records(const PairFiles& files) {
@@ -347,6 +377,14 @@ PairResult run_pair(PairContext& ctx, const std::string& run_name) {
                         positions.size(), res.resumed, progress_style_for_stderr(o.quiet));
       progress.set_stage("infer");
       infer_watch.restart();
+      const auto what_of = [&](const Item& item) {
+        return data_name + " item " + item.index + " (row " + std::to_string(item.row + 1) + ")";
+      };
+      // The pending items' CPU stages run ahead of the device on a small pool, handed out in order.
+      RunAhead<PreparedItem> ahead(
+          pending.size(), {o.prepare_threads, std::max(1, 2 * o.prepare_threads)}, [&](size_t i) {
+            return prepare_item(*pending[i], spec, data_name, cfg, session, what_of(*pending[i]));
+          });
       for (const Item* item : pending) {
         if (o.interrupt && o.interrupt->load() != 0) {
           res.interrupted = true;
@@ -355,8 +393,14 @@ PairResult run_pair(PairContext& ctx, const std::string& run_name) {
         ItemRecord rec;
         rec.index = item->index;
         rec.row = item->row;
-        const std::string what =
-            data_name + " item " + item->index + " (row " + std::to_string(item->row + 1) + ")";
+        const std::string what = what_of(*item);
+        std::optional<PreparedItem> prepared;  // taken once; an out-of-memory retry reuses it
+        std::exception_ptr not_prepared;
+        try {
+          prepared = ahead.take();
+        } catch (...) {
+          not_prepared = std::current_exception();
+        }
         // The error boundary of an item: bad input and device errors (out of memory, a unit's
         // runtime error) become its recorded error and the run goes on; an out-of-memory item is
         // tried once more after the allocator's cache is released. Internal errors (ours) are
@@ -364,10 +408,13 @@ PairResult run_pair(PairContext& ctx, const std::string& run_name) {
         for (int attempt = 0;; ++attempt) {
           PromptOutput partial;  // what a failed attempt got to (sizes, times)
           try {
-            const Prompt prompt = build_internvl_prompt(*item, spec);
-            rec.prompt = prompt.text;
-            const int tiles = cfg.tiles_for(data_name, static_cast<int>(prompt.images.size()));
-            const PromptOutput out = session.answer(prompt, tiles, max_new, what, &partial);
+            if (not_prepared) std::rethrow_exception(not_prepared);
+            rec.prompt = prepared->prompt;
+            if (prepared->error) {
+              partial.times["total"] = prepared->error_ms;
+              std::rethrow_exception(prepared->error);
+            }
+            const PromptOutput out = session.answer_prepared(prepared->host, max_new, &partial);
             rec.tiles_per_image = out.tiles_per_image;
             rec.input_tokens = static_cast<int64_t>(out.input_ids.size());
             rec.output_ids = out.output_ids;

@@ -1,6 +1,9 @@
 #include "vlm/run/model_session.h"
 
 #include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "vlm/core/error.h"
 #include "vlm/model/stage_clock.h"
@@ -49,42 +52,76 @@ std::map<std::string, int64_t> ModelSession::kv_cache_bytes() const {
 
 PreparedPrompt ModelSession::prepare(const Prompt& prompt, int max_tiles,
                                      const std::string& what) const {
-  PreparedPrompt p;
-  Stopwatch watch;
-  std::vector<cv::Mat> images;
-  for (size_t k = 0; k < prompt.images.size(); ++k) {
-    const std::string name =
-        what + (prompt.images.size() > 1 ? " image " + std::to_string(k + 1) : "");
-    images.push_back(decode_image(prompt.images[k].bytes(name), name));
-  }
-  p.times["image_decode"] = watch.elapsed_ms();
-
-  watch.restart();
-  const StageMark pre_start = StageMark::on(model_->vision().device);
-  // On a GPU the resize and normalisation run there, as tensor ops, straight into the model dtype.
-  const c10::Device vision_device = model_->vision().device;
-  std::vector<torch::Tensor> pixels;
-  for (const cv::Mat& image : images) {
-    PreprocessedImage pre = vision_device.is_cuda()
-                                ? device_preprocessor_.preprocess(image, max_tiles, vision_device,
-                                                                  model_->manifest().dtype)
-                                : preprocessor_.preprocess(image, max_tiles);
-    p.tiles_per_image.push_back(pre.num_tiles);
-    pixels.push_back(pre.pixel_values);
-  }
-  if (!pixels.empty()) p.pixel_values = torch::cat(pixels, 0);
-  // The device path's time is its GPU time (events; waits for it here, before any decoding).
-  p.times["preprocess"] = vision_device.is_cuda()
-                              ? StageMark::elapsed_ms(pre_start, StageMark::on(vision_device))
-                              : watch.elapsed_ms();
-
-  watch.restart();
-  p.query = template_.render(prompt.text);
-  const std::string expanded = expand_image_tokens(
-      p.query, p.tiles_per_image, static_cast<int>(model_->manifest().vision.num_image_token));
-  p.input_ids = tokenizer_->encode(expanded);
-  p.times["tokenize"] = watch.elapsed_ms();
+  PreparedPrompt p = prepare_host(prompt, max_tiles, what);
+  prepare_device(p);
   return p;
+}
+
+PreparedPrompt ModelSession::prepare_host(const Prompt& prompt, int max_tiles,
+                                          const std::string& what) const {
+  // Only const members and the immutable model are read here, and nothing but the host runs: the
+  // device path keeps the decoded images for prepare_device().
+  const c10::Device vision_device = model_->vision().device;
+  return with_device_errors("preprocessing", vision_device, [&] {
+    Stopwatch host;
+    PreparedPrompt p;
+    Stopwatch watch;
+    std::vector<cv::Mat> images;
+    for (size_t k = 0; k < prompt.images.size(); ++k) {
+      const std::string name =
+          what + (prompt.images.size() > 1 ? " image " + std::to_string(k + 1) : "");
+      images.push_back(decode_image(prompt.images[k].bytes(name), name));
+    }
+    p.times["image_decode"] = watch.elapsed_ms();
+
+    if (vision_device.is_cuda()) {
+      for (const cv::Mat& image : images)
+        p.tiles_per_image.push_back(preprocessor_.num_tiles(image.cols, image.rows, max_tiles));
+      p.images = std::move(images);
+      p.max_tiles = max_tiles;
+    } else {
+      watch.restart();
+      std::vector<torch::Tensor> pixels;
+      for (const cv::Mat& image : images) {
+        PreprocessedImage pre = preprocessor_.preprocess(image, max_tiles);
+        p.tiles_per_image.push_back(pre.num_tiles);
+        pixels.push_back(pre.pixel_values);
+      }
+      if (!pixels.empty()) p.pixel_values = torch::cat(pixels, 0);
+      p.times["preprocess"] = watch.elapsed_ms();
+    }
+
+    watch.restart();
+    p.query = template_.render(prompt.text);
+    const std::string expanded = expand_image_tokens(
+        p.query, p.tiles_per_image, static_cast<int>(model_->manifest().vision.num_image_token));
+    p.input_ids = tokenizer_->encode(expanded);
+    p.times["tokenize"] = watch.elapsed_ms();
+    p.host_ms = host.elapsed_ms();
+    return p;
+  });
+}
+
+void ModelSession::prepare_device(PreparedPrompt& p) const {
+  const c10::Device vision_device = model_->vision().device;
+  if (!vision_device.is_cuda()) return;
+  with_device_errors("preprocessing", vision_device, [&] {
+    // The resize and normalisation run on the GPU, as tensor ops, straight into the model dtype.
+    const StageMark pre_start = StageMark::on(vision_device);
+    std::vector<torch::Tensor> pixels;
+    for (size_t k = 0; k < p.images.size(); ++k) {
+      PreprocessedImage pre = device_preprocessor_.preprocess(
+          p.images[k], p.max_tiles, vision_device, model_->manifest().dtype);
+      check_internal(k < p.tiles_per_image.size() && pre.num_tiles == p.tiles_per_image[k],
+                     "device preprocessing made " + std::to_string(pre.num_tiles) +
+                         " tiles of an image the host counted otherwise");
+      pixels.push_back(pre.pixel_values);
+    }
+    if (!pixels.empty()) p.pixel_values = torch::cat(pixels, 0);
+    // Its time is the GPU time (events; waits for it here, before any decoding).
+    p.times["preprocess"] = StageMark::elapsed_ms(pre_start, StageMark::on(vision_device));
+    p.images.clear();
+  });
 }
 
 GenerationResult ModelSession::generate(const PreparedPrompt& prepared, int64_t max_new_tokens) {
@@ -100,10 +137,26 @@ GenerationResult ModelSession::generate(const PreparedPrompt& prepared, int64_t 
 PromptOutput ModelSession::answer(const Prompt& prompt, int max_tiles, int64_t max_new_tokens,
                                   const std::string& what, PromptOutput* partial) {
   Stopwatch total;
+  PreparedPrompt host;
+  try {
+    host = prepare_host(prompt, max_tiles, what);
+  } catch (...) {
+    if (partial) {
+      *partial = PromptOutput{};
+      partial->times["total"] = total.elapsed_ms();
+    }
+    throw;
+  }
+  return answer_prepared(host, max_new_tokens, partial);
+}
+
+PromptOutput ModelSession::answer_prepared(const PreparedPrompt& prepared, int64_t max_new_tokens,
+                                           PromptOutput* partial) {
+  Stopwatch total;
   PromptOutput out;
   try {
-    PreparedPrompt p = with_device_errors("preprocessing", model_->vision().device,
-                                          [&] { return prepare(prompt, max_tiles, what); });
+    PreparedPrompt p = prepared;  // shares the images and tensors; the caller's stays as it was
+    prepare_device(p);
     out.query = std::move(p.query);
     out.tiles_per_image = p.tiles_per_image;
     out.input_ids = p.input_ids;
@@ -116,13 +169,13 @@ PromptOutput ModelSession::answer(const Prompt& prompt, int max_tiles, int64_t m
   } catch (...) {
     if (partial) {
       *partial = out;
-      partial->times["total"] = total.elapsed_ms();
+      partial->times["total"] = prepared.host_ms + total.elapsed_ms();
     }
     throw;
   }
   out.prediction = template_.postprocess_response(tokenizer_->decode(out.output_ids,
                                                                      /*skip_special=*/true));
-  out.times["total"] = total.elapsed_ms();
+  out.times["total"] = prepared.host_ms + total.elapsed_ms();
   return out;
 }
 

@@ -39,6 +39,12 @@ ImageTiles ImagePreprocessor::make_tiles(const cv::Mat& rgb8, int max_tiles) con
   return result;
 }
 
+int ImagePreprocessor::num_tiles(int width, int height, int max_tiles) const {
+  const TileGrid grid =
+      choose_tile_grid(width, height, options_.min_tiles, max_tiles, options_.image_size);
+  return grid.count() + (options_.use_thumbnail && grid.count() != 1 ? 1 : 0);
+}
+
 torch::Tensor ImagePreprocessor::to_pixel_values(const std::vector<cv::Mat>& tiles) const {
   const int size = options_.image_size;
   const int64_t n = static_cast<int64_t>(tiles.size());

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <opencv2/core.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,15 +34,21 @@ struct PromptOutput {
 };
 
 // A prompt made ready for the model: pixels and ids (answer() = prepare + generate + decode).
+// prepare_host() makes it on any thread; prepare_device() finishes it on the generating thread.
 struct PreparedPrompt {
   std::string query;                 // the templated text before <image> expansion
   std::vector<int> tiles_per_image;  // tiles (thumbnail included) of each image, in order
   std::vector<int64_t> input_ids;    // the tokenized prompt, image tokens included
   // [tiles, 3, S, S], undefined without images: float32 on the CPU, or already in the model dtype
   // on the vision unit's device when that is a GPU (the device path, bit-identical before the
-  // cast; see vision/device_preprocess.h)
+  // cast; see vision/device_preprocess.h). Undefined on the device path until prepare_device().
   torch::Tensor pixel_values;
-  StageTimes times;  // ms: image_decode, preprocess, tokenize
+  // The device path between prepare_host() and prepare_device(): the decoded RGB images, in order,
+  // and the tile limit they are tiled with. Empty otherwise.
+  std::vector<cv::Mat> images;
+  int max_tiles = 0;
+  StageTimes times;    // ms: image_decode, preprocess, tokenize
+  double host_ms = 0;  // ms: prepare_host() from start to end (a part of answer()'s "total")
 };
 
 class ModelSession {
@@ -68,8 +75,21 @@ class ModelSession {
   PromptOutput answer(const Prompt& prompt, int max_tiles, int64_t max_new_tokens,
                       const std::string& what, PromptOutput* partial = nullptr);
 
-  // The first half of answer(): images decoded and tiled, template rendered, tokenized.
+  // answer() on a prompt that prepare_host() made (on this thread or another): prepare_device(),
+  // generation and decoding, with answer()'s errors and `partial`; "total" includes host_ms.
+  PromptOutput answer_prepared(const PreparedPrompt& prepared, int64_t max_new_tokens,
+                               PromptOutput* partial = nullptr);
+
+  // The first half of answer(): prepare_host() then prepare_device().
   PreparedPrompt prepare(const Prompt& prompt, int max_tiles, const std::string& what) const;
+  // The host half of prepare(): images decoded and tiled, template rendered, tokenized; on a host
+  // vision device also resized and normalised (pixel_values). Touches no GPU (no CUDA call at all)
+  // and reads only immutable state: safe on any thread, several at once, while the session
+  // generates. Errors as answer()'s (LibTorch errors as DeviceErrors of "preprocessing").
+  PreparedPrompt prepare_host(const Prompt& prompt, int max_tiles, const std::string& what) const;
+  // The device half: on a GPU vision device, the held images preprocessed there into
+  // pixel_values and "preprocess" timed; nothing otherwise. On the thread that generates.
+  void prepare_device(PreparedPrompt& prepared) const;
   // The second half without the text: greedy generation on a prepared prompt.
   GenerationResult generate(const PreparedPrompt& prepared, int64_t max_new_tokens);
 

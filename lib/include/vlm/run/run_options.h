@@ -69,6 +69,9 @@ struct RunOptions {
   // Set (to the signal number) by main's SIGINT/SIGTERM handler: finish the item in flight, write,
   // stop. Null: never interrupted.
   const std::atomic<int>* interrupt = nullptr;
+  // --prepare-threads: CPU threads that prepare the next items (decode, tiles, prompt, ids), up to
+  // 2 per thread ahead of the device; 0: each item is prepared in turn on the main thread.
+  int prepare_threads = 2;
 
   // The dataset a --data / config name runs (the config's "dataset", else the name itself).
   std::string dataset_for(const std::string& name) const;

@@ -44,6 +44,10 @@ class ImagePreprocessor {
   // then the ORIGINAL image resized to size x size appended last when there is more than one tile.
   ImageTiles make_tiles(const cv::Mat& rgb8, int max_tiles) const;
 
+  // How many tiles make_tiles (and DevicePreprocessor::make_tiles) makes for a width x height
+  // image, thumbnail included, without making them. Throws UserError as choose_tile_grid.
+  int num_tiles(int width, int height, int max_tiles) const;
+
   // ToTensor (x / 255 in float32) then Normalize ((x - mean) / std in float32), as torchvision.
   torch::Tensor to_pixel_values(const std::vector<cv::Mat>& tiles) const;
 
