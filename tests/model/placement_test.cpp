@@ -1,10 +1,13 @@
 #include <gtest/gtest.h>
 #include <torch/cuda.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <iterator>
 #include <set>
 
 #include "common/test_paths.h"
@@ -476,6 +479,83 @@ TEST(PlacementSizes, RequireDevicesPresentNamesUnitAndDevice) {
                      std::to_string(count + 2) + ", but this machine has " + std::to_string(count) +
                      " CUDA device(s)");
   EXPECT_NO_THROW(require_devices_present(PlacementPlan::all_on(m, kCpu)));
+}
+
+}  // namespace
+}  // namespace vlm
+
+namespace vlm {
+namespace {
+
+using json = nlohmann::json;
+
+// Every shipped placement on four sizes, as shipped (at the default capacity and at batch 2 x 9000
+// positions, 40 tiles) and under each other strategy with a 2 GiB activation reserve: the plan's
+// to_json() (less `map` and per-device `units`, which repeat units_compact) or the UserError, equal
+// byte for byte to tests/model/golden/placement_plans.txt (made by the planner before it was split
+// into steps). VLM_WRITE_PLAN_GOLDEN=1 rewrites the file.
+TEST(PlacementSizes, EveryShippedPlacementPlansItsGolden) {
+  const fs::path dir = testing::source_dir() / "configs/placements";
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.path().extension() == ".yaml") files.push_back(e.path());
+  for (const auto& e : fs::directory_iterator(dir / "examples"))
+    if (e.path().extension() == ".json") files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  PlanCapacity large;
+  large.batch = 2;
+  large.max_sequence = 9000;
+  large.max_tiles = 40;
+  const std::string src = testing::source_dir().string();
+  std::string got;
+  auto add = [&](const std::string& what, const Manifest& m, const PlacementConfig& c,
+                 const PlanCapacity& cap) {
+    std::string line;
+    try {
+      const PlacementPlan p = PlacementPlan::make(m, c, cap);
+      json j = p.to_json();
+      j.erase("map");
+      for (auto& d : j["devices"]) d.erase("units");
+      line = j.dump();
+    } catch (const UserError& e) {
+      line = std::string("UserError: ") + e.what();
+    }
+    for (size_t at = line.find(src); at != std::string::npos; at = line.find(src, at))
+      line.replace(at, src.size(), "<src>");
+    got += what + "\n" + line + "\n";
+  };
+  for (const auto& f : files)
+    for (const std::string size :
+         {"InternVL2-2B", "InternVL2-8B", "InternVL2-26B", "InternVL2-Llama3-76B"}) {
+      const Manifest m = size_manifest(size);
+      PlacementConfig c = load_placement_config(f);
+      if (c.auto_device) {
+        c.auto_device = false;
+        c.devices = {kCpu};
+      }
+      const std::string what = f.filename().string() + " " + size;
+      add(what, m, c, {});
+      add(what + " large", m, c, large);
+      for (PlacementStrategy s :
+           {PlacementStrategy::kBalanced, PlacementStrategy::kSequential,
+            PlacementStrategy::kInternvlSplit, PlacementStrategy::kExplicit}) {
+        if (s == c.strategy) continue;
+        PlacementConfig other = c;
+        other.strategy = s;
+        other.activation_reserve = 2 * kGiB;
+        add(what + " strategy " + std::to_string(static_cast<int>(s)), m, other, {});
+      }
+    }
+  const fs::path golden = testing::source_dir() / "tests/model/golden/placement_plans.txt";
+  if (std::getenv("VLM_WRITE_PLAN_GOLDEN")) {
+    fs::create_directories(golden.parent_path());
+    std::ofstream(golden, std::ios::binary) << got;
+    GTEST_SKIP() << "wrote " << golden;
+  }
+  std::ifstream in(golden, std::ios::binary);
+  const std::string want((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_FALSE(want.empty()) << golden << " is missing";
+  EXPECT_EQ(got, want);
 }
 
 }  // namespace

@@ -4,12 +4,17 @@
 #include <torch/cuda.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "common/shell.h"
 #include "common/test_paths.h"
@@ -399,6 +404,53 @@ TEST_F(PlanOnly, AModelConfigWithAnUnknownKeyExitsTwoNamingTheFileAndTheKey) {
   r = run(args);
   EXPECT_EQ(r.rc, 0) << r.err;
   EXPECT_NE(r.out.find("Typo under placement single"), std::string::npos) << r.out;
+}
+
+// Every shipped placement (configs/placements/*.yaml and examples/*.json) on four sizes, and
+// `single` under --device cpu, printed by --plan-only: stdout, stderr and the exit code, with the
+// source directory written as <src>, equal byte for byte to tests/run/golden/plan_only.txt (made
+// by the planner before it was split into steps). VLM_WRITE_PLAN_GOLDEN=1 rewrites the file.
+TEST_F(PlanOnly, EveryShippedPlacementPrintsItsGolden) {
+  const fs::path dir = testing::source_dir() / "configs" / "placements";
+  std::vector<std::string> placements;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.path().extension() == ".yaml") placements.push_back(e.path().stem().string());
+  for (const auto& e : fs::directory_iterator(dir / "examples"))
+    if (e.path().extension() == ".json")
+      placements.push_back("examples/" + e.path().filename().string());
+  std::sort(placements.begin(), placements.end());
+  ASSERT_GE(placements.size(), 12u);
+  std::vector<std::string> runs;
+  for (const auto& p : placements)
+    for (const char* m : {"InternVL2-2B", "InternVL2-8B", "InternVL2-40B", "InternVL2-Llama3-76B"})
+      runs.push_back("--model-dir " + sizes() + "/" + m + " --placement " + p);
+  runs.push_back("--model-dir " + sizes() + "/InternVL2-26B --placement single --device cpu");
+  runs.push_back("--model InternVL2-8B --model-root " + sizes() +
+                 " --placement seed-pins-balanced --data RealWorldQA");
+  std::string got;
+  const std::string src = testing::source_dir().string(), root = sizes();
+  auto masked = [&](std::string s) {
+    const std::vector<std::pair<std::string, std::string>> paths = {{root, "<sizes>"},
+                                                                    {src, "<src>"}};
+    for (const auto& [from, to] : paths)
+      for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at))
+        s.replace(at, from.size(), to);
+    return s;
+  };
+  for (const auto& args : runs) {
+    const Result r = run(args + " --plan-only");
+    got += "=== " + masked(args) + "\n" + masked(r.out) + "--- stderr\n" + masked(r.err) +
+           "--- rc " + std::to_string(r.rc) + "\n";
+  }
+  const fs::path golden = testing::source_dir() / "tests/run/golden/plan_only.txt";
+  if (std::getenv("VLM_WRITE_PLAN_GOLDEN")) {
+    fs::create_directories(golden.parent_path());
+    std::ofstream(golden, std::ios::binary) << got;
+    GTEST_SKIP() << "wrote " << golden;
+  }
+  const std::string want = testing::slurp(golden);
+  ASSERT_FALSE(want.empty()) << golden << " is missing";
+  EXPECT_EQ(got, want);
 }
 
 TEST_F(PlanOnly, ADeviceThisMachineLacksIsNamedBeforeLoading) {

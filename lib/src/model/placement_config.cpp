@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <utility>
+#include <vector>
 
 #include "vlm/core/closest_names.h"
 #include "vlm/core/config_schema.h"
@@ -38,7 +40,13 @@ bool all_digits(const std::string& s) {
   });
 }
 
-const char* kStrategies = "balanced, sequential, internvl-split, explicit";
+// The one table of strategy names, as configs write them and plans print them.
+const std::pair<PlacementStrategy, const char*> kStrategyNames[] = {
+    {PlacementStrategy::kBalanced, "balanced"},
+    {PlacementStrategy::kSequential, "sequential"},
+    {PlacementStrategy::kInternvlSplit, "internvl-split"},
+    {PlacementStrategy::kExplicit, "explicit"},
+};
 
 // The keys a YAML placement config may have (format in ../shared/DESIGN.md).
 const ConfigSchema& placement_config_schema() {
@@ -57,12 +65,13 @@ const ConfigSchema& placement_config_schema() {
 }
 
 PlacementStrategy parse_strategy(const std::string& text, const std::string& where) {
-  if (text == "balanced") return PlacementStrategy::kBalanced;
-  if (text == "sequential") return PlacementStrategy::kSequential;
-  if (text == "internvl-split") return PlacementStrategy::kInternvlSplit;
-  if (text == "explicit") return PlacementStrategy::kExplicit;
-  throw UserError(where + ": unknown strategy '" + text + "' (expected one of " + kStrategies +
-                  ")");
+  std::vector<std::string> names;
+  for (const auto& [strategy, name] : kStrategyNames) {
+    if (text == name) return strategy;
+    names.emplace_back(name);
+  }
+  throw UserError(where + ": unknown strategy '" + text + "' (expected one of " +
+                  join_names(names) + ")");
 }
 
 // A YAML mapping {key: device} (checked by placement_config_schema), in document order.
@@ -190,6 +199,13 @@ PlacementConfig load_accelerate_map(const fs::path& file) {
 }
 
 }  // namespace
+
+std::string strategy_name(PlacementStrategy strategy) {
+  for (const auto& [s, name] : kStrategyNames)
+    if (s == strategy) return name;
+  throw InternalError("placement: strategy " + std::to_string(static_cast<int>(strategy)) +
+                      " has no name");
+}
 
 int64_t parse_size(const std::string& text, const std::string& where) {
   const std::string t = trim(text);

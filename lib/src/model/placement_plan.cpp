@@ -234,40 +234,47 @@ PlacementPlan PlacementPlan::from_map(const Manifest& manifest,
   return plan;
 }
 
-PlacementPlan PlacementPlan::make(const Manifest& manifest, const PlacementConfig& config,
-                                  const PlanCapacity& capacity) {
-  const std::string where = config.file.empty() ? "placement " + config.name : config.file.string();
+// ---- the steps of PlacementPlan::make, in its order ---------------------------------------------
+namespace {
+
+void check_capacity(const PlanCapacity& capacity) {
   check_user(capacity.batch > 0,
              "capacity.batch must be > 0, got " + std::to_string(capacity.batch));
   check_user(capacity.max_sequence > 0,
              "capacity.max_sequence must be > 0, got " + std::to_string(capacity.max_sequence));
   check_user(capacity.max_tiles >= 0,
              "capacity.max_tiles must be >= 0, got " + std::to_string(capacity.max_tiles));
-  const auto& units = manifest.units;
-  check_internal(!units.empty(), "placement: manifest " + manifest.name + " has no units");
+}
 
-  PlacementPlan plan;
-  const char* kStrategyNames[] = {"balanced", "sequential", "internvl-split", "explicit"};
-  plan.strategy_ = kStrategyNames[static_cast<int>(config.strategy)];
-
-  // Devices.
+// The config's devices, resolved ([auto] is set by the run before planning) and not empty.
+const std::vector<c10::Device>& checked_devices(const PlacementConfig& config,
+                                                const Manifest& manifest,
+                                                const std::string& where) {
   check_internal(!config.auto_device, where + ": devices [auto] must be resolved before planning " +
                                           "(resolve_auto_devices in vlm/run/placement_setup.h)");
-  const std::vector<c10::Device>& devices = config.devices;
-  check_user(!devices.empty(), where + ": no devices to place " + manifest.name + " on");
-  const int n = static_cast<int>(devices.size());
-  auto index_of = [&](const c10::Device& d) {
-    auto it = std::find(devices.begin(), devices.end(), d);
-    return it == devices.end() ? -1 : static_cast<int>(it - devices.begin());
-  };
+  check_user(!config.devices.empty(), where + ": no devices to place " + manifest.name + " on");
+  return config.devices;
+}
 
-  // Keys of pin and map, checked.
+// The index of `d` in `devices`; -1 when absent.
+int index_of(const std::vector<c10::Device>& devices, const c10::Device& d) {
+  auto it = std::find(devices.begin(), devices.end(), d);
+  return it == devices.end() ? -1 : static_cast<int>(it - devices.begin());
+}
+
+// A pin or map key that names units, with its device's index in the config's devices.
+struct Key {
+  std::string key;
+  int device;
+};
+
+// The keys of pin, then map, checked: a key in both with different devices, a key matching no
+// unit and a device not in devices are UserErrors; another family's module name is left out,
+// with a note added to `notes`.
+std::vector<Key> checked_keys(const Manifest& manifest, const PlacementConfig& config,
+                              const std::string& where, std::vector<std::string>& notes) {
   std::vector<std::string> names;
-  for (const auto& u : units) names.push_back(u.name);
-  struct Key {
-    std::string key;
-    int device;
-  };
+  for (const auto& u : manifest.units) names.push_back(u.name);
   std::vector<Key> keys;
   std::map<std::string, c10::Device> seen;
   for (const auto* section : {&config.pin, &config.map}) {
@@ -284,166 +291,231 @@ PlacementPlan PlacementPlan::make(const Manifest& manifest, const PlacementConfi
                       [&k = key](const std::string& u) { return key_matches(k, u); });
       if (!matches) {
         if (kOtherFamilyNames.count(key)) {
-          plan.notes_.push_back(sname + " key " + key + " names no unit of " + manifest.name +
-                                " (another family's module name): ignored");
+          notes.push_back(sname + " key " + key + " names no unit of " + manifest.name +
+                          " (another family's module name): ignored");
           continue;
         }
         throw UserError(item + ": '" + key + "' matches no unit of " + manifest.name +
                         "; nearest unit names: " + join_names(closest_names(key, names)));
       }
-      const int idx = index_of(device);
+      const int idx = index_of(config.devices, device);
       check_user(idx >= 0,
-                 item + ": " + device.str() + " is not in devices " + device_list(devices));
+                 item + ": " + device.str() + " is not in devices " + device_list(config.devices));
       keys.push_back({key, idx});
     }
   }
+  return keys;
+}
 
-  // Pinned units: the longest matching key wins.
-  std::vector<int> assign(units.size(), -1);
-  std::vector<bool> pinned(units.size(), false);
+// A device index per unit of the manifest, in execution order (-1: not placed).
+using Assignment = std::vector<int>;
+
+// The device of every unit some key matches (the longest matching key wins; of equal ones, the
+// later, map over pin); -1 for the others.
+Assignment pinned_units(const std::vector<UnitSpec>& units, const std::vector<Key>& keys) {
+  Assignment pinned(units.size(), -1);
   for (size_t i = 0; i < units.size(); ++i) {
     size_t best_len = 0;
     for (const auto& k : keys)
       if (key_matches(k.key, units[i].name) && k.key.size() >= best_len) {
         best_len = k.key.size();
-        assign[i] = k.device;
-        pinned[i] = true;
+        pinned[i] = k.device;
       }
   }
+  return pinned;
+}
 
-  // Bytes per unit.
-  const int64_t dsize = static_cast<int64_t>(c10::elementSize(manifest.dtype));
-  const int64_t kv_per_layer = 2 * capacity.batch * manifest.llm.num_kv_heads *
-                               manifest.llm.head_dim * capacity.max_sequence * dsize;
-  auto kv_of = [&](const UnitSpec& u) {
+// The bytes a unit holds besides activations: its weights and, for a decoder layer, its KV cache.
+struct UnitBytes {
+  int64_t kv_per_layer = 0;  // 2 * batch * num_kv_heads * head_dim * max_sequence * dtype size
+
+  UnitBytes(const Manifest& m, const PlanCapacity& cap)
+      : kv_per_layer(2 * cap.batch * m.llm.num_kv_heads * m.llm.head_dim * cap.max_sequence *
+                     static_cast<int64_t>(c10::elementSize(m.dtype))) {}
+  int64_t kv(const UnitSpec& u) const {
     return u.kind == UnitKind::kDecoderLayer ? kv_per_layer : int64_t{0};
-  };
-  const ActivationModel act = activation_model(manifest, capacity, config.activation_reserve);
-  auto max_memory = [&](int j) -> std::optional<int64_t> {
-    auto it = config.max_memory.find(devices[j].str());
-    if (it == config.max_memory.end()) return std::nullopt;
-    return it->second;
-  };
-  std::vector<int64_t> pinned_load(n, 0);
-  std::vector<std::set<UnitKind>> pinned_kinds(n);
-  for (size_t i = 0; i < units.size(); ++i)
-    if (pinned[i]) {
-      pinned_load[assign[i]] += units[i].param_bytes + kv_of(units[i]);
-      pinned_kinds[assign[i]].insert(units[i].kind);
-    }
-
-  switch (config.strategy) {
-    case PlacementStrategy::kExplicit: {
-      std::vector<std::string> unplaced;
-      for (size_t i = 0; i < units.size(); ++i)
-        if (!pinned[i]) unplaced.push_back(units[i].name);
-      check_user(unplaced.empty(), where + ": the explicit map leaves " +
-                                       std::to_string(unplaced.size()) + " unit(s) of " +
-                                       manifest.name + " unplaced: " + fold_units(unplaced, true));
-      break;
-    }
-    case PlacementStrategy::kInternvlSplit: {
-      // split_model: ceil(L / (n - 0.5)) layers per device, half of that (rounded up) on the
-      // first; the last layer and every non-layer unit on the first device.
-      int64_t num_layers = 0, last = -1;
-      for (const auto& u : units)
-        if (u.kind == UnitKind::kDecoderLayer) {
-          ++num_layers;
-          last = std::max<int64_t>(last, u.layer);
-        }
-      const int64_t per = (2 * num_layers + 2 * n - 2) / (2 * n - 1);  // ceil(L / (n - 0.5))
-      std::vector<int64_t> end(n);  // layers [end[j-1], end[j]) on device j
-      for (int j = 0; j < n; ++j) end[j] = (j ? end[j - 1] : 0) + (j ? per : (per + 1) / 2);
-      for (size_t i = 0; i < units.size(); ++i) {
-        if (pinned[i]) continue;
-        const UnitSpec& u = units[i];
-        int dev = 0;
-        if (u.kind == UnitKind::kDecoderLayer && u.layer != last)
-          while (dev + 1 < n && u.layer >= end[dev]) ++dev;
-        assign[i] = dev;
-      }
-      break;
-    }
-    case PlacementStrategy::kSequential: {
-      std::vector<int64_t> load = pinned_load;
-      std::vector<std::set<UnitKind>> kinds = pinned_kinds;
-      int k = 0;
-      for (size_t i = 0; i < units.size(); ++i) {
-        if (pinned[i]) continue;
-        const int64_t c = units[i].param_bytes + kv_of(units[i]);
-        while (k + 1 < n) {
-          std::set<UnitKind> with = kinds[k];
-          with.insert(units[i].kind);
-          const auto budget = max_memory(k);
-          if (!budget || load[k] + c + act.reserve(with) <= *budget) break;
-          ++k;
-        }
-        assign[i] = k;
-        load[k] += c;
-        kinds[k].insert(units[i].kind);
-      }
-      break;
-    }
-    case PlacementStrategy::kBalanced: {
-      std::vector<size_t> free;
-      std::vector<int64_t> cost;
-      for (size_t i = 0; i < units.size(); ++i)
-        if (!pinned[i]) {
-          free.push_back(i);
-          cost.push_back(units[i].param_bytes + kv_of(units[i]));
-        }
-      std::vector<int64_t> fixed(n);
-      std::vector<std::optional<int64_t>> budget(n);
-      for (int j = 0; j < n; ++j) {
-        std::set<UnitKind> kinds = pinned_kinds[j];
-        kinds.insert(UnitKind::kDecoderLayer);  // as if it gets layers
-        fixed[j] = pinned_load[j] + act.reserve(kinds);
-        budget[j] = max_memory(j);
-      }
-      const std::vector<int> where_to = balance(cost, fixed, budget);
-      for (size_t f = 0; f < free.size(); ++f) assign[free[f]] = where_to[f];
-      break;
-    }
   }
+  int64_t cost(const UnitSpec& u) const { return u.param_bytes + kv(u); }
+};
 
-  // The plan: devices in order of first use, then budgets.
-  for (size_t i = 0; i < units.size(); ++i) {
-    check_internal(assign[i] >= 0 && assign[i] < n,
-                   "placement: unit " + units[i].name + " left unassigned by " + plan.strategy_);
-    const c10::Device d = devices[assign[i]];
-    plan.device_of_.emplace(units[i].name, d);
-    plan.order_.push_back(units[i].name);
-    if (std::find(plan.devices_.begin(), plan.devices_.end(), d) == plan.devices_.end())
-      plan.devices_.push_back(d);
+// What a strategy decides from: the units, the pins, and per device its budget and what the pins
+// already put there.
+struct StrategyInput {
+  const std::vector<UnitSpec>& units;
+  const Assignment& pinned;  // pinned_units
+  const UnitBytes& bytes;
+  const ActivationModel& act;
+  std::vector<std::optional<int64_t>> budget;    // per device: max_memory (absent: unbounded)
+  std::vector<int64_t> pinned_load;              // per device: bytes of its pinned units
+  std::vector<std::set<UnitKind>> pinned_kinds;  // per device: kinds of its pinned units
+  std::string where;                             // the config, for messages
+  std::string model;                             // the manifest's name, for messages
+};
+
+StrategyInput strategy_input(const Manifest& manifest, const PlacementConfig& config,
+                             const Assignment& pinned, const UnitBytes& bytes,
+                             const ActivationModel& act, const std::string& where) {
+  const size_t n = config.devices.size();
+  StrategyInput in{manifest.units,
+                   pinned,
+                   bytes,
+                   act,
+                   {},
+                   std::vector<int64_t>(n, 0),
+                   std::vector<std::set<UnitKind>>(n),
+                   where,
+                   manifest.name};
+  for (const c10::Device& d : config.devices) {
+    auto it = config.max_memory.find(d.str());
+    in.budget.push_back(it == config.max_memory.end() ? std::nullopt
+                                                      : std::optional<int64_t>(it->second));
   }
-  std::vector<c10::Device> listed = plan.devices_;
+  for (size_t i = 0; i < in.units.size(); ++i)
+    if (pinned[i] >= 0) {
+      in.pinned_load[pinned[i]] += bytes.cost(in.units[i]);
+      in.pinned_kinds[pinned[i]].insert(in.units[i].kind);
+    }
+  return in;
+}
+
+// explicit: the pins are the placement; a unit they leave unplaced is a UserError.
+Assignment place_explicit(const StrategyInput& in) {
+  std::vector<std::string> unplaced;
+  for (size_t i = 0; i < in.units.size(); ++i)
+    if (in.pinned[i] < 0) unplaced.push_back(in.units[i].name);
+  check_user(unplaced.empty(), in.where + ": the explicit map leaves " +
+                                   std::to_string(unplaced.size()) + " unit(s) of " + in.model +
+                                   " unplaced: " + fold_units(unplaced, true));
+  return in.pinned;
+}
+
+// internvl-split, upstream split_model: ceil(L / (n - 0.5)) layers per device, half of that
+// (rounded up) on the first; the last layer and every non-layer unit on the first device.
+Assignment place_internvl_split(const StrategyInput& in) {
+  const int n = static_cast<int>(in.budget.size());
+  int64_t num_layers = 0, last = -1;
+  for (const auto& u : in.units)
+    if (u.kind == UnitKind::kDecoderLayer) {
+      ++num_layers;
+      last = std::max<int64_t>(last, u.layer);
+    }
+  const int64_t per = (2 * num_layers + 2 * n - 2) / (2 * n - 1);  // ceil(L / (n - 0.5))
+  std::vector<int64_t> end(n);  // layers [end[j-1], end[j]) on device j
+  for (int j = 0; j < n; ++j) end[j] = (j ? end[j - 1] : 0) + (j ? per : (per + 1) / 2);
+  Assignment assign = in.pinned;
+  for (size_t i = 0; i < in.units.size(); ++i) {
+    if (in.pinned[i] >= 0) continue;
+    const UnitSpec& u = in.units[i];
+    int dev = 0;
+    if (u.kind == UnitKind::kDecoderLayer && u.layer != last)
+      while (dev + 1 < n && u.layer >= end[dev]) ++dev;
+    assign[i] = dev;
+  }
+  return assign;
+}
+
+// sequential: each free unit on the current device while it stays within its budget (with its
+// activation reserve), else on the next; the last device takes the rest.
+Assignment place_sequential(const StrategyInput& in) {
+  const int n = static_cast<int>(in.budget.size());
+  std::vector<int64_t> load = in.pinned_load;
+  std::vector<std::set<UnitKind>> kinds = in.pinned_kinds;
+  Assignment assign = in.pinned;
+  int k = 0;
+  for (size_t i = 0; i < in.units.size(); ++i) {
+    if (in.pinned[i] >= 0) continue;
+    const int64_t c = in.bytes.cost(in.units[i]);
+    while (k + 1 < n) {
+      std::set<UnitKind> with = kinds[k];
+      with.insert(in.units[i].kind);
+      const auto& budget = in.budget[k];
+      if (!budget || load[k] + c + in.act.reserve(with) <= *budget) break;
+      ++k;
+    }
+    assign[i] = k;
+    load[k] += c;
+    kinds[k].insert(in.units[i].kind);
+  }
+  return assign;
+}
+
+// balanced: the free units as contiguous runs over the devices (balance), each device's pinned
+// bytes and a layer device's activation reserve counted as fixed load.
+Assignment place_balanced(const StrategyInput& in) {
+  std::vector<size_t> free;
+  std::vector<int64_t> cost;
+  for (size_t i = 0; i < in.units.size(); ++i)
+    if (in.pinned[i] < 0) {
+      free.push_back(i);
+      cost.push_back(in.bytes.cost(in.units[i]));
+    }
+  std::vector<int64_t> fixed(in.budget.size());
+  for (size_t j = 0; j < fixed.size(); ++j) {
+    std::set<UnitKind> kinds = in.pinned_kinds[j];
+    kinds.insert(UnitKind::kDecoderLayer);  // as if it gets layers
+    fixed[j] = in.pinned_load[j] + in.act.reserve(kinds);
+  }
+  const std::vector<int> to = balance(cost, fixed, in.budget);
+  Assignment assign = in.pinned;
+  for (size_t f = 0; f < free.size(); ++f) assign[free[f]] = to[f];
+  return assign;
+}
+
+// The strategies' functions (their names: strategy_name, vlm/model/placement_config.h).
+Assignment place(PlacementStrategy strategy, const StrategyInput& in) {
+  using Place = Assignment (*)(const StrategyInput&);
+  static const std::pair<PlacementStrategy, Place> kPlace[] = {
+      {PlacementStrategy::kBalanced, place_balanced},
+      {PlacementStrategy::kSequential, place_sequential},
+      {PlacementStrategy::kInternvlSplit, place_internvl_split},
+      {PlacementStrategy::kExplicit, place_explicit},
+  };
+  for (const auto& [s, fn] : kPlace)
+    if (s == strategy) return fn(in);
+  throw InternalError("placement: no function for strategy " + strategy_name(strategy));
+}
+
+// Per device, in order of first use along `order`, then the configured devices left empty (each
+// noted): its units, weights, KV cache, activation reserve and budget. Tied weights are counted
+// per member here; count_tied_weights corrects them.
+std::vector<DeviceBudget> count_bytes(const StrategyInput& in, const Assignment& assign,
+                                      const std::vector<c10::Device>& used,
+                                      const std::vector<c10::Device>& devices,
+                                      std::vector<std::string>& notes) {
+  std::vector<c10::Device> listed = used;
   for (const auto& d : devices)
     if (std::find(listed.begin(), listed.end(), d) == listed.end()) {
       listed.push_back(d);
-      plan.notes_.push_back(d.str() + " holds no units");
+      notes.push_back(d.str() + " holds no units");
     }
+  std::vector<DeviceBudget> budgets;
   for (const auto& d : listed) {
     DeviceBudget b;
     b.device = d;
     std::set<UnitKind> kinds;
-    for (size_t i = 0; i < units.size(); ++i)
+    for (size_t i = 0; i < in.units.size(); ++i)
       if (devices[assign[i]] == d) {
-        b.units.push_back(units[i].name);
-        b.weights += units[i].param_bytes;
-        b.kv_cache += kv_of(units[i]);
-        kinds.insert(units[i].kind);
+        b.units.push_back(in.units[i].name);
+        b.weights += in.units[i].param_bytes;
+        b.kv_cache += in.bytes.kv(in.units[i]);
+        kinds.insert(in.units[i].kind);
       }
-    b.activations = act.reserve(kinds);
-    b.max_memory = max_memory(index_of(d));
-    plan.budgets_.push_back(std::move(b));
+    b.activations = in.act.reserve(kinds);
+    b.max_memory = in.budget[index_of(devices, d)];
+    budgets.push_back(std::move(b));
   }
+  return budgets;
+}
 
-  // Tied weights: co-located members share one tensor.
+// Tied weights: members of a group co-located on one device share one tensor, so that device
+// counts the largest once; each group gets a note.
+void count_tied_weights(const Manifest& manifest, const std::map<std::string, c10::Device>& map,
+                        std::vector<DeviceBudget>& budgets, std::vector<std::string>& notes) {
   for (const auto& group : manifest.tied_groups) {
     std::map<std::string, std::vector<const UnitSpec*>> by_device;
     for (const auto& name : group)
-      for (const auto& u : units)
-        if (u.name == name) by_device[plan.device_of_.at(name).str()].push_back(&u);
+      for (const auto& u : manifest.units)
+        if (u.name == name) by_device[map.at(name).str()].push_back(&u);
     if (by_device.empty()) continue;
     std::vector<std::string> devs;
     for (const auto& [dev, members] : by_device) {
@@ -454,46 +526,94 @@ PlacementPlan PlacementPlan::make(const Manifest& manifest, const PlacementConfi
         sum += u->param_bytes;
         largest = std::max(largest, u->param_bytes);
       }
-      for (auto& b : plan.budgets_)
+      for (auto& b : budgets)
         if (b.device.str() == dev) b.weights -= sum - largest;
     }
     if (by_device.size() == 1)
-      plan.notes_.push_back("tied weights " + join_names(group, " + ") + " share one tensor on " +
-                            devs[0] + ": counted once");
+      notes.push_back("tied weights " + join_names(group, " + ") + " share one tensor on " +
+                      devs[0] + ": counted once");
     else
-      plan.notes_.push_back("tied weights " + join_names(group, " + ") + " are split over " +
-                            join_names(devs) + ": the shared tensor is held and counted on each");
+      notes.push_back("tied weights " + join_names(group, " + ") + " are split over " +
+                      join_names(devs) + ": the shared tensor is held and counted on each");
   }
+}
 
-  // Notes on the activation reserve.
+// Notes on the activation reserve: configured, or the estimates (and eager attention's extra).
+void note_activations(const Manifest& manifest, const PlacementConfig& config,
+                      const PlanCapacity& capacity, const ActivationModel& act,
+                      std::vector<std::string>& notes) {
   if (config.activation_reserve >= 0) {
-    plan.notes_.push_back("activation reserve: " + format_gib(config.activation_reserve) +
-                          " per device (configured)");
-  } else {
-    plan.notes_.push_back("activation reserve estimated: vision " + format_gib(act.vision) + " (" +
-                          std::to_string(capacity.max_tiles) + " tiles), decoder layers " +
-                          format_gib(act.layers) + ", head " + format_gib(act.head) +
-                          "; set activation_reserve to override");
-    if (manifest.raw.is_object() && manifest.raw.value("attention", "") == "eager")
-      plan.notes_.push_back(
-          "the manifest's attention is eager: prefill attention scores need up to " +
-          format_gib(capacity.batch * manifest.llm.num_heads * capacity.max_sequence *
-                     capacity.max_sequence * (dsize + 4)) +
-          " more per layer device than this estimate");
+    notes.push_back("activation reserve: " + format_gib(config.activation_reserve) +
+                    " per device (configured)");
+    return;
+  }
+  notes.push_back("activation reserve estimated: vision " + format_gib(act.vision) + " (" +
+                  std::to_string(capacity.max_tiles) + " tiles), decoder layers " +
+                  format_gib(act.layers) + ", head " + format_gib(act.head) +
+                  "; set activation_reserve to override");
+  if (manifest.raw.is_object() && manifest.raw.value("attention", "") == "eager") {
+    const int64_t dsize = static_cast<int64_t>(c10::elementSize(manifest.dtype));
+    notes.push_back("the manifest's attention is eager: prefill attention scores need up to " +
+                    format_gib(capacity.batch * manifest.llm.num_heads * capacity.max_sequence *
+                               capacity.max_sequence * (dsize + 4)) +
+                    " more per layer device than this estimate");
+  }
+}
+
+std::string plan_title(const Manifest& manifest, const PlacementConfig& config,
+                       const PlanCapacity& capacity) {
+  return "placement of " + manifest.name + " (" + dtype_name(manifest.dtype) + ") by " +
+         strategy_name(config.strategy) + " (" + config.name + "), batch " +
+         std::to_string(capacity.batch) + " x " + std::to_string(capacity.max_sequence) +
+         " positions, " + std::to_string(capacity.max_tiles) + " tiles";
+}
+
+json plan_summary(const Manifest& manifest, const PlacementConfig& config,
+                  const PlanCapacity& capacity) {
+  return {{"model", manifest.name},
+          {"config", config.name},
+          {"config_file", config.file.string()},
+          {"capacity",
+           {{"batch", capacity.batch},
+            {"max_sequence", capacity.max_sequence},
+            {"max_tiles", capacity.max_tiles}}}};
+}
+
+}  // namespace
+
+PlacementPlan PlacementPlan::make(const Manifest& manifest, const PlacementConfig& config,
+                                  const PlanCapacity& capacity) {
+  const std::string where = config.file.empty() ? "placement " + config.name : config.file.string();
+  check_capacity(capacity);
+  const auto& units = manifest.units;
+  check_internal(!units.empty(), "placement: manifest " + manifest.name + " has no units");
+  PlacementPlan plan;
+  plan.strategy_ = strategy_name(config.strategy);
+  const std::vector<c10::Device>& devices = checked_devices(config, manifest, where);
+  const std::vector<Key> keys = checked_keys(manifest, config, where, plan.notes_);
+
+  // Which device each unit goes to: the pins, then the strategy for the rest.
+  const Assignment pinned = pinned_units(units, keys);
+  const UnitBytes bytes(manifest, capacity);
+  const ActivationModel act = activation_model(manifest, capacity, config.activation_reserve);
+  const StrategyInput in = strategy_input(manifest, config, pinned, bytes, act, where);
+  const Assignment assign = place(config.strategy, in);
+  for (size_t i = 0; i < units.size(); ++i) {
+    check_internal(assign[i] >= 0 && assign[i] < static_cast<int>(devices.size()),
+                   "placement: unit " + units[i].name + " left unassigned by " + plan.strategy_);
+    const c10::Device d = devices[assign[i]];
+    plan.device_of_.emplace(units[i].name, d);
+    plan.order_.push_back(units[i].name);
+    if (std::find(plan.devices_.begin(), plan.devices_.end(), d) == plan.devices_.end())
+      plan.devices_.push_back(d);
   }
 
-  // Title and summary.
-  plan.title_ = "placement of " + manifest.name + " (" + dtype_name(manifest.dtype) + ") by " +
-                plan.strategy_ + " (" + config.name + "), batch " + std::to_string(capacity.batch) +
-                " x " + std::to_string(capacity.max_sequence) + " positions, " +
-                std::to_string(capacity.max_tiles) + " tiles";
-  plan.summary_ = {{"model", manifest.name},
-                   {"config", config.name},
-                   {"config_file", config.file.string()},
-                   {"capacity",
-                    {{"batch", capacity.batch},
-                     {"max_sequence", capacity.max_sequence},
-                     {"max_tiles", capacity.max_tiles}}}};
+  // What each device holds, and what the plan says about it.
+  plan.budgets_ = count_bytes(in, assign, plan.devices_, devices, plan.notes_);
+  count_tied_weights(manifest, plan.device_of_, plan.budgets_, plan.notes_);
+  note_activations(manifest, config, capacity, act, plan.notes_);
+  plan.title_ = plan_title(manifest, config, capacity);
+  plan.summary_ = plan_summary(manifest, config, capacity);
   return plan;
 }
 

@@ -93,6 +93,67 @@ std::optional<fs::path> placement_yaml(const std::string& name_or_file, const fs
   return std::nullopt;
 }
 
+// `groups` of a placement's YAML root: one non-empty device list per local rank. `where` is
+// "FILE: groups".
+std::vector<std::vector<c10::Device>> read_groups(const YAML::Node& node,
+                                                  const std::string& where) {
+  std::vector<std::vector<c10::Device>> groups;
+  try {
+    check_user(node.IsSequence() && node.size() > 0,
+               where + " must be a list of device lists, e.g. [[cuda:0], [cuda:1]]");
+    for (size_t g = 0; g < node.size(); ++g) {
+      const YAML::Node& list = node[g];
+      const std::string item = where + "[" + std::to_string(g) + "]";
+      check_user(list.IsSequence() && list.size() > 0, item + " must be a non-empty device list");
+      groups.emplace_back();
+      for (size_t i = 0; i < list.size(); ++i)
+        groups.back().push_back(
+            parse_device(list[i].as<std::string>(), item + "[" + std::to_string(i) + "]"));
+    }
+  } catch (const YAML::Exception& e) {
+    throw UserError(where + ": " + e.what());
+  }
+  return groups;
+}
+
+// The config of `root` without its `groups`, read by the one loader from the node; its devices
+// default to groups[0].
+PlacementConfig config_of_groups(const YAML::Node& root, const fs::path& file,
+                                 const std::vector<std::vector<c10::Device>>& groups) {
+  const std::string where = file.string() + ": groups";
+  YAML::Node rest = YAML::Clone(root);
+  rest.remove("groups");
+  if (!rest["devices"]) {
+    YAML::Node d(YAML::NodeType::Sequence);
+    for (const c10::Device& dev : groups[0]) d.push_back(dev.str());
+    rest["devices"] = d;
+  }
+  PlacementConfig config = load_placement_config(rest, file);
+  check_user(!config.auto_device, where + ": groups need explicit devices, not [auto]");
+  for (size_t g = 0; g < groups.size(); ++g)
+    check_user(groups[g].size() == config.devices.size(),
+               where + "[" + std::to_string(g) + "] has " + std::to_string(groups[g].size()) +
+                   " device(s); devices has " + std::to_string(config.devices.size()));
+  return config;
+}
+
+// `config` moved onto `group`: devices[i] becomes group[i] in devices, max_memory, pin and map.
+PlacementConfig on_group(PlacementConfig config, const std::vector<c10::Device>& group) {
+  auto subst = [&](const c10::Device& d) {
+    for (size_t i = 0; i < config.devices.size(); ++i)
+      if (config.devices[i] == d) return group[i];
+    return d;
+  };
+  std::map<std::string, int64_t> max_memory;
+  for (const auto& [dev, bytes] : config.max_memory)
+    max_memory[subst(c10::Device(dev)).str()] = bytes;
+  config.max_memory = max_memory;
+  for (auto& [unit, dev] : config.pin) dev = subst(dev);
+  for (auto& [unit, dev] : config.map) dev = subst(dev);
+  config.devices = group;
+  return config;
+}
+
 }  // namespace
 
 PlacementConfig placement_for_rank(const std::string& name_or_file,
@@ -110,54 +171,12 @@ PlacementConfig placement_for_rank(const std::string& name_or_file,
     return resolve_placement_config(name_or_file, placements_dir);
 
   const std::string where = yaml->string() + ": groups";
-  std::vector<std::vector<c10::Device>> groups;
-  try {
-    check_user(root["groups"].IsSequence() && root["groups"].size() > 0,
-               where + " must be a list of device lists, e.g. [[cuda:0], [cuda:1]]");
-    for (size_t g = 0; g < root["groups"].size(); ++g) {
-      const YAML::Node& list = root["groups"][g];
-      const std::string item = where + "[" + std::to_string(g) + "]";
-      check_user(list.IsSequence() && list.size() > 0, item + " must be a non-empty device list");
-      groups.emplace_back();
-      for (size_t i = 0; i < list.size(); ++i)
-        groups.back().push_back(
-            parse_device(list[i].as<std::string>(), item + "[" + std::to_string(i) + "]"));
-    }
-  } catch (const YAML::Exception& e) {
-    throw UserError(where + ": " + e.what());
-  }
+  const std::vector<std::vector<c10::Device>> groups = read_groups(root["groups"], where);
   check_user(local_rank >= 0 && static_cast<size_t>(local_rank) < groups.size(),
              where + " lists " + std::to_string(groups.size()) +
                  " device group(s) but this is local rank " + std::to_string(local_rank) +
                  " (LOCAL_RANK / SLURM_LOCALID): list one group per process on the host");
-  // The config without `groups`, through the one loader, in memory.
-  YAML::Node rest = YAML::Clone(root);
-  rest.remove("groups");
-  if (!rest["devices"]) {
-    YAML::Node d(YAML::NodeType::Sequence);
-    for (const c10::Device& dev : groups[0]) d.push_back(dev.str());
-    rest["devices"] = d;
-  }
-  PlacementConfig config = load_placement_config(rest, *yaml);
-  check_user(!config.auto_device, where + ": groups need explicit devices, not [auto]");
-  for (size_t g = 0; g < groups.size(); ++g)
-    check_user(groups[g].size() == config.devices.size(),
-               where + "[" + std::to_string(g) + "] has " + std::to_string(groups[g].size()) +
-                   " device(s); devices has " + std::to_string(config.devices.size()));
-  const std::vector<c10::Device>& mine = groups[static_cast<size_t>(local_rank)];
-  auto subst = [&](const c10::Device& d) {
-    for (size_t i = 0; i < config.devices.size(); ++i)
-      if (config.devices[i] == d) return mine[i];
-    return d;
-  };
-  std::map<std::string, int64_t> max_memory;
-  for (const auto& [dev, bytes] : config.max_memory)
-    max_memory[subst(c10::Device(dev)).str()] = bytes;
-  config.max_memory = max_memory;
-  for (auto& [unit, dev] : config.pin) dev = subst(dev);
-  for (auto& [unit, dev] : config.map) dev = subst(dev);
-  config.devices = mine;
-  return config;
+  return on_group(config_of_groups(root, *yaml, groups), groups[static_cast<size_t>(local_rank)]);
 }
 
 PlacementPlan plan_placement(const Manifest& manifest, const std::string& name_or_file,

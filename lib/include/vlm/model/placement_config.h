@@ -23,6 +23,10 @@ enum class PlacementStrategy {
   kExplicit,       // "explicit": every unit must be covered by `map` (an accelerate device_map)
 };
 
+// The strategy's name as a config writes it ("internvl-split"); the names are one table in
+// placement_config.cpp, which the config parser reads too.
+std::string strategy_name(PlacementStrategy strategy);
+
 struct PlacementConfig {
   std::string name;            // file stem, e.g. "balanced-2x80"
   std::filesystem::path file;  // where it was read from (empty: built in code)
