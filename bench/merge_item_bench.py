@@ -45,6 +45,9 @@ def main():
                        "tiles": cpp["runs"][0]["tiles"], "load": cpp["load"],
                        "disk_read_cold": cpp.get("disk_read"), "options": cpp.get("options"),
                        "transformers_load": hf["load"], "hardware": cpp.get("hardware"),
+                       "graph_ids_equal_eager": cpp.get("graph_ids_equal_eager"),
+                       "eager_decode_runs": cpp.get("eager_decode"),
+                       "jit_optimize_runs": cpp.get("jit_optimize"),
                        "runs": runs})
     first_cpp = json.load(open(a.files[0]))
     first_hf = json.load(open(a.files[1]))

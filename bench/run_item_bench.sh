@@ -46,13 +46,18 @@ for shape in "$@"; do
   # The same with decode steps eager (no CUDA graphs), side by side in the result.
   "$BUILD/bin/item_bench" --model-dir "$model" --label "$shape" --reps "$REPS" --no-hardware \
     --no-cuda-graphs --out "$WORK/cpp-eager-$tag.json" >/dev/null
+  # And with TorchScript's profiling executor (fusion) under the graphs.
+  "$BUILD/bin/item_bench" --model-dir "$model" --label "$shape" --reps "$REPS" --no-hardware \
+    --jit-optimize --out "$WORK/cpp-jit-$tag.json" >/dev/null
   echo "== $shape: transformers" >&2
   "$PY" bench/transformers_item_bench.py --checkpoint "$ckpt" --export "$model" \
     --cpp "$WORK/cpp-$tag.json" --image "$WORK/item.jpg" --out "$WORK/hf-$tag.json" >/dev/null
-  "$PY" - "$WORK/cpp-$tag.json" "$WORK/disk-$tag.json" "$WORK/cpp-eager-$tag.json" <<'PY'
+  "$PY" - "$WORK/cpp-$tag.json" "$WORK/disk-$tag.json" "$WORK/cpp-eager-$tag.json" \
+    "$WORK/cpp-jit-$tag.json" <<'PY'
 import json, sys
 j = json.load(open(sys.argv[1])); j["disk_read"] = json.load(open(sys.argv[2]))
 j["eager_decode"] = json.load(open(sys.argv[3]))["runs"]
+j["jit_optimize"] = json.load(open(sys.argv[4]))["runs"]
 json.dump(j, open(sys.argv[1], "w"), indent=2)
 PY
   parts+=("$WORK/cpp-$tag.json" "$WORK/hf-$tag.json")

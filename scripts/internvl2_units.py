@@ -256,6 +256,10 @@ class DecoderLayerUnitSdpa(DecoderLayerUnit):
 
     def _attend(self, q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor,
                 positions: torch.Tensor, attend: int) -> torch.Tensor:
+        return self._sdpa(q, k_cache, v_cache, positions, attend)
+
+    def _sdpa(self, q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor,
+              positions: torch.Tensor, attend: int) -> torch.Tensor:
         keys = self._repeat_kv(k_cache[:, :attend].transpose(1, 2))
         values = self._repeat_kv(v_cache[:, :attend].transpose(1, 2))
         qh = q.transpose(1, 2)
@@ -289,7 +293,7 @@ class DecoderLayerUnitFlash(DecoderLayerUnitSdpa):
                 steps, steps * cap, 1, attend, 0.0, False, False,
                 scale=1.0 / self.sqrt_hd, seqused_k=used)[0]
             return out.view(b, 1, self.heads, self.head_dim)
-        return super()._attend(q, k_cache, v_cache, positions, attend)
+        return self._sdpa(q, k_cache, v_cache, positions, attend)
 
 
 def flash_decode_available() -> bool:

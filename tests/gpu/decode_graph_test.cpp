@@ -45,7 +45,7 @@ Generated run_cases(const fs::path& dir, const std::map<std::string, c10::Device
   const Manifest manifest = load_manifest(dir);
   const nlohmann::json golden = read_json(dir / "golden.json");
   auto model = LoadedModel::load(manifest, PlacementPlan::from_map(manifest, where));
-  Generator gen(model, 512, cuda_graphs);
+  Generator gen(model, 1024, cuda_graphs);
   Generated run;
   for (const auto& c : golden["cases"]) {
     GenerationOptions opts;
