@@ -9,9 +9,9 @@
 #   mcq_jit      the same with --jit-optimize     (only when `run --help` has that flag)
 #   mcq_nographs the same with --no-cuda-graphs   (only when `run --help` has that flag)
 #   vqa          run --data BenchVQA --max-new-tokens 32          (min_new_tokens 8 in its config)
-#   mcq_steady, vqa_steady: the first STEADY_ITEMS items of each set, each three times in a row
-#                (BenchMCQSteady, BenchVQASteady); an item's steady time is the lesser of its
-#                2nd and 3rd answers, as item_bench's runs after two warm-ups
+#   mcq_steady, vqa_steady: STEADY_ITEMS / VQA_STEADY_ITEMS items of each set (every n/K-th),
+#                each three times in a row (BenchMCQSteady, BenchVQASteady); an item's steady
+#                time is the lesser of its 2nd and 3rd answers (item_bench: after two warm-ups)
 #   item_bench   bench/item_bench on its one 7-tile item (1 and 16 tokens)
 # and writes bench/results/dataset-<host>.json (bench/dataset_bench_report.py): per run the wall
 # from process start to exit, items/s, run.json's split (load with the verification inside it,
@@ -21,12 +21,14 @@
 #
 # Usage: bench/run_dataset_bench.sh BUILD_DIR SHAPE [SHAPE...]
 #   GPU:  bench/run_dataset_bench.sh build-gpu InternVL2-1B
-#   CPU check of the script: ITEMS=12 STEADY_ITEMS=4 bench/run_dataset_bench.sh build tiny
-# Environment: ITEMS (300; items of each set), VQA_ITEMS (ITEMS), STEADY_ITEMS (ITEMS; 0: no
-# steady runs), SCALE (image size factor, 1), REPS (item_bench timed runs, 5), DEVICE (--device for
-# run and item_bench; `tiny` uses cpu), RUNS (which runs, default "mcq mcq_jit mcq_nographs vqa
-# mcq_steady vqa_steady item_bench"), WORK (/tmp/vlm-dataset-bench; checkpoints and exports are
-# deleted after use), PYTHON.
+#   CPU check of the script: ITEMS=12 STEADY_ITEMS=4 VQA_STEADY_ITEMS=4 REPS=2 \
+#     bench/run_dataset_bench.sh build tiny
+# Environment: ITEMS (300; items of each set), VQA_ITEMS (ITEMS), STEADY_ITEMS (100; MCQ items
+# with a steady time, 0: none), VQA_STEADY_ITEMS (30), SCALE (image size factor, 1), REPS
+# (item_bench timed runs, 5), DEVICE (--device for run and item_bench; `tiny` uses cpu), RUNS
+# (which runs; default "mcq mcq_jit mcq_nographs vqa mcq_steady vqa_steady item_bench"), WORK
+# (/tmp/vlm-dataset-bench; checkpoints and exports are deleted after use), PYTHON.
+# Exit status 3 when any item failed or any run exited non-zero (the result file is written).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=$1
@@ -35,7 +37,8 @@ PY=${PYTHON:-$(command -v python3)}
 WORK=${WORK:-/tmp/vlm-dataset-bench}
 ITEMS=${ITEMS:-300}
 VQA_ITEMS=${VQA_ITEMS:-$ITEMS}
-STEADY_ITEMS=${STEADY_ITEMS:-$ITEMS}
+STEADY_ITEMS=${STEADY_ITEMS:-100}
+VQA_STEADY_ITEMS=${VQA_STEADY_ITEMS:-30}
 SCALE=${SCALE:-1}
 REPS=${REPS:-5}
 RUNS=${RUNS:-"mcq mcq_jit mcq_nographs vqa mcq_steady vqa_steady item_bench"}
@@ -53,10 +56,10 @@ drop_caches() {
 }
 
 # The data, once for every shape (seeded: the same bytes every time).
-echo "== data: $ITEMS MCQ + $VQA_ITEMS VQA items (steady subsets of $STEADY_ITEMS)" >&2
+echo "== data: $ITEMS MCQ + $VQA_ITEMS VQA items (steady: $STEADY_ITEMS, $VQA_STEADY_ITEMS)" >&2
 t0=$(now)
 "$PY" scripts/make_bench_data.py --out "$WORK/LMUData" --mcq "$ITEMS" --vqa "$VQA_ITEMS" \
-  --steady "$STEADY_ITEMS" --scale "$SCALE" >&2
+  --steady "$STEADY_ITEMS" --steady-vqa "$VQA_STEADY_ITEMS" --scale "$SCALE" >&2
 echo "   $(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }') s" >&2
 
 RUNS_FILE=$WORK/runs.jsonl
@@ -120,10 +123,8 @@ PY
       echo "== $shape: mcq_nographs skipped: $RUN_BIN has no --no-cuda-graphs" >&2; fi
   fi
   want vqa && time_run vqa BenchVQA 32
-  if [ "$STEADY_ITEMS" -gt 0 ]; then
-    want mcq_steady && time_run mcq_steady BenchMCQSteady 1
-    want vqa_steady && time_run vqa_steady BenchVQASteady 32
-  fi
+  [ "$STEADY_ITEMS" -gt 0 ] && want mcq_steady && time_run mcq_steady BenchMCQSteady 1
+  [ "$VQA_STEADY_ITEMS" -gt 0 ] && want vqa_steady && time_run vqa_steady BenchVQASteady 32
   if want item_bench; then
     echo "== $shape: item_bench" >&2
     drop_caches || true

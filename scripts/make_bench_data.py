@@ -10,9 +10,10 @@
                  Python-list literal of 10 answers); configs/datasets/BenchVQA.yaml scores it
                  with vqa_textvqa and forces answers of >= 8 tokens (min_new_tokens; run it with
                  --max-new-tokens 32 for 8..32).
-  BenchMCQSteady.tsv, BenchVQASteady.tsv  (--steady K) the first K items of each set, each three
-                 times in a row (index 3 * i + r, r = 0, 1, 2; the image bytes repeated), for
-                 steady per-item times: an item answered right after itself.
+  BenchMCQSteady.tsv, BenchVQASteady.tsv  (--steady K, --steady-vqa K): K items of each set,
+                 every (n // K)-th from the first, each three times in a row (index 3 * i + r,
+                 r = 0, 1, 2; the image bytes repeated), for steady per-item times: an item
+                 answered right after itself.
   bench_data.json  per set and item: width, height, the tiles of InternVL2's dynamic_preprocess
                  at max_num 6 (tiles_of), question words; and each TSV's md5.
 
@@ -177,20 +178,24 @@ def main(argv=None):
     ap.add_argument("--mcq", type=int, default=300, help="items of BenchMCQ (0: none)")
     ap.add_argument("--vqa", type=int, default=300, help="items of BenchVQA (0: none)")
     ap.add_argument("--steady", type=int, default=0,
-                    help="also write the *Steady sets of the first K items, three times each")
+                    help="also write the *Steady sets of K items, three times each")
+    ap.add_argument("--steady-vqa", type=int, default=None,
+                    help="K of BenchVQASteady (default: --steady)")
     ap.add_argument("--scale", type=float, default=1.0, help="image size factor (CPU checks)")
     ap.add_argument("--seed", type=int, default=2024, help="seed")
     args = ap.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
-    summary = {"seed": args.seed, "scale": args.scale, "steady": args.steady}
-    for name, n, make, seed in (("BenchMCQ", args.mcq, make_mcq, args.seed),
-                                ("BenchVQA", args.vqa, make_vqa, args.seed + 1)):
+    summary = {"seed": args.seed, "scale": args.scale}
+    steady_vqa = args.steady if args.steady_vqa is None else args.steady_vqa
+    for name, n, make, seed, k in (("BenchMCQ", args.mcq, make_mcq, args.seed, args.steady),
+                                   ("BenchVQA", args.vqa, make_vqa, args.seed + 1, steady_vqa)):
         if n <= 0:
             continue
         header, rows, meta = make(np.random.RandomState(seed), n, args.scale)
         md5 = write_tsv(os.path.join(args.out, name + ".tsv"), header, rows)
-        if args.steady > 0:
-            steady = [[str(3 * i + r)] + row[1:] for i, row in enumerate(rows[:args.steady])
+        if k > 0:
+            stride = max(1, n // k)  # spread over the set, the first item included
+            steady = [[str(3 * i + r)] + rows[i][1:] for i in range(0, n, stride)[:k]
                       for r in range(3)]
             summary[name + "Steady"] = {
                 "items": len(steady), "of": name,
