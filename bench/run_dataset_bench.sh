@@ -13,8 +13,8 @@
 #                each three times in a row (BenchMCQSteady, BenchVQASteady); an item's steady
 #                time is the lesser of its 2nd and 3rd answers (item_bench: after two warm-ups)
 #   item_bench   bench/item_bench on its one 7-tile item (1 and 16 tokens)
-# and writes bench/results/dataset-<host>.json (bench/dataset_bench_report.py): per run the wall
-# from process start to exit, items/s, run.json's split (load with the verification inside it,
+# and writes bench/results/dataset-<gpu or host>.json (bench/dataset_bench_report.py): per run the
+# wall from process start to exit, items/s, run.json's split (load with the verification inside it,
 # infer, merge, evaluate, and what is left: start-up before the load and exit), failed items, the
 # sum of the items' steady times against run's infer time, the worst item's excess over its
 # steady time, and the first item's (the warm-up, which run.json does not split out).
@@ -24,7 +24,7 @@
 #   CPU check of the script: ITEMS=12 STEADY_ITEMS=4 VQA_STEADY_ITEMS=4 REPS=2 \
 #     bench/run_dataset_bench.sh build tiny
 # Environment: ITEMS (300; items of each set), VQA_ITEMS (ITEMS), STEADY_ITEMS (100; MCQ items
-# with a steady time, 0: none), VQA_STEADY_ITEMS (30), SCALE (image size factor, 1), REPS
+# with a steady time, 0: none), VQA_STEADY_ITEMS (30), SCALE (JPEG size factor, 1), REPS
 # (item_bench timed runs, 5), DEVICE (--device for run and item_bench; `tiny` uses cpu), RUNS
 # (which runs; default "mcq mcq_jit mcq_nographs vqa mcq_steady vqa_steady item_bench"), WORK
 # (/tmp/vlm-dataset-bench; checkpoints and exports are deleted after use), PYTHON.
@@ -135,7 +135,12 @@ PY
   fi
   rm -rf "$model"
 done
-RESULT=bench/results/dataset-$(hostname | tr -cd 'a-zA-Z0-9_-').json
+# Named by the GPU (dataset-h200.json) where there is one, else by the host.
+host=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 |
+  grep -o -i -E 'h100|h200|a100|b200|l40s' | tr 'A-Z' 'a-z' || true)
+RESULT=bench/results/dataset-${host:-$(hostname | tr -cd 'a-zA-Z0-9_-')}.json
+rc=0
 "$PY" bench/dataset_bench_report.py --command "bench/run_dataset_bench.sh $BUILD $*" \
-  --runs "$RUNS_FILE" --data "$WORK/LMUData/bench_data.json" --out "$RESULT"
+  --runs "$RUNS_FILE" --data "$WORK/LMUData/bench_data.json" --out "$RESULT" || rc=$?
 if [ -n "${OUT:-}" ]; then cp "$RESULT" "$OUT/"; fi
+exit $rc

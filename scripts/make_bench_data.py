@@ -20,7 +20,8 @@
 Seeded: the same arguments give byte-identical files (numpy's legacy RandomState, Pillow's JPEG
 encoder at a fixed quality). Runs on Debian's python3 (PIL, numpy):
   /usr/bin/python3 scripts/make_bench_data.py --out LMUDATA [--mcq 300] [--vqa 300] [--scale 1]
---scale < 1 shrinks every image (same aspect ratios, fewer tiles) for a quick CPU check.
+--scale < 1 shrinks every image (cheaper to write and decode); the tile counts follow the aspect
+ratios, so they stay the same except for the square images (1 tile below ~634 px).
 """
 import argparse
 import base64
@@ -181,7 +182,7 @@ def main(argv=None):
                     help="also write the *Steady sets of K items, three times each")
     ap.add_argument("--steady-vqa", type=int, default=None,
                     help="K of BenchVQASteady (default: --steady)")
-    ap.add_argument("--scale", type=float, default=1.0, help="image size factor (CPU checks)")
+    ap.add_argument("--scale", type=float, default=1.0, help="image size factor (smaller files for checks)")
     ap.add_argument("--seed", type=int, default=2024, help="seed")
     args = ap.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
