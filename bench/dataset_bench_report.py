@@ -87,6 +87,7 @@ def summarize(run, steady=None, first_seen=None):
     failed = [r for r in recs if r.get("error")]
     totals = [total_ms(r) for r in recs]
     out.update({
+        "status": shard.get("status", rank.get("status")),
         "items": len(recs), "failed_items": len(failed),
         "first_errors": [r["error"] for r in failed[:3]],
         "items_per_s_wall": len(recs) / run["wall_s"] if run["wall_s"] > 0 else None,
@@ -212,7 +213,10 @@ def main(argv=None):
             st, first = steady.get(kind, (None, None)) if not label.endswith("_steady") else \
                 (None, None)
             out[label] = summarize(r, st, first)
+            expected = data.get(r["dataset"], {}).get("items")
+            out[label]["items_expected"] = expected
             all_failed += out[label].get("failed_items", 0) + (1 if r["rc"] else 0)
+            all_failed += 1 if expected is not None and out[label].get("items") != expected else 0
         for r in runs:
             if r["label"] == "item_bench" and os.path.exists(r["file"]):
                 out["item_bench"] = item_bench_summary(r["file"])
@@ -239,6 +243,8 @@ def main(argv=None):
                       _s(sp.get("load_ms")), _s(sp.get("infer_ms")), _s(sp.get("merge_ms")),
                       _r(st.get("infer_over_steady", st.get("infer_over_steady_est"))),
                       _r(st.get("worst_excess_after_first", {}).get("ms"))))
+    if not result["all_items_answered"]:
+        print("NOT every item answered: a run failed, was interrupted or has failed items")
     print("wrote %s" % args.out)
     return 0 if result["all_items_answered"] else 3
 

@@ -27,7 +27,8 @@
 # with a steady time, 0: none), VQA_STEADY_ITEMS (30), SCALE (JPEG size factor, 1), REPS
 # (item_bench timed runs, 5), DEVICE (--device for run and item_bench; `tiny` uses cpu), RUNS
 # (which runs; default "mcq mcq_jit mcq_nographs vqa mcq_steady vqa_steady item_bench"), WORK
-# (/tmp/vlm-dataset-bench; checkpoints and exports are deleted after use), PYTHON.
+# (/tmp/vlm-dataset-bench; checkpoints and exports are deleted after use), RUN_TIMEOUT (seconds,
+# 0: none; a run past it gets SIGINT, records what it answered and counts as interrupted), PYTHON.
 # Exit status 3 when any item failed or any run exited non-zero (the result file is written).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +42,7 @@ STEADY_ITEMS=${STEADY_ITEMS:-100}
 VQA_STEADY_ITEMS=${VQA_STEADY_ITEMS:-30}
 SCALE=${SCALE:-1}
 REPS=${REPS:-5}
+RUN_TIMEOUT=${RUN_TIMEOUT:-0}
 RUNS=${RUNS:-"mcq mcq_jit mcq_nographs vqa mcq_steady vqa_steady item_bench"}
 RUN_BIN=$BUILD/bin/run
 mkdir -p "$WORK" bench/results
@@ -100,7 +102,10 @@ for shape in "$@"; do
     echo "== $shape: $label: ${argv[*]}" >&2
     local start end rc=0
     start=$(now)
-    XDG_CACHE_HOME=$WORK/cache-$label LMUData=$WORK/LMUData "${argv[@]}" >"$out.log" 2>&1 || rc=$?
+    local cap=()
+    [ "$RUN_TIMEOUT" -gt 0 ] && cap=(timeout -s INT -k 30 "$RUN_TIMEOUT")
+    XDG_CACHE_HOME=$WORK/cache-$label LMUData=$WORK/LMUData "${cap[@]}" "${argv[@]}" \
+      >"$out.log" 2>&1 || rc=$?
     end=$(now)
     tail -3 "$out.log" >&2
     "$PY" - "$RUNS_FILE" "$shape" "$label" "$data" "$start" "$end" "$rc" "$out" "$dropped" \
