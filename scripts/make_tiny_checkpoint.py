@@ -264,7 +264,10 @@ def main(argv=None):
         dtype = {"bfloat16": torch.bfloat16, "float16": torch.float16}.get(args.dtype,
                                                                             torch.float32)
         weights = make_weights(cfg, args.seed, _FastInit(args.seed, dtype))
-        tiny_tokenizer.write_tokenizer(args.out, SP_VOCAB)  # ids stay below the real vocab
+        # padded so that every id of the real-size head is a token (added tokens at the end)
+        ids = tiny_tokenizer.write_tokenizer(args.out, SP_VOCAB,
+                                             total_vocab=cfg["llm_config"]["vocab_size"])
+        assert max(ids.values()) == cfg["llm_config"]["vocab_size"] - 1, ids
     else:
         if args.llm_layers is None:
             args.llm_layers = 3

@@ -41,6 +41,8 @@ import sentencepiece as spm
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tiny_tokenizer  # noqa: E402
 
+PADDED_VOCAB = 92553  # InternLM2 (InternVL2-2B/8B/26B): 92544 sentencepiece pieces + 9 added
+
 
 # ---- HF's Trie (transformers.tokenization_utils.Trie), re-implemented -----------------------------
 class Trie:
@@ -372,6 +374,19 @@ def main():
     with open(os.path.join(args.out, "reference.json"), "w", encoding="utf-8") as f:
         json.dump(doc, f, ensure_ascii=False, indent=1)
     print("wrote %d cases to %s" % (len(cases), os.path.join(args.out, "reference.json")))
+
+    # The same tokenizer padded to a real-size head (make_tiny_checkpoint.py --preset): OUT/padded
+    # with padded.json = the python piece count and python sentencepiece's decode of every id, in
+    # blocks of 1000 (tests: every id decodes, as python does; the cases above encode unchanged).
+    padded = os.path.join(args.out, "padded")
+    tiny_tokenizer.write_tokenizer(padded, total_vocab=PADDED_VOCAB)
+    sp = spm.SentencePieceProcessor(model_file=os.path.join(padded, "tokenizer.model"))
+    n = sp.get_piece_size()
+    pdoc = {"total_vocab": PADDED_VOCAB, "vocab_size": n,
+            "blocks": [sp.decode(list(range(i, min(n, i + 1000)))) for i in range(0, n, 1000)],
+            "sp_ids": [sp.encode(t) for t in texts]}
+    with open(os.path.join(padded, "padded.json"), "w", encoding="utf-8") as f:
+        json.dump(pdoc, f, ensure_ascii=False, indent=1)
 
 
 if __name__ == "__main__":

@@ -11,11 +11,18 @@ Writes, into OUT:
                              past the sentencepiece vocabulary as in the real checkpoints
 
 Deterministic: the same corpus and trainer settings give the same model on every run.
+
+--total-vocab V (the real-size presets of make_tiny_checkpoint.py): the sentencepiece model is
+padded with filler pieces to V - 9 pieces, so that with the InternVL tokens after it every id of a
+real-size head (e.g. 92553 for InternLM2, 151655 for Qwen2) is a token, as in the real checkpoints
+(InternLM2: sentencepiece 92544, added 92544..92552). See pad_model for why the fillers never
+change how text is encoded.
 """
 import argparse
 import json
 import os
 import random
+import struct
 import tempfile
 
 import sentencepiece as spm
@@ -84,9 +91,95 @@ def train(out_dir, vocab_size=1000):
     return spm.SentencePieceProcessor(model_file=os.path.join(out_dir, "tokenizer.model"))
 
 
-def write_tokenizer(out_dir, vocab_size=1000):
-    """Train the model and write the HF tokenizer files. Returns {token: id} of every special token."""
+# Filler pieces are "▁" + two characters of CJK Extension A, which the training corpus never has.
+FILLER_CHARS = [chr(c) for c in range(0x3400, 0x4DC0)]
+_SPACE = "\u2581"
+
+
+def _varint(n):
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def _read_varint(data, pos):
+    shift = n = 0
+    while True:
+        b = data[pos]
+        pos += 1
+        n |= (b & 0x7F) << shift
+        shift += 7
+        if b < 0x80:
+            return n, pos
+
+
+def filler_piece(k):
+    """The k-th filler piece (k < len(FILLER_CHARS) ** 2)."""
+    n = len(FILLER_CHARS)
+    return _SPACE + FILLER_CHARS[k // n] + FILLER_CHARS[k % n]
+
+
+def pad_model(path, pieces):
+    """Append NORMAL filler pieces to the sentencepiece model at `path` until it has `pieces`.
+
+    The ModelProto is edited on the wire (repeated field 1 = SentencePiece {1: piece, 2: score,
+    3: type}; the new entries go right after the last piece), so no protobuf package is needed.
+    A filler is "▁xy" with x, y from CJK Extension A, which no trained piece contains: BPE only
+    forms a piece by merging two current symbols, and neither "▁x" nor "xy" is a piece, so no
+    text ever encodes to a filler (encoding is unchanged); decoding one gives " xy"."""
+    with open(path, "rb") as f:
+        data = f.read()
+    pos, end_of_pieces, count, texts = 0, None, 0, []
+    while pos < len(data):
+        key, pos = _read_varint(data, pos)
+        field, wire = key >> 3, key & 7
+        assert wire == 2, "unexpected wire type %d in %s" % (wire, path)
+        n, pos = _read_varint(data, pos)
+        if field == 1:
+            sub, spos = data[pos:pos + n], 0
+            while spos < len(sub):  # the piece text (field 1) of this SentencePiece
+                k, spos = _read_varint(sub, spos)
+                if k & 7 == 2:
+                    m, spos = _read_varint(sub, spos)
+                    if k >> 3 == 1:
+                        texts.append(sub[spos:spos + m].decode("utf-8"))
+                    spos += m
+                elif k & 7 == 5:
+                    spos += 4
+                else:
+                    _, spos = _read_varint(sub, spos)
+            count += 1
+            end_of_pieces = pos + n
+        pos += n
+    assert end_of_pieces is not None and count <= pieces, (count, pieces)
+    assert pieces - count <= len(FILLER_CHARS) ** 2, pieces
+    fillers = set(FILLER_CHARS)
+    assert not any(c in fillers for t in texts for c in t), "a trained piece has a filler char"
+    extra = bytearray()
+    for k in range(pieces - count):
+        text = filler_piece(k).encode("utf-8")
+        body = (b"\x0a" + _varint(len(text)) + text + b"\x15" + struct.pack("<f", -1e6 - k)
+                + b"\x18\x01")
+        extra += b"\x0a" + _varint(len(body)) + body
+    with open(path + ".tmp", "wb") as f:
+        f.write(data[:end_of_pieces] + bytes(extra) + data[end_of_pieces:])
+    os.replace(path + ".tmp", path)
+
+
+def write_tokenizer(out_dir, vocab_size=1000, total_vocab=None):
+    """Train the model and write the HF tokenizer files. Returns {token: id} of every special token.
+    total_vocab: pad the model (pad_model) so that it and the InternVL tokens make that many ids."""
     sp = train(out_dir, vocab_size)
+    if total_vocab is not None:
+        model = os.path.join(out_dir, "tokenizer.model")
+        pad_model(model, total_vocab - len(INTERNVL_TOKENS))
+        sp = spm.SentencePieceProcessor(model_file=model)
     n = sp.get_piece_size()
     ids = {"<unk>": 0, "<s>": 1, "</s>": 2}
     for tok in CHAT_TOKENS:
@@ -121,8 +214,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True, help="folder to write the tokenizer files into")
     ap.add_argument("--vocab-size", type=int, default=1000, help="sentencepiece vocabulary size")
+    ap.add_argument("--total-vocab", type=int, default=None,
+                    help="pad with filler pieces to this many ids, the InternVL tokens included")
     args = ap.parse_args()
-    ids = write_tokenizer(args.out, args.vocab_size)
+    ids = write_tokenizer(args.out, args.vocab_size, args.total_vocab)
     print(json.dumps(ids, ensure_ascii=False))
 
 

@@ -112,6 +112,28 @@ TEST(DatasetSpec, UnknownKeyAndWrongTypeThroughTheKeyTable) {
   EXPECT_EQ(load_dataset_spec(empty).scorer, "yn_exact");
 }
 
+// min_new_tokens: a benchmark knob (0 unless set), an integer >= 0.
+TEST(DatasetSpec, MinNewTokensIsAnOptionalNonNegativeInteger) {
+  ScratchDir configs;
+  EXPECT_EQ(load_dataset_spec(configs.write("A.yaml", "file: a.tsv\nkind: VQA\n")).min_new_tokens,
+            0);
+  EXPECT_EQ(
+      load_dataset_spec(configs.write("B.yaml", "file: b.tsv\nkind: VQA\nmin_new_tokens: 8\n"))
+          .min_new_tokens,
+      8);
+  const auto negative = configs.write("C.yaml", "file: c.tsv\nkind: VQA\nmin_new_tokens: -1\n");
+  const std::string m = testing::user_error([&] { load_dataset_spec(negative); });
+  EXPECT_NE(m.find(negative.string() + ": 'min_new_tokens' must be an integer >= 0"),
+            std::string::npos)
+      << m;
+  const auto word = configs.write("D.yaml", "file: d.tsv\nkind: VQA\nmin_new_tokens: many\n");
+  EXPECT_NE(testing::user_error([&] { load_dataset_spec(word); }).find("min_new_tokens"),
+            std::string::npos);
+  const auto dir = testing::source_dir() / "configs" / "datasets";
+  EXPECT_EQ(load_dataset_spec(dir / "BenchVQA.yaml").min_new_tokens, 8);
+  EXPECT_EQ(load_dataset_spec(dir / "RealWorldQA.yaml").min_new_tokens, 0);
+}
+
 // Every shipped dataset config passes the key table.
 TEST(DatasetSpec, EveryShippedConfigLoads) {
   const auto dir = testing::source_dir() / "configs" / "datasets";

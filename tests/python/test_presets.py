@@ -387,5 +387,49 @@ class ConfigOnlyEqualsRealExport(unittest.TestCase):
         self.assertNotIn("q_proj.bias", sd)
 
 
+class PresetTokenizer(unittest.TestCase):
+    """The presets' tokenizer (make_tiny_checkpoint.py --preset): tiny_tokenizer's model padded with
+    filler pieces so that every id of the real-size head is a token, the InternVL tokens last."""
+
+    def test_covers_the_head_and_encodes_as_before(self):
+        import sentencepiece as spm
+        import tiny_tokenizer
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, tmp)
+        plain_dir = os.path.join(tmp, "plain")
+        tiny_tokenizer.write_tokenizer(plain_dir)
+        plain = spm.SentencePieceProcessor(model_file=os.path.join(plain_dir, "tokenizer.model"))
+        texts = tiny_tokenizer.corpus_lines(1500, seed=99) + [
+            "Question: 㐀 in 䶵?\nA. car\nB. 㐀㐁", " ▁㐀x", "x㐀㐁y 㐀㐀", "\u2581\u3400\u3400"]
+        # 1B (Qwen2), 4B (Phi-3), 8B (InternLM2), 76B (Llama 3)
+        for name in ("InternVL2-1B", "InternVL2-4B", "InternVL2-8B", "InternVL2-Llama3-76B"):
+            vocab = P.preset_config(name)["llm_config"]["vocab_size"]
+            out = os.path.join(tmp, name)
+            ids = tiny_tokenizer.write_tokenizer(out, total_vocab=vocab)
+            sp = spm.SentencePieceProcessor(model_file=os.path.join(out, "tokenizer.model"))
+            n = len(tiny_tokenizer.INTERNVL_TOKENS)
+            self.assertEqual(sp.get_piece_size(), vocab - n, name)
+            self.assertEqual(ids["<img>"], vocab - n, name)
+            self.assertEqual(max(ids.values()), vocab - 1, name)
+            with open(os.path.join(out, "added_tokens.json")) as f:
+                self.assertEqual(sorted(json.load(f).values()), list(range(vocab - n, vocab)))
+            for i in range(sp.get_piece_size()):
+                sp.decode([i])  # every id decodes
+            self.assertEqual(sp.decode([1000, 1001]), "\u3400\u3400 \u3400\u3401")
+            for t in texts:
+                self.assertEqual(sp.encode(t), plain.encode(t), (name, t))
+
+    def test_tiny_tokenizer_unchanged(self):
+        import tiny_tokenizer
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, tmp)
+        a, b = os.path.join(tmp, "a"), os.path.join(tmp, "b")
+        tiny_tokenizer.write_tokenizer(a)
+        tiny_tokenizer.write_tokenizer(b, total_vocab=1009)  # nothing to pad
+        for f in ("tokenizer_config.json", "added_tokens.json"):
+            with open(os.path.join(a, f), "rb") as x, open(os.path.join(b, f), "rb") as y:
+                self.assertEqual(x.read(), y.read(), f)
+
+
 if __name__ == "__main__":
     unittest.main()

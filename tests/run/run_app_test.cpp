@@ -219,6 +219,45 @@ TEST_F(RunApp, TextVqaRunWritesVlmevalkitsFilesAndScoresItsOwnPredictionsAlike) 
   EXPECT_EQ(slurp(eval_folder / "Again_TextVQA_VAL_acc.csv"), acc);
 }
 
+// The dataset-config key min_new_tokens (a benchmark knob, configs/datasets/BenchVQA.yaml: 8)
+// reaches generation: with a copy of the tiny model whose every id is a stop id, BenchVQA's answers
+// have 8 tokens and the same rows as a custom dataset (no config, min 0) have one.
+TEST_F(RunApp, DatasetConfigMinNewTokensForcesTheAnswerLength) {
+  const fs::path data = *root_ / "LMUData";
+  ASSERT_EQ(std::system((testing::python() + " " +
+                         (testing::source_dir() / "scripts/make_bench_data.py").string() +
+                         " --out " + data.string() + " --mcq 0 --vqa 2 --scale 0.25 >/dev/null")
+                            .c_str()),
+            0);
+  fs::copy_file(data / "BenchVQA.tsv", data / "PlainVQA.tsv", fs::copy_options::overwrite_existing);
+  const fs::path model = *root_ / "stop_everywhere";
+  fs::remove_all(model);
+  fs::copy(testing::tiny_model_dir(), model, fs::copy_options::recursive);
+  auto manifest = nlohmann::json::parse(slurp(model / "manifest.json"));
+  const int64_t vocab = manifest["llm"]["vocab_size"].get<int64_t>();
+  manifest["stop_ids"] = nlohmann::json::array();
+  for (int64_t id = 0; id < vocab; ++id) manifest["stop_ids"].push_back(id);
+  std::ofstream(model / "manifest.json") << manifest.dump(1);
+  const std::string name = manifest["name"].get<std::string>();  // the run folder's model name
+
+  auto answer_lengths = [&](const std::string& dataset) {
+    const std::string work = "out_min_" + dataset;
+    Result r =
+        run("--model-dir " + model.string() + " --data " + dataset + " --max-new-tokens 12", work);
+    EXPECT_EQ(r.rc, 0) << r.err;
+    std::vector<size_t> lengths;
+    fs::path folder;
+    for (const auto& e : fs::directory_iterator(*root_ / work / name))
+      if (e.is_directory()) folder = e.path();
+    std::istringstream lines(slurp(folder / (name + "_" + dataset + "_records.jsonl")));
+    for (std::string line; std::getline(lines, line);)
+      lengths.push_back(nlohmann::json::parse(line)["output_ids"].size());
+    return lengths;
+  };
+  EXPECT_EQ(answer_lengths("BenchVQA"), std::vector<size_t>({8, 8}));
+  EXPECT_EQ(answer_lengths("PlainVQA"), std::vector<size_t>({1, 1}));
+}
+
 TEST_F(RunApp, ARestartAfterACrashFinishesTheRestAndGivesTheSameFiles) {
   Result full = run(model_dir_arg() + " --data RealWorldQA", "full");
   ASSERT_EQ(full.rc, 0) << full.err;

@@ -2,7 +2,9 @@
 // (scripts/make_tokenizer_reference.py, fixture tokenizer_reference).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -168,6 +170,58 @@ TEST(SentencePieceTokenizer, DecodeRejectsUnknownIds) {
   const auto tok = load();
   EXPECT_THROW(tok->decode({5000}, true), UserError);
   EXPECT_THROW(tok->decode({-1}, true), UserError);
+}
+
+// The tokenizer of the real-size presets (make_tiny_checkpoint.py --preset): the same model padded
+// with filler pieces to 92544 pieces, the InternVL tokens at 92544..92552
+// (tiny_tokenizer.pad_model). Every id of the head decodes, as python sentencepiece decodes it, and
+// text encodes as before.
+TEST(SentencePieceTokenizer, PaddedPresetTokenizerCoversTheHead) {
+  const std::filesystem::path dir = tok_dir() / "padded";
+  const json padded = read_json(dir / "padded.json");
+  const auto tok = make_tokenizer(TokenizerSpec::from_json(spec_json_from_hf_files(dir), dir));
+  const int64_t total = padded["total_vocab"].get<int64_t>();
+  ASSERT_EQ(tok->vocab_size(), total);
+  EXPECT_EQ(padded["vocab_size"].get<int64_t>(), total - 9);
+  EXPECT_EQ(tok->token_to_id("<img>"), total - 9);
+  EXPECT_EQ(tok->token_to_id("</box>"), total - 1);
+  size_t empty = 0;
+  for (int64_t id = 0; id < total; ++id) empty += tok->decode({id}, false).empty();
+  EXPECT_LT(empty, 10u);  // only the control pieces (<unk> is its surface; <s>, </s> nothing)
+  EXPECT_THROW(tok->decode({total}, false), UserError);
+  // Python sentencepiece's decode of ids [1000k, 1000k + 1000) (block 0 holds the chat tokens,
+  // which this tokenizer writes as added tokens: decoded in runs, not as one).
+  const auto& blocks = padded["blocks"];
+  ASSERT_EQ(static_cast<int64_t>(blocks.size()), (total - 9 + 999) / 1000);
+  for (size_t b = 1; b < blocks.size(); ++b) {
+    std::vector<int64_t> ids;
+    for (int64_t id = 1000 * static_cast<int64_t>(b);
+         id < std::min<int64_t>(total - 9, 1000 * (b + 1)); ++id)
+      ids.push_back(id);
+    EXPECT_EQ(tok->decode(ids, false), blocks[b].get<std::string>()) << "block " << b;
+  }
+  // Text encodes to the unpadded tokenizer's ids (its InternVL tokens moved from past its 1000
+  // pieces to past the padded ones), here and in python sentencepiece.
+  const int64_t plain_pieces = reference()["vocab_size"].get<int64_t>();
+  const auto& cases = reference()["cases"];
+  ASSERT_EQ(cases.size(), padded["sp_ids"].size());
+  size_t bad = 0, moved = 0;
+  for (size_t i = 0; i < cases.size() && bad < 10; ++i) {
+    const json& c = cases[i];
+    std::vector<int64_t> want = ids_of(c);
+    for (int64_t& id : want) {
+      if (id >= plain_pieces) {
+        id += total - 9 - plain_pieces;
+        ++moved;
+      }
+    }
+    if (tok->encode(c["text"].get<std::string>()) != want) {
+      ADD_FAILURE() << "padded encode differs for " << c["text"].dump();
+      ++bad;
+    }
+    EXPECT_EQ(padded["sp_ids"][i], c["sp_ids"]) << c["text"].dump();
+  }
+  EXPECT_GT(moved, 0u);
 }
 
 TEST(TokenizerSpec, ErrorsNameTheField) {

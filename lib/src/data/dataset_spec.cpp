@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 
 #include "vlm/core/closest_names.h"
 #include "vlm/core/config_schema.h"
@@ -39,6 +40,7 @@ const ConfigSchema& dataset_spec_schema() {
       {"kind", S::string().or_null()},
       {"scorer", S::string().or_null()},
       {"url", S::string().or_null()},
+      {"min_new_tokens", S::integer().or_null()},
   });
   return kSchema;
 }
@@ -148,6 +150,14 @@ DatasetSpec load_dataset_spec(const std::filesystem::path& yaml_path) {
                  !(vqa_scorer && spec.kind != DatasetKind::kVqa),
              where + ": scorer '" + spec.scorer + "' does not fit kind " + to_string(spec.kind));
   spec.url = get("url", false);
+  const std::string min_new = get("min_new_tokens", false);
+  if (!min_new.empty()) {
+    char* end = nullptr;
+    const long long v = std::strtoll(min_new.c_str(), &end, 10);
+    check_user(end != nullptr && *end == '\0' && v >= 0,
+               where + ": 'min_new_tokens' must be an integer >= 0, got '" + min_new + "'");
+    spec.min_new_tokens = static_cast<int64_t>(v);
+  }
   return spec;
 }
 

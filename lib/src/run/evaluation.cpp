@@ -372,6 +372,7 @@ PairResult run_pair(PairContext& ctx, const std::string& run_name) {
       if (!had_model) res.stages["load"] = ctx.model->load_ms();
       const ModelConfig& cfg = ctx.model->config();
       const int64_t max_new = o.max_new_tokens.value_or(cfg.max_new_tokens);
+      session.set_min_new_tokens(spec.min_new_tokens);  // per dataset: the session is shared
 
       Progress progress(label + (o.shard.world_size > 1 ? " shard " + o.shard.tag() : ""),
                         positions.size(), res.resumed, progress_style_for_stderr(o.quiet));

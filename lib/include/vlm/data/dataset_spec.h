@@ -1,6 +1,7 @@
 // What a dataset name means: its TSV file, checksum, question kind and scorer (configs/datasets/).
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -25,9 +26,13 @@ struct DatasetSpec {
   std::string file;  // TSV file name under the data root, e.g. "RealWorldQA.tsv"
   std::string md5;   // expected md5 of the file (32 hex); empty: not checked
   DatasetKind kind = DatasetKind::kMcq;  // question kind
-  std::string scorer;   // one of known_scorers(), e.g. "mcq_exact"; "none": no scoring
-  std::string url;      // where upstream downloads it from (reference only)
-  bool custom = false;  // true: no YAML, detected from {data_root}/{name}.tsv
+  std::string scorer;  // one of known_scorers(), e.g. "mcq_exact"; "none": no scoring
+  std::string url;     // where upstream downloads it from (reference only)
+  // Benchmark knob, not a VLMEvalKit setting: stop ids are ignored until an answer has this many
+  // tokens (HF's min_new_tokens), so random-weight benchmark models give answers of a known
+  // length. 0 (default): stop at the first stop id, as VLMEvalKit does.
+  int64_t min_new_tokens = 0;
+  bool custom = false;                // true: no YAML, detected from {data_root}/{name}.tsv
   std::filesystem::path config_path;  // the YAML it came from; empty for custom datasets
 };
 
@@ -59,7 +64,8 @@ const std::vector<std::string>& known_scorers();
 std::string default_scorer(DatasetKind kind, const std::string& name);
 
 // Loads one dataset YAML. Required keys: file, kind; optional: name (must equal the file's stem
-// when present), md5, scorer (one of known_scorers(); default: default_scorer(kind, name)), url.
+// when present), md5, scorer (one of known_scorers(); default: default_scorer(kind, name)), url,
+// min_new_tokens (an integer >= 0; a benchmark knob, see DatasetSpec::min_new_tokens).
 // UserError naming the file and the key on anything missing or malformed.
 DatasetSpec load_dataset_spec(const std::filesystem::path& yaml_path);
 
