@@ -15,18 +15,13 @@
 
 #include "common/test_paths.h"
 #include "vlm/generate/generator.h"
+#include "vlm/generate/golden_check.h"
 #include "vlm/model/loaded_model.h"
 
 namespace vlm {
 namespace {
 
 namespace fs = std::filesystem;
-
-torch::Tensor golden_pixels(int64_t tiles) {
-  if (tiles == 0) return torch::Tensor();
-  torch::Tensor i = torch::arange(tiles * 3 * 448 * 448, torch::kInt64);
-  return (((i * 7919) % 2003).to(torch::kFloat32) / 1001.5 - 1.0).reshape({tiles, 3, 448, 448});
-}
 
 nlohmann::json read_json(const fs::path& p) {
   std::ifstream in(p);
@@ -52,7 +47,8 @@ Generated run_cases(const fs::path& dir, const std::map<std::string, c10::Device
     opts.max_new_tokens = 40;
     opts.keep_logits = true;
     auto ids = torch::tensor(c["input_ids"].get<std::vector<int64_t>>()).unsqueeze(0);
-    run.results.push_back(gen.generate(ids, golden_pixels(c["num_tiles"].get<int64_t>()), opts));
+    run.results.push_back(
+        gen.generate(ids, golden_pixel_values(c["num_tiles"].get<int64_t>(), 448), opts));
   }
   run.captured = gen.decode_step().captured_segments();
   return run;

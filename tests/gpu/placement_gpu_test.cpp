@@ -9,17 +9,12 @@
 
 #include "common/test_paths.h"
 #include "vlm/generate/generator.h"
+#include "vlm/generate/golden_check.h"
 #include "vlm/model/device_memory.h"
 #include "vlm/model/loaded_model.h"
 
 namespace vlm {
 namespace {
-
-torch::Tensor golden_pixels(int64_t tiles) {
-  if (tiles == 0) return torch::Tensor();
-  torch::Tensor i = torch::arange(tiles * 3 * 448 * 448, torch::kInt64);
-  return (((i * 7919) % 2003).to(torch::kFloat32) / 1001.5 - 1.0).reshape({tiles, 3, 448, 448});
-}
 
 class GpuPlacement : public ::testing::Test {
  protected:
@@ -56,7 +51,8 @@ class GpuPlacement : public ::testing::Test {
       opts.max_new_tokens = static_cast<int64_t>(c["greedy_ids"].size());
       opts.keep_logits = true;
       auto ids = torch::tensor(c["input_ids"].get<std::vector<int64_t>>()).unsqueeze(0);
-      out.push_back(gen.generate(ids, golden_pixels(c["num_tiles"].get<int64_t>()), opts));
+      out.push_back(
+          gen.generate(ids, golden_pixel_values(c["num_tiles"].get<int64_t>(), 448), opts));
     }
     return out;
   }

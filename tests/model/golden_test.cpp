@@ -14,6 +14,7 @@
 #include "common/test_paths.h"
 #include "vlm/core/error.h"
 #include "vlm/generate/generator.h"
+#include "vlm/generate/golden_check.h"
 #include "vlm/model/loaded_model.h"
 #include "vlm/model/rotary_tables.h"
 
@@ -21,14 +22,6 @@ namespace vlm {
 namespace {
 
 constexpr double kTol = 1e-4;  // float32 export: max abs logit difference
-
-// The golden pixel pattern of docs/model-format.md.
-torch::Tensor golden_pixels(int64_t tiles, int64_t size) {
-  if (tiles == 0) return torch::Tensor();
-  torch::Tensor i = torch::arange(tiles * 3 * size * size, torch::kInt64);
-  torch::Tensor v = ((i * 7919) % 2003).to(torch::kFloat32) / 1001.5 - 1.0;
-  return v.reshape({tiles, 3, size, size});
-}
 
 // One tiny model, loaded once per test executable.
 struct TinyFamilyModel {
@@ -100,7 +93,7 @@ TEST_P(GoldenTest, CachedGreedyMatchesReferenceLogitsAndIds) {
     GenerationOptions opts;
     opts.max_new_tokens = static_cast<int64_t>(expected_ids.size());
     opts.keep_logits = true;  // no stop ids: the reference runs all steps
-    torch::Tensor pixels = golden_pixels(c["num_tiles"].get<int64_t>(), 448);
+    torch::Tensor pixels = golden_pixel_values(c["num_tiles"].get<int64_t>(), 448);
     GenerationResult r = gen.generate(ids_of(c), pixels, opts);
     EXPECT_EQ(r.ids, expected_ids);
     ASSERT_EQ(r.logits.size(), step_logits.size());
@@ -122,7 +115,7 @@ TEST_P(GoldenTest, KvCacheGenerationEqualsFullRecomputationOver20Steps) {
   // CachedGreedyMatchesReferenceLogitsAndIds.
   if (GetParam() != "InternVL2-tiny") GTEST_SKIP() << "runs on InternVL2-tiny only";
   const auto& c = (*golden_)["cases"][0];
-  torch::Tensor pixels = golden_pixels(c["num_tiles"].get<int64_t>(), 448);
+  torch::Tensor pixels = golden_pixel_values(c["num_tiles"].get<int64_t>(), 448);
   torch::Tensor ids = ids_of(c);
   Generator gen(*model_, 4096);
   GenerationOptions opts;
@@ -151,7 +144,7 @@ TEST_P(GoldenTest, StopsAtAStopId) {
   GenerationOptions opts;
   opts.max_new_tokens = 20;
   opts.stop_ids = {expected_ids[2]};  // pretend the third greedy token is a stop id
-  GenerationResult r = gen.generate(ids_of(c), golden_pixels(0, 448), opts);
+  GenerationResult r = gen.generate(ids_of(c), golden_pixel_values(0, 448), opts);
   EXPECT_EQ(r.stop_reason, "stop_id");
   const auto first = std::find(expected_ids.begin(), expected_ids.end(), expected_ids[2]);
   EXPECT_EQ(r.ids, std::vector<int64_t>(expected_ids.begin(), first + 1));
@@ -162,7 +155,7 @@ TEST_P(GoldenTest, ImageTokenCountMismatchIsAUserError) {
   Generator gen(*model_, 4096);
   GenerationOptions opts;
   opts.max_new_tokens = 1;
-  torch::Tensor one_tile_less = golden_pixels(c["num_tiles"].get<int64_t>() - 1, 448);
+  torch::Tensor one_tile_less = golden_pixel_values(c["num_tiles"].get<int64_t>() - 1, 448);
   EXPECT_THROW(gen.generate(ids_of(c), one_tile_less, opts), UserError);
 }
 
