@@ -162,10 +162,8 @@ DecodeStep::Output DecodeStep::run(const torch::Tensor& id, int64_t pos) {
   for (auto& seg : segments_) {
     Segment& s = *seg;
     x = hand_off(x, s.device);
-    if (!(cuda_graphs_ && s.device.is_cuda())) {
-      out = run_eager(s, x, pos);
-    } else {
 #ifdef VLM_WITH_CUDA
+    if (cuda_graphs_ && s.device.is_cuda()) {
       if (!s.graph) {
         capture(s, x, pos);
       } else {
@@ -174,8 +172,12 @@ DecodeStep::Output DecodeStep::run(const torch::Tensor& id, int64_t pos) {
       s.positions.fill_(pos);
       s.graph->replay();
       out = s.out;
-#endif
+    } else {
+      out = run_eager(s, x, pos);
     }
+#else
+    out = run_eager(s, x, pos);  // no CUDA device can hold a segment in this build
+#endif
     x = out.next_id;
   }
   return out;
