@@ -4,6 +4,10 @@
 
 namespace vlm {
 
+std::string mcq_match_log(const std::string& text) {
+  return "Match Log: " + text + ". ";
+}
+
 ItemScore score_mcq_item(const std::string& prediction, const Choices& choices,
                          const std::string& answer, const CanInferOptions& options) {
   ItemScore score;
@@ -11,7 +15,7 @@ ItemScore score_mcq_item(const std::string& prediction, const Choices& choices,
   const std::string match_log = found ? prediction : std::string(kPrefetchFailedLog);
   score.option = found ? *found : 'Z';
   score.hit = answer == std::string(1, score.option) ? 1 : 0;
-  score.log = "Match Log: " + match_log + ". ";
+  score.log = mcq_match_log(match_log);
   return score;
 }
 

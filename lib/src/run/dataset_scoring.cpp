@@ -130,15 +130,10 @@ DatasetScores score_mcq_vanilla(const DatasetSpec& spec, const Dataset& ds,
     const ItemRecord& r = record_of(records, *item, spec);
     const bool open = mmmu && std::none_of(item->options.begin(), item->options.end(),
                                            [](const auto& o) { return o.first == 'A'; });
-    ItemScore s;
-    if (r.error) {
-      s.log = "Match Log: " + r.prediction + ". ";
-    } else if (mmmu) {
-      s = score_mcq_item(r.prediction, mmmu_preproc_choices(item->options, item->answer),
-                         mmmu_ground_truth(item->answer), can_infer);
-    } else {
-      s = score_mcq_item(r.prediction, item->options, item->answer.value_or(""), can_infer);
-    }
+    // The same per-item score the record got (record_score; MMMU's open questions included).
+    const RecordScore s = r.error ? failed_record_score(spec, r.prediction)
+                                  : record_score(spec, *item, r.prediction, can_infer);
+    const int hit = s.hit.value_or(0);
     std::vector<ResultTable::Cell> row;
     for (const std::string& c : columns) {
       if (open && c == "A") {
@@ -150,10 +145,10 @@ DatasetScores score_mcq_vanilla(const DatasetSpec& spec, const Dataset& ds,
       }
     }
     row.push_back(r.prediction);
-    row.push_back(std::to_string(s.hit));
+    row.push_back(std::to_string(hit));
     row.push_back(s.log);
     result.add_row(row);
-    acc_items.push_back(acc_item(*item, s.hit));
+    acc_items.push_back(acc_item(*item, hit));
   }
   DatasetScores out;
   finish_mcq(acc_items, result, files, out);
@@ -538,6 +533,19 @@ DatasetScores score_dataset(const DatasetSpec& spec, const Dataset& ds,
               " is a test split without ground-truth. Thus only the inference part "
               "is supported for those datasets. ");
   return {};
+}
+
+RecordScore failed_record_score(const DatasetSpec& spec, const std::string& prediction) {
+  RecordScore out;
+  if (spec.kind == DatasetKind::kMcq) {
+    out.extracted = "Z";
+    out.hit = 0;
+    out.log = mcq_match_log(prediction);
+  } else if (spec.kind == DatasetKind::kYn) {
+    out.extracted = "Unknown";
+    out.hit = 0;
+  }
+  return out;
 }
 
 RecordScore record_score(const DatasetSpec& spec, const Item& item, const std::string& prediction,

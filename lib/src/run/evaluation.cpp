@@ -449,14 +449,10 @@ PairResult run_pair(PairContext& ctx, const std::string& run_name) {
         // The record's own score (informational; score_dataset decides the dataset's scores,
         // e.g. over circular groups).
         if (rec.error) {
-          if (spec.kind == DatasetKind::kMcq) {
-            rec.extracted = "Z";
-            rec.hit = 0;
-            rec.log = "Match Log: " + rec.prediction + ". ";
-          } else if (spec.kind == DatasetKind::kYn) {
-            rec.extracted = "Unknown";
-            rec.hit = 0;
-          }
+          RecordScore failed = failed_record_score(spec, rec.prediction);
+          rec.extracted = std::move(failed.extracted);
+          rec.hit = failed.hit;
+          rec.log = std::move(failed.log);
         } else {
           try {
             RecordScore sc = record_score(spec, *item, rec.prediction, o.can_infer);

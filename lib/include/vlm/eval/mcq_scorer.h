@@ -19,6 +19,10 @@ struct ItemScore {
   std::string log;    // the result file's `log` cell: "Match Log: {prediction or failure}. "
 };
 
+// The `log` cell of a scored MCQ item: "Match Log: {text}. " (text: the prediction when a letter
+// was found or the item failed, else kPrefetchFailedLog).
+std::string mcq_match_log(const std::string& text);
+
 // Scores `prediction` (as str() of the predictions-file cell: an empty cell is "nan") against the
 // item's `choices` and ground-truth letter `answer` (the TSV `answer` cell, compared as a string).
 ItemScore score_mcq_item(const std::string& prediction, const Choices& choices,

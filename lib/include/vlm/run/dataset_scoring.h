@@ -63,6 +63,10 @@ struct RecordScore {
 };
 RecordScore record_score(const DatasetSpec& spec, const Item& item, const std::string& prediction,
                          const CanInferOptions& can_infer);
+// What an item that failed (a recorded error) gets: MCQ -> "Z", hit 0 and the match log of its
+// (partial) prediction; Y/N -> "Unknown", hit 0; other kinds -> nothing. The record's score and
+// the dataset's result table both take it from here.
+RecordScore failed_record_score(const DatasetSpec& spec, const std::string& prediction);
 
 // The score table as run.json rows: [{"split": ..., "<column>": value or null}, ...].
 nlohmann::json acc_json(const AccTable& acc);
