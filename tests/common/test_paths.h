@@ -1,6 +1,9 @@
 // Paths the test executables are built with (see tests/CMakeLists.txt).
 #pragma once
 
+#include <unistd.h>
+
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 
@@ -25,6 +28,22 @@ inline std::filesystem::path bin_dir() {
 // The tiny exported InternVL2 (made by the tiny_model fixture).
 inline std::filesystem::path tiny_model_dir() {
   return testdata_dir() / "models" / "InternVL2-tiny";
+}
+
+// A fresh data root `{tmp}/{prefix}{pid}` (ctest runs tests in parallel processes) whose LMUData/
+// holds scripts/make_demo_data.py's RealWorldQA.tsv: 5 demo items, then an undecodable image, a
+// missing question and a question of 5000 words (past the text budget of the KV cache). Returns
+// the root, or an empty path when the script failed.
+inline std::filesystem::path make_bad_rows_data_root(const std::string& prefix) {
+  const std::filesystem::path root =
+      std::filesystem::temp_directory_path() / (prefix + std::to_string(getpid()));
+  std::filesystem::remove_all(root);
+  std::filesystem::create_directories(root / "LMUData");
+  const std::string cmd = python() + " " + (source_dir() / "scripts/make_demo_data.py").string() +
+                          " --out " + (root / "LMUData").string() +
+                          " --name RealWorldQA --n 5 --bad-rows --long-question 5000";
+  if (std::system(cmd.c_str()) != 0) return {};
+  return root;
 }
 
 // Config-only manifests of the real InternVL2 sizes (made by the size_manifests fixture):

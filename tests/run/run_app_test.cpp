@@ -41,14 +41,8 @@ class RunApp : public ::testing::Test {
   // of 5000 words (past the text budget of the KV cache).
   static void SetUpTestSuite() {
     // ctest runs each test in its own process, possibly in parallel: one folder per process.
-    root_ = new fs::path(fs::temp_directory_path() / ("vlm_run_app_" + std::to_string(getpid())));
-    fs::remove_all(*root_);
-    fs::create_directories(*root_ / "LMUData");
-    const std::string cmd = testing::python() + " " +
-                            (testing::source_dir() / "scripts/make_demo_data.py").string() +
-                            " --out " + (*root_ / "LMUData").string() +
-                            " --name RealWorldQA --n 5 --bad-rows --long-question 5000";
-    ASSERT_EQ(std::system(cmd.c_str()), 0);
+    root_ = new fs::path(testing::make_bad_rows_data_root("vlm_run_app_"));
+    ASSERT_FALSE(root_->empty()) << "scripts/make_demo_data.py failed";
   }
   static void TearDownTestSuite() {
     fs::remove_all(*root_);

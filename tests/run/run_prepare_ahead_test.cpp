@@ -55,15 +55,8 @@ class RunPrepareAhead : public ::testing::Test {
   // 5 demo items, then an undecodable image, a missing question and a question too long for the
   // KV cache: errors of the image decode (on the pool), of the prompt and of the device side.
   static void SetUpTestSuite() {
-    root_ = new fs::path(fs::temp_directory_path() /
-                         ("vlm_run_prepare_ahead_" + std::to_string(getpid())));
-    fs::remove_all(*root_);
-    fs::create_directories(*root_ / "LMUData");
-    const std::string cmd = testing::python() + " " +
-                            (testing::source_dir() / "scripts/make_demo_data.py").string() +
-                            " --out " + (*root_ / "LMUData").string() +
-                            " --name RealWorldQA --n 5 --bad-rows --long-question 5000";
-    ASSERT_EQ(std::system(cmd.c_str()), 0);
+    root_ = new fs::path(testing::make_bad_rows_data_root("vlm_run_prepare_ahead_"));
+    ASSERT_FALSE(root_->empty()) << "scripts/make_demo_data.py failed";
   }
   static void TearDownTestSuite() {
     fs::remove_all(*root_);

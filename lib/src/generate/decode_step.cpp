@@ -68,25 +68,6 @@ int DecodeStep::captured_segments() const {
   return n;
 }
 
-std::string DecodeStep::describe() const {
-  std::string out;
-  for (const auto& s : segments_) {
-    std::vector<std::string> parts;
-    if (s->embedding) parts.push_back("embedding");
-    if (s->last_layer > s->first_layer)
-      parts.push_back(s->last_layer - s->first_layer == 1
-                          ? "layer " + std::to_string(s->first_layer)
-                          : "layers " + std::to_string(s->first_layer) + "-" +
-                                std::to_string(s->last_layer - 1));
-    if (s->norm) parts.push_back("norm");
-    if (s->head) parts.push_back("head");
-    std::string list;
-    for (const auto& p : parts) list += (list.empty() ? "" : ", ") + p;
-    out += (out.empty() ? "" : "; ") + s->device.str() + " [" + list + "]";
-  }
-  return out;
-}
-
 DecodeStep::Output DecodeStep::body(Segment& s, const torch::Tensor& input,
                                     const torch::Tensor& positions, int64_t attend) {
   const LoadedModel& m = forward_.model();

@@ -16,7 +16,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <string>
 #include <vector>
 
 #include "vlm/model/kv_cache.h"
@@ -45,8 +44,6 @@ class DecodeStep {
   bool cuda_graphs() const { return cuda_graphs_; }
   // Segments replayed from a captured graph so far (0 on the CPU or with graphs off).
   int captured_segments() const;
-  // "cuda:0 [embedding, layers 0-23, norm, head]; ..." for logs and run.json.
-  std::string describe() const;
 
  private:
   struct Segment;
