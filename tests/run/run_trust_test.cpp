@@ -236,11 +236,17 @@ TEST_F(RunTrust, ThreeImageItemPlannedKvCacheIsWhatIsAllocated) {
   std::ofstream(root_ / "LMUData" / "One.tsv", std::ios::binary)
       << "index\tquestion\tA\tB\tanswer\timage\n"
       << "0\tWhich colour?\tred\tblue\tA\t" << png_b64(0, 0, 255) << "\n";
-  Result single = run("--data One", "", "single");
+  Result single = run("--data One --no-cuda-graphs --jit-optimize", "", "single");
   ASSERT_EQ(single.rc, 0) << single.err;
   const json s = json::parse(slurp(folder("single") / "run.json"));
   EXPECT_GT(dev["kv_cache_bytes"].get<int64_t>(),
             s["placement"]["devices"][0]["kv_cache_bytes"].get<int64_t>());
+  // The execution flags reach the run and its record (on the CPU they change no result: decode
+  // graphs exist only on CUDA devices, and the GPU tests hold graphs and eager to the same ids).
+  EXPECT_EQ(j["model"]["cuda_graphs"], true);
+  EXPECT_EQ(j["model"]["jit_optimize"], false);
+  EXPECT_EQ(s["model"]["cuda_graphs"], false);
+  EXPECT_EQ(s["model"]["jit_optimize"], true);
 }
 
 // VLMEvalKit's meta-only form of a dataset (image_path naming files under LMUData/images/{name},
