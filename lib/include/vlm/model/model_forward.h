@@ -14,6 +14,12 @@ namespace vlm {
 
 class ModelForward {
  public:
+  // Rows of every decode step on a CUDA device: the items in flight (at most this many, the
+  // largest --batch-size) padded up to it, so that each matmul and attention call of a step has
+  // one shape whatever the batch, and an item's result never depends on how many others are
+  // decoded beside it (batch invariance, ../shared/reference/fast-decoding.md §3.3).
+  static constexpr int64_t kDecodeRows = 32;
+
   // Positions up to `capacity` (prompt + generated tokens) can be processed.
   ModelForward(std::shared_ptr<const LoadedModel> model, int64_t capacity);
 
