@@ -30,7 +30,7 @@ import internvl2_tokenizers  # noqa: E402
 import internvl2_units as U  # noqa: E402
 import safetensors_io  # noqa: E402
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 FAMILIES = {"InternLM2ForCausalLM": "internlm2", "LlamaForCausalLM": "llama",
             "Qwen2ForCausalLM": "qwen2", "Phi3ForCausalLM": "phi3"}
 VISION_ARCHS = ("InternVisionModel",)

@@ -11,7 +11,7 @@ Every constructor takes `device` (default: CPU); device "meta" builds the module
 dtypes but no storage, which is how `export_internvl2.py --config-only` sizes units it never loads.
 """
 import math
-from typing import Optional
+from typing import List, Optional
 
 import torch
 import torch.nn.functional as F
@@ -167,18 +167,22 @@ class EmbeddingUnit(nn.Module):
 
 
 class DecoderLayerUnit(nn.Module):
-    """kind "decoder_layer" (format version 2): pre-norm attention + SwiGLU MLP over an external,
-    preallocated KV cache, written so that a decode step can be captured in a CUDA graph.
+    """kind "decoder_layer" (format version 3): pre-norm attention + SwiGLU MLP over an external,
+    preallocated KV cache, written so that a decode step can be captured in a CUDA graph and so
+    that a row's result does not depend on the rows decoded beside it.
 
-    x [B,T,H] D; cos/sin [B,T,hd] D (the rows of each token's position); positions [B,T] int64 on
-    the unit's device, consecutive per row: row b holds p_b .. p_b+T-1; k_cache/v_cache
-    [B,Cap,nkv,hd] D, row b's keys and values written in place at positions[b] (index_copy_ at
-    device-side positions: no host value); attend (host int) the cache prefix [0, attend) that the
-    queries read, with p_b + T <= attend <= Cap; query t of row b sees key j iff
-    j <= positions[b,t] (the causal mask is made here, on the device, from positions). The runtime
-    keeps `attend` fixed over a captured decode step (the capacity), so nothing in the call depends
-    on a host integer that changes per step. Returns [B,T,H] D. Query head n uses kv head
-    n // (nh/nkv)."""
+    x [R,T,H] D; cos/sin [R,T,hd] D (the rows of each token's position); positions [R,T] int64 on
+    the unit's device, consecutive per row: row r holds p_r .. p_r+T-1; k_cache/v_cache
+    [B,Cap,nkv,hd] D with B <= R: row r < B writes its keys and values in place at positions[r]
+    (index_copy_ at device-side positions: no host value) and attends over its own cache row; rows
+    r >= B are padding (version 3): they go through every matmul with the others, so that a
+    batched decode step has one shape whatever the number of items in it, but they write nothing
+    and their attention output is zero (their position must be a valid one, 0 will do). attend
+    (host int) is the cache prefix [0, attend) that the queries read, with p_r + T <= attend <= Cap;
+    query t of row r sees key j iff j <= positions[r,t] (the causal mask is made here, on the
+    device, from positions). The runtime keeps `attend` fixed over a captured decode step (the
+    capacity), so nothing in the call depends on a host integer that changes per step. Returns
+    [R,T,H] D. Query head n uses kv head n // (nh/nkv)."""
 
     def __init__(self, hidden: int, heads: int, kv_heads: int, head_dim: int, inter: int,
                  eps: float, qkv_bias: bool, device: Optional[torch.device] = None):
@@ -201,24 +205,25 @@ class DecoderLayerUnit(nn.Module):
     def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor,
                 positions: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor,
                 attend: int) -> torch.Tensor:
-        b, t = x.size(0), x.size(1)
+        r, t = x.size(0), x.size(1)
+        b = k_cache.size(0)  # rows with a cache; rows b.. are padding
         h = self.input_norm(x)
-        q = self.q_proj(h).view(b, t, self.heads, self.head_dim)
-        k = self.k_proj(h).view(b, t, self.kv_heads, self.head_dim)
-        v = self.v_proj(h).view(b, t, self.kv_heads, self.head_dim)
+        q = self.q_proj(h).view(r, t, self.heads, self.head_dim)
+        k = self.k_proj(h).view(r, t, self.kv_heads, self.head_dim)
+        v = self.v_proj(h).view(r, t, self.kv_heads, self.head_dim)
         c = cos.unsqueeze(2)
         s = sin.unsqueeze(2)
         q = q * c + rotate_half(q) * s
         k = k * c + rotate_half(k) * s
         cap = k_cache.size(1)
         rows = (torch.arange(b, dtype=torch.int64, device=positions.device) * cap).unsqueeze(1)
-        slots = (rows + positions).reshape(-1)
+        slots = (rows + positions[:b]).reshape(-1)
         k_cache.view(b * cap, self.kv_heads, self.head_dim).index_copy_(
-            0, slots, k.reshape(b * t, self.kv_heads, self.head_dim))
+            0, slots, k[:b].reshape(b * t, self.kv_heads, self.head_dim))
         v_cache.view(b * cap, self.kv_heads, self.head_dim).index_copy_(
-            0, slots, v.reshape(b * t, self.kv_heads, self.head_dim))
-        out = self._attend(q, k_cache, v_cache, positions, attend)  # [B, T, nh, hd]
-        x = x + self.o_proj(out.reshape(b, t, self.heads * self.head_dim))
+            0, slots, v[:b].reshape(b * t, self.kv_heads, self.head_dim))
+        out = self._attend(q, k_cache, v_cache, positions, attend)  # [R, T, nh, hd]
+        x = x + self.o_proj(out.reshape(r, t, self.heads * self.head_dim))
         n = self.post_norm(x)
         return x + self.down_proj(F.silu(self.gate_proj(n)) * self.up_proj(n))
 
@@ -229,6 +234,14 @@ class DecoderLayerUnit(nn.Module):
         return x[:, :, None, :, :].expand(b, nkv, self.groups, s, hd).reshape(
             b, nkv * self.groups, s, hd)
 
+    def _pad_rows(self, out: torch.Tensor, rows: int) -> torch.Tensor:
+        """out [B,T,nh,hd] -> [rows,T,nh,hd]: the padding rows' attention output is zero."""
+        if out.size(0) == rows:
+            return out
+        pad = torch.zeros([rows - out.size(0), out.size(1), out.size(2), out.size(3)],
+                          dtype=out.dtype, device=out.device)
+        return torch.cat([out, pad], 0)
+
     def _visible(self, positions: torch.Tensor, attend: int) -> torch.Tensor:
         """bool [B,1,T,attend]: key j visible to query t of row b iff j <= positions[b,t]."""
         keys = torch.arange(attend, dtype=torch.int64, device=positions.device)
@@ -236,8 +249,18 @@ class DecoderLayerUnit(nn.Module):
 
     def _attend(self, q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor,
                 positions: torch.Tensor, attend: int) -> torch.Tensor:
-        """q [B,T,nh,hd] -> [B,T,nh,hd]: upstream's eager attention (scores in D, additive float32
-        mask, softmax in float32)."""
+        """q [R,T,nh,hd] -> [R,T,nh,hd]: upstream's eager attention (scores in D, additive float32
+        mask, softmax in float32) for the rows with a cache, one row at a time (so that a row's
+        result cannot depend on how many rows the call has), zero for the padding rows."""
+        b = k_cache.size(0)
+        outs: List[torch.Tensor] = []
+        for i in range(b):
+            outs.append(self._eager_row(q[i:i + 1], k_cache[i:i + 1], v_cache[i:i + 1],
+                                        positions[i:i + 1], attend))
+        return self._pad_rows(torch.cat(outs, 0), q.size(0))
+
+    def _eager_row(self, q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor,
+                   positions: torch.Tensor, attend: int) -> torch.Tensor:
         keys = self._repeat_kv(k_cache[:, :attend].transpose(1, 2))
         values = self._repeat_kv(v_cache[:, :attend].transpose(1, 2))
         scores = torch.matmul(q.transpose(1, 2), keys.transpose(2, 3)) / self.sqrt_hd
@@ -260,39 +283,51 @@ class DecoderLayerUnitSdpa(DecoderLayerUnit):
 
     def _sdpa(self, q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor,
               positions: torch.Tensor, attend: int) -> torch.Tensor:
-        keys = self._repeat_kv(k_cache[:, :attend].transpose(1, 2))
-        values = self._repeat_kv(v_cache[:, :attend].transpose(1, 2))
-        qh = q.transpose(1, 2)
-        if q.size(1) == attend:
-            out = F.scaled_dot_product_attention(qh, keys, values, is_causal=True)
-        else:
-            out = F.scaled_dot_product_attention(qh, keys, values,
-                                                 attn_mask=self._visible(positions, attend))
-        return out.transpose(1, 2)
+        b = k_cache.size(0)
+        outs: List[torch.Tensor] = []
+        for i in range(b):  # one row at a time, as _attend
+            keys = self._repeat_kv(k_cache[i:i + 1, :attend].transpose(1, 2))
+            values = self._repeat_kv(v_cache[i:i + 1, :attend].transpose(1, 2))
+            qh = q[i:i + 1].transpose(1, 2)
+            if q.size(1) == attend:
+                out = F.scaled_dot_product_attention(qh, keys, values, is_causal=True)
+            else:
+                out = F.scaled_dot_product_attention(
+                    qh, keys, values, attn_mask=self._visible(positions[i:i + 1], attend))
+            outs.append(out.transpose(1, 2))
+        return self._pad_rows(torch.cat(outs, 0), q.size(0))
 
 
 class DecoderLayerUnitFlash(DecoderLayerUnitSdpa):
     """DecoderLayerUnitSdpa whose decode steps (T == 1) on a CUDA device in float16/bfloat16 call
     flash attention's varlen form over the whole cache with seqused_k = positions + 1: it reads only
     the live keys and takes every length from a device tensor, so a captured step stays correct
-    for any position (docs/model-format.md). Needs a torch whose aten::_flash_attention_forward
-    takes seqused_k (2.4 and later); the exporter picks this class only then."""
+    for any position (docs/model-format.md). Every one of the R query rows is one sequence of the
+    call, padding rows included (each reads the first key of cache row 0 and is zeroed after), so
+    the kernel's split of the keys depends on R and the capacity only, never on how many rows
+    carry an item. Needs a torch whose aten::_flash_attention_forward takes seqused_k (2.4 and
+    later); the exporter picks this class only then."""
 
     def _attend(self, q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor,
                 positions: torch.Tensor, attend: int) -> torch.Tensor:
-        b, t = q.size(0), q.size(1)
+        r, t = q.size(0), q.size(1)
         if (t == 1 and q.is_cuda and q.dtype != torch.float32 and self.head_dim % 8 == 0
                 and self.head_dim <= 256):
-            cap = k_cache.size(1)
-            steps = torch.arange(b + 1, dtype=torch.int32, device=q.device)
-            used = (positions[:, 0] + 1).to(torch.int32)
+            b, cap = k_cache.size(0), k_cache.size(1)
+            seqs = torch.arange(r + 1, dtype=torch.int32, device=q.device)
+            starts = torch.where(seqs < b, seqs * cap, torch.zeros_like(seqs))
+            used = torch.where(seqs[:r] < b, (positions[:, 0] + 1).to(torch.int32),
+                               torch.ones_like(seqs[:r]))
             out = torch.ops.aten._flash_attention_forward(
-                q.reshape(b, self.heads, self.head_dim),
+                q.reshape(r, self.heads, self.head_dim),
                 k_cache.view(b * cap, self.kv_heads, self.head_dim),
                 v_cache.view(b * cap, self.kv_heads, self.head_dim),
-                steps, steps * cap, 1, attend, 0.0, False, False,
+                seqs, starts, 1, attend, 0.0, False, False,
                 scale=1.0 / self.sqrt_hd, seqused_k=used)[0]
-            return out.view(b, 1, self.heads, self.head_dim)
+            out = out.view(r, 1, self.heads, self.head_dim)
+            if r > b:
+                out = torch.cat([out[:b], torch.zeros_like(out[b:])], 0)
+            return out
         return self._sdpa(q, k_cache, v_cache, positions, attend)
 
 

@@ -1,6 +1,7 @@
 // Decode steps replayed from CUDA graphs give exactly the eager path's ids and logits: on the tiny
 // models (float32, the masked attention path), split between cuda:0 and the CPU, and on a
-// bfloat16 sdpa export (flash attention's varlen decode over the whole cache).
+// bfloat16 sdpa export (flash attention's varlen decode over the whole cache); and the batch size
+// changes no id and no logit.
 #include <ATen/Context.h>
 #include <gtest/gtest.h>
 #include <torch/cuda.h>
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "common/batch_requests.h"
 #include "common/test_paths.h"
 #include "vlm/generate/generator.h"
 #include "vlm/generate/golden_check.h"
@@ -116,20 +118,65 @@ TEST_F(DecodeGraphs, SplitWithTheCpuCapturesEachCudaSegment) {
   expect_identical(graphs, eager, "split cuda:0/cpu");
 }
 
+// The tiny InternLM2 checkpoint exported in bfloat16 with sdpa attention (flash attention's
+// varlen decode over the whole cache), once per test executable.
+const fs::path& bf16_sdpa_export() {
+  static const fs::path out = [] {
+    const fs::path dir = fs::temp_directory_path() / "vlm_decode_graph_bf16";
+    fs::remove_all(dir);
+    const std::string cmd = testing::python() + " " +
+                            (testing::source_dir() / "scripts" / "export_internvl2.py").string() +
+                            " --checkpoint " +
+                            (testing::testdata_dir() / "checkpoints" / "InternVL2-tiny").string() +
+                            " --out " + dir.string() + " --dtype bfloat16 --attention sdpa --quiet";
+    EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    return dir;
+  }();
+  return out;
+}
+
 TEST_F(DecodeGraphs, Bfloat16SdpaExportUsesFlashDecodeAndAgrees) {
-  const fs::path out = fs::temp_directory_path() / "vlm_decode_graph_bf16";
-  fs::remove_all(out);
-  const std::string cmd = testing::python() + " " +
-                          (testing::source_dir() / "scripts" / "export_internvl2.py").string() +
-                          " --checkpoint " +
-                          (testing::testdata_dir() / "checkpoints" / "InternVL2-tiny").string() +
-                          " --out " + out.string() + " --dtype bfloat16 --attention sdpa --quiet";
-  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  const fs::path& out = bf16_sdpa_export();
   const Generated eager = run_cases(out, layout(out, false), false);
   const Generated graphs = run_cases(out, layout(out, false), true);
   EXPECT_EQ(graphs.captured, 1);
   expect_identical(graphs, eager, "bfloat16 sdpa");
-  fs::remove_all(out);
+}
+
+// Batch invariance on the GPU (issue 14): requests that finish at different steps, decoded
+// together at batch sizes 1, 3 and 8 (continuous batching), give every request the same ids and
+// bitwise the same logits, with graphs and eagerly; on float32 masked attention, on bfloat16 flash
+// decode, and split between cuda:0 and the CPU.
+TEST_F(DecodeGraphs, TheBatchSizeChangesNoIdAndNoLogit) {
+  struct Case {
+    std::string what;
+    fs::path dir;
+    bool split;
+  };
+  const fs::path tiny = testing::tiny_model_dir();
+  for (const Case& c :
+       {Case{"float32", tiny, false}, Case{"bfloat16 sdpa", bf16_sdpa_export(), false},
+        Case{"split cuda:0/cpu", tiny, true}}) {
+    const Manifest manifest = load_manifest(c.dir);
+    auto model =
+        LoadedModel::load(manifest, PlacementPlan::from_map(manifest, layout(c.dir, c.split)));
+    const std::vector<testing::Request> requests = testing::staggered_requests(c.dir);
+    Generator base_gen(model, 1024, true, 1);
+    Generated base;
+    base.results = testing::run_batched(base_gen, requests).results;
+    for (int64_t batch : {3, 8}) {
+      for (bool graphs : {true, false}) {
+        Generator gen(model, 1024, graphs, batch);
+        const testing::BatchRun run = testing::run_batched(gen, requests);
+        EXPECT_GE(run.most_in_flight, 3) << c.what;
+        Generated got;
+        got.results = run.results;
+        expect_identical(
+            got, base,
+            c.what + " at batch " + std::to_string(batch) + (graphs ? " (graphs)" : " (eager)"));
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -77,6 +77,9 @@ TEST(Manifest, UnknownDtypeAndVersionAreRejected) {
   auto d3 = edited_copy("version1", [](nlohmann::json& j) { j["format_version"] = 1; });
   EXPECT_NE(error_of(d3).find("format_version 1 is not supported"), std::string::npos);
   EXPECT_NE(error_of(d3).find("re-export the model"), std::string::npos) << error_of(d3);
+  // So is version 2 (no padding rows for batched decoding).
+  auto d4 = edited_copy("version2", [](nlohmann::json& j) { j["format_version"] = 2; });
+  EXPECT_NE(error_of(d4).find("format_version 2 is not supported"), std::string::npos);
 }
 
 }  // namespace

@@ -172,6 +172,45 @@ class ExportMatchesReference(unittest.TestCase):
         self.assertEqual(ids_w, ids)
         self.assertLess((logits_w - logits).abs().max().item(), 1e-5)
 
+    def test_padding_rows(self):
+        """Format version 3: rows of x beyond the cache's rows are padding. They write nothing into
+        the cache and their attention output is zero; the cached rows' outputs match a call
+        without padding; and at a fixed row count a row's output does not depend on what the
+        other rows hold (the batch invariance a padded decode step relies on)."""
+        tm = TinyModel.get()
+        man = load_json(os.path.join(tm.model, "manifest.json"))
+        unit = [u for u in man["units"] if u["kind"] == "decoder_layer"][0]
+        layer = torch.jit.load(os.path.join(tm.model, unit["file"]), map_location="cpu")
+        llm = man["llm"]
+        H, nkv, hd = llm["hidden_size"], llm["num_kv_heads"], llm["head_dim"]
+        torch.manual_seed(3)
+        B, R, cap = 3, 8, 24
+        pos = torch.tensor([[5], [11], [0]] + [[0]] * (R - B), dtype=torch.int64)
+        cos, sin = torch.randn(R, 1, hd), torch.randn(R, 1, hd)
+
+        def call(x, rows, k0, v0):
+            k, v = k0.clone(), v0.clone()
+            out = layer(x[:rows], cos[:rows], sin[:rows], pos[:rows], k, v, cap)
+            return out, k, v
+
+        k0, v0 = torch.randn(B, cap, nkv, hd), torch.randn(B, cap, nkv, hd)
+        x = torch.randn(R, 1, H)
+        padded, kp, vp = call(x, R, k0, v0)
+        tight, kt, vt = call(x, B, k0, v0)
+        self.assertEqual(tuple(padded.shape), (R, 1, H))
+        self.assertTrue(torch.equal(kp, kt) or (kp - kt).abs().max().item() < 1e-6)
+        self.assertLess((vp - vt).abs().max().item(), 1e-6)
+        self.assertLess((padded[:B] - tight).abs().max().item(), 1e-5)
+        # a padding row writes nothing: only each cached row's own position changed
+        changed = (kp != k0).any(-1).any(-1)  # [B, cap]
+        self.assertEqual(changed.nonzero().tolist(), [[0, 5], [1, 11], [2, 0]])
+        # row 0's output at R rows does not change when the other rows hold something else
+        x2 = x.clone()
+        x2[1:] = torch.randn(R - 1, 1, H)
+        other, _, _ = call(x2, R, k0, v0)
+        self.assertTrue(torch.equal(other[0], padded[0]))
+        self.assertFalse(torch.equal(other[1], padded[1]))
+
     def test_golden_prompts(self):
         tm = TinyModel.get()
         golden = load_json(os.path.join(tm.model, "golden.json"))
@@ -201,7 +240,7 @@ class ExportMatchesReference(unittest.TestCase):
     def test_manifest(self):
         tm = TinyModel.get()
         man = load_json(os.path.join(tm.model, "manifest.json"))
-        self.assertEqual(man["format_version"], 2)
+        self.assertEqual(man["format_version"], 3)
         self.assertEqual(man["name"], "InternVL2-tiny")
         self.assertEqual(man["family"], "internlm2")
         self.assertEqual(man["dtype"], "float32")

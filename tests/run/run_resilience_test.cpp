@@ -122,12 +122,14 @@ class RunResilience : public ::testing::Test {
     }
     EXPECT_EQ(records_without_times(a), records_without_times(b));
   }
+  void killed_at_random_points_and_restarted(const std::string& args);
   fs::path root_;
 };
 
-// Kills at 4 random item counts and once between two result files, restarting each time.
-TEST_F(RunResilience, KilledAtRandomPointsAndRestartedEndsWithTheUninterruptedFiles) {
-  Result full = run("full");
+// Kills at 4 random item counts and once between two result files, restarting each time, every
+// run with `args`.
+void RunResilience::killed_at_random_points_and_restarted(const std::string& args) {
+  Result full = run("full", args);
   ASSERT_EQ(full.rc, 0) << full.err;
 
   std::random_device rd;
@@ -144,7 +146,7 @@ TEST_F(RunResilience, KilledAtRandomPointsAndRestartedEndsWithTheUninterruptedFi
   std::sort(points.begin(), points.end());
   const fs::path records_name = "InternVL2-tiny_RealWorldQA_records.jsonl";
   for (size_t point : points) {
-    Child c = spawn(run_cmd("crash"), root_ / "c_out.txt", root_ / "c_err.txt");
+    Child c = spawn(run_cmd("crash", args), root_ / "c_out.txt", root_ / "c_err.txt");
     bool killed = false;
     for (int i = 0; i < 6000 && !killed; ++i) {  // up to 5 minutes
       const fs::path f = folder("crash");
@@ -163,14 +165,14 @@ TEST_F(RunResilience, KilledAtRandomPointsAndRestartedEndsWithTheUninterruptedFi
     if (c.pid > 0) c.wait_status();
   }
   // A kill between the predictions workbook and the rest of the result files.
-  Result final_write = run("crash", "", "VLM_RUN_CRASH_AT=after_predictions_xlsx");
+  Result final_write = run("crash", args, "VLM_RUN_CRASH_AT=after_predictions_xlsx");
   EXPECT_EQ(final_write.rc, 128 + SIGKILL) << "the crash hook did not fire: " << final_write.err;
   // (Whether acc.csv exists now depends on timing: when the last random kill came after the run
   // had finished, an earlier invocation wrote it. The restart below must give identical files
   // either way.)
   const fs::path b = folder("crash");
 
-  Result last = run("crash");
+  Result last = run("crash", args);
   ASSERT_EQ(last.rc, 0) << last.err;
   // The 8 good items are resumed; the 2 broken rows are tried again, as VLMEvalKit retries
   // failures.
@@ -179,6 +181,16 @@ TEST_F(RunResilience, KilledAtRandomPointsAndRestartedEndsWithTheUninterruptedFi
   // Every record line is complete JSON (no torn line was kept).
   std::istringstream lines(slurp(b / records_name));
   for (std::string line; std::getline(lines, line);) EXPECT_NO_THROW(nlohmann::json::parse(line));
+}
+
+TEST_F(RunResilience, KilledAtRandomPointsAndRestartedEndsWithTheUninterruptedFiles) {
+  killed_at_random_points_and_restarted("");
+}
+
+// The same with up to 8 items in flight (continuous batching): records land as items finish, in
+// any order, and a restart still ends with the files of an uninterrupted run.
+TEST_F(RunResilience, AtBatchSize8KilledAndRestartedEndsWithTheUninterruptedFiles) {
+  killed_at_random_points_and_restarted("--batch-size 8");
 }
 
 // Three processes started as torchrun starts them (RANK/WORLD_SIZE/LOCAL_RANK), at once.

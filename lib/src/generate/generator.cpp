@@ -3,25 +3,49 @@
 #include <algorithm>
 #include <cstdint>
 #include <optional>
+#include <utility>
 
 #include "vlm/core/error.h"
 #include "vlm/model/device_handoff.h"
-#include "vlm/model/stage_clock.h"
 
 namespace vlm {
-Generator::Generator(std::shared_ptr<const LoadedModel> model, int64_t capacity, bool cuda_graphs)
-    : forward_(model, capacity), cache_(*model, capacity), step_(forward_, cache_, cuda_graphs) {}
 
-GenerationResult Generator::generate(const torch::Tensor& input_ids,
-                                     const torch::Tensor& pixel_values,
-                                     const GenerationOptions& options) {
+namespace {
+
+int64_t checked_batch(int64_t batch) {
+  check_user(batch >= 1 && batch <= ModelForward::kDecodeRows,
+             "batch size " + std::to_string(batch) + " is outside 1.." +
+                 std::to_string(ModelForward::kDecodeRows));
+  return batch;
+}
+
+}  // namespace
+
+Generator::Generator(std::shared_ptr<const LoadedModel> model, int64_t capacity, bool cuda_graphs,
+                     int64_t batch)
+    : forward_(model, capacity),
+      cache_(*model, capacity, checked_batch(batch)),
+      step_(forward_, cache_, cuda_graphs),
+      slots_(static_cast<size_t>(batch)) {}
+
+int64_t Generator::in_flight() const {
+  return std::count_if(slots_.begin(), slots_.end(), [](const auto& s) { return s.has_value(); });
+}
+
+void Generator::start(uint64_t tag, const torch::Tensor& input_ids,
+                      const torch::Tensor& pixel_values, const GenerationOptions& options) {
   options.validate();
   c10::InferenceMode guard;
+  auto free = std::find_if(slots_.begin(), slots_.end(), [](const auto& s) { return !s; });
+  check_internal(free != slots_.end(), "Generator::start without a free slot");
+  const int64_t slot = free - slots_.begin();
   const LoadedModel& model = forward_.model();
-  GenerationResult result;
-  result.input_tokens = input_ids.size(1);
-  check_user(result.input_tokens + options.max_new_tokens <= capacity(),
-             "prompt of " + std::to_string(result.input_tokens) + " tokens + max_new_tokens " +
+  Sequence seq;
+  seq.tag = tag;
+  seq.options = options;
+  seq.result.input_tokens = input_ids.size(1);
+  check_user(seq.result.input_tokens + options.max_new_tokens <= capacity(),
+             "prompt of " + std::to_string(seq.result.input_tokens) + " tokens + max_new_tokens " +
                  std::to_string(options.max_new_tokens) + " exceeds the KV-cache capacity " +
                  std::to_string(capacity()));
 
@@ -32,51 +56,102 @@ GenerationResult Generator::generate(const torch::Tensor& input_ids,
   // The ids go to the device before vision is queued, without waiting for it: from vision to the
   // first token's stop check nothing synchronises with the host.
   const ModelForward::PromptTokens prompt = forward_.stage_prompt(input_ids);
-  std::optional<StageMark> vision_start, vision_end;
   torch::Tensor image_embeds;
   if (pixel_values.defined() && pixel_values.size(0) > 0) {
-    vision_start = StageMark::on(model.vision().device);
+    seq.vision_start = StageMark::on(model.vision().device);
     image_embeds = forward_.encode_images(pixel_values);
-    vision_end =
+    seq.vision_end =
         StageMark::on(model.projector().device, model.projector().device != model.vision().device);
   }
-
-  const StageMark prefill_start = StageMark::on(embed_device);
+  // The prefill runs alone, at the prompt's own length, into this sequence's row of the cache.
+  seq.prefill_start = StageMark::on(embed_device);
   torch::Tensor hidden = forward_.embed(prompt, image_embeds);
-  hidden = forward_.decode_layers(hidden, cache_, 0);
-  torch::Tensor logits = forward_.head_logits(hidden);  // [1,1,V]
-  torch::Tensor next_dev = logits.argmax(-1);           // [1,1]: ties to the lowest id
-  const StageMark prefill_end = StageMark::on(head_device, head_device != embed_device);
-  int64_t pos = result.input_tokens;
+  hidden = forward_.decode_layers(hidden, cache_, 0, slot);
+  const torch::Tensor logits = forward_.head_logits(hidden);  // [1,1,V]
+  const torch::Tensor next = logits.argmax(-1);               // [1,1]: ties to the lowest id
+  seq.prefill_end = StageMark::on(head_device, head_device != embed_device);
+  seq.pos = seq.result.input_tokens;
+  // Reading the first token for its stop check is the prefill's one host synchronisation.
+  const int64_t id = next.item<int64_t>();
+  *free = std::move(seq);
+  accept(slot, id, logits);
+}
 
-  Stopwatch decode_watch;
-  for (int64_t step = 0; step < options.max_new_tokens; ++step) {
-    if (options.keep_logits) result.logits.push_back(logits.reshape({-1}).to(torch::kCPU).clone());
-    // The next id stays on the device; reading it for the stop check is the loop's one host
-    // synchronisation.
-    const int64_t next = next_dev.item<int64_t>();
-    if (step == 0) decode_watch.restart();
-    result.ids.push_back(next);
-    if (step + 1 >= options.min_new_tokens &&
-        std::find(options.stop_ids.begin(), options.stop_ids.end(), next) !=
-            options.stop_ids.end()) {
-      result.stop_reason = "stop_id";
-      break;
-    }
-    if (step + 1 == options.max_new_tokens) {
-      result.stop_reason = "max_new_tokens";
-      break;
-    }
-    const DecodeStep::Output out = step_.run(next_dev, pos);
-    logits = out.logits;
-    next_dev = out.next_id;
-    ++pos;
+void Generator::accept(int64_t slot, int64_t id, const torch::Tensor& logits_row) {
+  Sequence& q = *slots_[static_cast<size_t>(slot)];
+  const GenerationOptions& o = q.options;
+  const int64_t step = static_cast<int64_t>(q.result.ids.size());
+  if (o.keep_logits) q.result.logits.push_back(logits_row.reshape({-1}).to(torch::kCPU).clone());
+  if (step == 0) q.decode_watch.restart();
+  q.result.ids.push_back(id);
+  const bool stop = step + 1 >= o.min_new_tokens &&
+                    std::find(o.stop_ids.begin(), o.stop_ids.end(), id) != o.stop_ids.end();
+  if (!stop && step + 1 < o.max_new_tokens) {
+    q.next_id = id;
+    return;
   }
-  if (vision_start) result.times["vision"] = StageMark::elapsed_ms(*vision_start, *vision_end);
-  result.times["prefill"] = StageMark::elapsed_ms(prefill_start, prefill_end);
-  result.times["decode"] = decode_watch.elapsed_ms();
-  result.decode_steps = static_cast<int64_t>(result.ids.size()) - 1;
-  return result;
+  GenerationResult& r = q.result;
+  r.stop_reason = stop ? "stop_id" : "max_new_tokens";
+  if (q.vision_start) r.times["vision"] = StageMark::elapsed_ms(*q.vision_start, *q.vision_end);
+  r.times["prefill"] = StageMark::elapsed_ms(*q.prefill_start, *q.prefill_end);
+  r.times["decode"] = q.decode_watch.elapsed_ms();
+  r.decode_steps = static_cast<int64_t>(r.ids.size()) - 1;
+  finished_.push_back({q.tag, std::move(r)});
+  slots_[static_cast<size_t>(slot)].reset();
+}
+
+void Generator::step() {
+  c10::InferenceMode guard;
+  dropped_.clear();
+  const size_t n = slots_.size();
+  DecodeStep::Rows rows;
+  rows.ids.assign(n, 0);
+  rows.positions.assign(n, 0);
+  rows.active.assign(n, 0);
+  for (size_t i = 0; i < n; ++i) {
+    if (!slots_[i]) continue;
+    rows.ids[i] = slots_[i]->next_id;
+    rows.positions[i] = slots_[i]->pos;
+    rows.active[i] = 1;
+  }
+  DecodeStep::Output out;
+  torch::Tensor ids;
+  try {
+    out = step_.run(rows);
+    // The step's one host synchronisation: every sequence's next id, for the stop checks.
+    ids = out.next_id.reshape({-1}).to(torch::kCPU);
+  } catch (...) {
+    for (auto& s : slots_) {
+      if (s) dropped_.push_back(s->tag);
+      s.reset();
+    }
+    throw;
+  }
+  const int64_t* next = ids.data_ptr<int64_t>();
+  for (size_t i = 0; i < n; ++i) {
+    if (!rows.active[i]) continue;
+    ++slots_[i]->pos;
+    accept(static_cast<int64_t>(i), next[i],
+           slots_[i]->options.keep_logits ? out.logits[static_cast<int64_t>(i)] : torch::Tensor());
+  }
+}
+
+std::vector<Generator::Finished> Generator::take_finished() {
+  std::vector<Finished> out;
+  out.swap(finished_);
+  return out;
+}
+
+GenerationResult Generator::generate(const torch::Tensor& input_ids,
+                                     const torch::Tensor& pixel_values,
+                                     const GenerationOptions& options) {
+  check_internal(in_flight() == 0 && finished_.empty(),
+                 "Generator::generate while sequences are in flight");
+  start(0, input_ids, pixel_values, options);
+  while (in_flight() > 0) step();
+  std::vector<Finished> done = take_finished();
+  check_internal(done.size() == 1, "Generator::generate: one sequence in, one out");
+  return std::move(done.front().result);
 }
 
 torch::Tensor Generator::full_forward_logits(const torch::Tensor& input_ids,

@@ -6,7 +6,8 @@
 
 namespace vlm {
 
-KvCache::KvCache(const LoadedModel& model, int64_t capacity, int64_t batch) : capacity_(capacity) {
+KvCache::KvCache(const LoadedModel& model, int64_t capacity, int64_t batch)
+    : capacity_(capacity), slots_(batch) {
   check_user(capacity > 0, "kv cache capacity must be > 0, got " + std::to_string(capacity));
   const LlmConfig& llm = model.manifest().llm;
   for (const LoadedUnit* layer : model.layers()) {

@@ -20,7 +20,7 @@ namespace {
 
 // 2: capture-friendly decoder layers (positions as a device tensor, cache [B,Cap,nkv,hd], the
 // causal mask made inside the unit); 1: host positions and a [T,S] mask from the runtime.
-constexpr int kFormatVersion = 2;
+constexpr int kFormatVersion = 3;
 
 // Field access that names the file and the field path on failure.
 class Reader {

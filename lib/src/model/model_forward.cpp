@@ -58,7 +58,18 @@ int64_t ModelForward::attend_length(c10::Device device, int64_t pos, int64_t t, 
   return t == 1 && device.is_cuda() ? capacity : pos + t;
 }
 
-torch::Tensor ModelForward::decode_layers(torch::Tensor hidden, KvCache& cache, int64_t pos) const {
+namespace {
+
+// Keys or values of one layer: every slot (slot < 0) or the one row `slot` (a view).
+torch::Tensor cache_rows(const torch::Tensor& all, int64_t slot) {
+  return slot < 0 ? all : all.narrow(0, slot, 1);
+}
+
+}  // namespace
+
+torch::Tensor ModelForward::decode_layers(torch::Tensor hidden, KvCache& cache, int64_t pos,
+                                          int64_t slot) const {
+  check_internal(slot >= 0 && slot < cache.slots(), "decode_layers: no such cache slot");
   const int64_t t = hidden.size(1);
   const int64_t s = pos + t;
   check_user(s <= cache.capacity() && s <= rotary_.capacity(),
@@ -77,8 +88,9 @@ torch::Tensor ModelForward::decode_layers(torch::Tensor hidden, KvCache& cache, 
           torch::arange(pos, s, torch::dtype(torch::kInt64).device(layer.device)).unsqueeze(0);
     auto [cos, sin] = rotary_.rows(layer.device, pos, t);
     const int64_t attend = attend_length(layer.device, pos, t, cache.capacity());
-    hidden = run_unit(layer, {hidden, cos.unsqueeze(0), sin.unsqueeze(0), positions, cache.keys(i),
-                              cache.values(i), attend})
+    hidden = run_unit(layer,
+                      {hidden, cos.unsqueeze(0), sin.unsqueeze(0), positions,
+                       cache_rows(cache.keys(i), slot), cache_rows(cache.values(i), slot), attend})
                  .toTensor();
   }
   return hidden;
@@ -86,16 +98,20 @@ torch::Tensor ModelForward::decode_layers(torch::Tensor hidden, KvCache& cache, 
 
 torch::Tensor ModelForward::step_layers(torch::Tensor hidden, KvCache& cache,
                                         const torch::Tensor& positions, int64_t attend,
-                                        size_t first, size_t last) const {
+                                        size_t first, size_t last, int64_t slot) const {
   const auto& layers = model_->layers();
   check_internal(first <= last && last <= layers.size(), "step_layers: bad layer range");
+  check_internal(
+      slot < cache.slots() && (slot < 0 ? hidden.size(0) >= cache.slots() : hidden.size(0) == 1),
+      "step_layers: rows do not match the cache's slots");
   if (first == last) return hidden;
   const c10::Device device = layers[first]->device;
   auto [cos, sin] = rotary_.step_rows(device, positions);
   for (size_t i = first; i < last; ++i) {
     const LoadedUnit& layer = *layers[i];
     check_internal(layer.device == device, "step_layers: layers on several devices");
-    hidden = run_unit(layer, {hidden, cos, sin, positions, cache.keys(i), cache.values(i), attend})
+    hidden = run_unit(layer, {hidden, cos, sin, positions, cache_rows(cache.keys(i), slot),
+                              cache_rows(cache.values(i), slot), attend})
                  .toTensor();
   }
   return hidden;

@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstdint>
 #include <cstdlib>
+#include <deque>
 #include <exception>
 #include <fstream>
 #include <memory>
@@ -183,7 +184,7 @@ class LazyModel {
       // TorchScript archives run code when loaded: the loader checks each one's hash first.
       auto model = LoadedModel::load(rm_.manifest, plan_, load_);
       file_checks_ = model->file_checks();
-      session_ = std::make_unique<ModelSession>(model, cuda_graphs_);
+      session_ = std::make_unique<ModelSession>(model, cuda_graphs_, capacity_.batch);
       // The KV cache the plan counted, for the run's largest item (run_capacity).
       session_->reserve(capacity_.max_sequence);
       load_ms_ = watch.elapsed_ms();
@@ -310,186 +311,326 @@ struct PairContext {
   const std::function<void(const std::string&, const std::string&)>* on_response = nullptr;
 };
 
-// Runs this shard's part of one dataset, then merges and scores when every shard is complete.
-PairResult run_pair(PairContext& ctx, const std::string& run_name) {
-  const RunOptions& o = *ctx.o;
-  PairResult res;
-  res.model = ctx.model_name;
-  res.dataset = run_name;
-  res.folder = ctx.folder;
+// The pending items of one dataset shard through the model, as a pipeline: prepared ahead on the
+// CPU pool (RunAhead, in item order) -> generated in batches (up to the session's batch in flight,
+// continuous batching) -> each finished item recorded (its record built, scored, appended and
+// fsynced) as it finishes. Records may land out of item order; every result file is written later
+// in dataset order, so the files do not depend on the batch size.
+class ItemLoop {
+ public:
+  ItemLoop(const PairContext& ctx, const DatasetSpec& spec, const std::string& data_name,
+           const ModelConfig& cfg, ModelSession& session, RecordFile& records, Progress& progress,
+           PairResult& res)
+      : ctx_(ctx),
+        o_(*ctx.o),
+        spec_(spec),
+        data_name_(data_name),
+        cfg_(cfg),
+        session_(session),
+        records_(records),
+        progress_(progress),
+        res_(res),
+        max_new_(o_.max_new_tokens.value_or(cfg.max_new_tokens)) {}
 
-  const std::string data_name = o.dataset_for(run_name);
-  const DatasetSpec spec = require_dataset_file(data_name, o);
-  const Dataset full(spec, o.data_root);
-  // --limit N: a view of the first N items, so that everything downstream (predictions, scoring)
-  // sees exactly them; nothing is written anywhere for it.
-  std::optional<Dataset> limited;
-  if (o.limit && *o.limit < full.size()) limited = full.head(*o.limit);
-  const Dataset& ds = limited ? *limited : full;
-  std::vector<const Item*> items;
-  for (const Item& item : ds.items()) items.push_back(&item);
-  res.items = items.size();
-  const PairFiles files = pair_files(ctx.folder, ctx.model_name, run_name);
-  const std::string label = ctx.model_name + "/" + run_name;
+  // Answers `pending` (or, after an interrupt, the items already started) and records each one.
+  void run(const std::vector<const Item*>& pending);
 
-  // --reuse: records of the newest earlier folder with the same commit, when this one has none.
-  if (o.reuse && pair_record_files(files.folder, files.stem).empty()) {
-    const fs::path from =
-        find_reuse_folder(ctx.folder.parent_path(), ctx.folder, o.commit, files.stem);
-    if (!from.empty()) {
-      FolderLock lock(ctx.folder);
-      if (pair_record_files(files.folder, files.stem).empty()) {
-        for (const fs::path& f : pair_record_files(from, files.stem)) {
-          std::error_code ec;
-          fs::copy_file(f, files.folder / f.filename(), fs::copy_options::skip_existing, ec);
-          check_user(!ec, "--reuse: cannot copy " + f.string() + " into " + files.folder.string() +
-                              ": " + ec.message());
-        }
-        log::info(label + ": --reuse: took the records of " + from.string());
-      }
-    }
+ private:
+  // One pending item on its way: what the pool made of it, and its attempts.
+  struct Work {
+    const Item* item = nullptr;
+    std::string what;  // "DATA item INDEX (row N)", for errors
+    std::optional<PreparedItem> prepared;
+    std::exception_ptr not_prepared;  // RunAhead::take() threw
+    int attempt = 0;
+  };
+  std::string what_of(const Item& item) const {
+    return data_name_ + " item " + item.index + " (row " + std::to_string(item.row + 1) + ")";
   }
+  // Starts work k on the model, or finishes it at once when its host half failed.
+  void admit(size_t k);
+  // An item's answer or error: its record, or (out of memory, first attempt) a second attempt.
+  void finish(size_t k, const PromptOutput& out, const std::exception_ptr& error);
+  // Scores, appends and reports a finished record.
+  void record(const Work& w, ItemRecord rec);
 
-  json shard_json;
-  if (o.mode != RunMode::kEval) {
-    Stopwatch infer_watch;
-    RecordFile own(shard_record_path(files, o.shard));
-    std::map<std::string, ItemRecord> done = read_pair_records(files);
-    const std::vector<size_t> positions = shard_positions(items.size(), o.shard);
-    res.shard_items = positions.size();
-    std::vector<const Item*> pending;
-    for (size_t p : positions) {
-      auto it = done.find(items[p]->index);
-      // Failed items are tried again, as VLMEvalKit does.
-      if (it == done.end() || it->second.error)
-        pending.push_back(items[p]);
-      else
-        ++res.resumed;
-    }
-    if (!pending.empty()) {
-      const bool had_model = ctx.model->loaded();
-      ModelSession& session = ctx.model->session();
-      if (!had_model) res.stages["load"] = ctx.model->load_ms();
-      const ModelConfig& cfg = ctx.model->config();
-      const int64_t max_new = o.max_new_tokens.value_or(cfg.max_new_tokens);
-      session.set_min_new_tokens(spec.min_new_tokens);  // per dataset: the session is shared
+  const PairContext& ctx_;
+  const RunOptions& o_;
+  const DatasetSpec& spec_;
+  const std::string& data_name_;
+  const ModelConfig& cfg_;
+  ModelSession& session_;
+  RecordFile& records_;
+  Progress& progress_;
+  PairResult& res_;
+  const int64_t max_new_;
+  std::vector<Work> work_;
+  std::deque<size_t> retry_;  // works to start again (out of memory once), before new ones
+};
 
-      Progress progress(label + (o.shard.world_size > 1 ? " shard " + o.shard.tag() : ""),
-                        positions.size(), res.resumed, progress_style_for_stderr(o.quiet));
-      progress.set_stage("infer");
-      infer_watch.restart();
-      const auto what_of = [&](const Item& item) {
-        return data_name + " item " + item.index + " (row " + std::to_string(item.row + 1) + ")";
-      };
-      // The pending items' CPU stages run ahead of the device on a small pool, handed out in order.
-      RunAhead<PreparedItem> ahead(
-          pending.size(), {o.prepare_threads, std::max(1, 2 * o.prepare_threads)}, [&](size_t i) {
-            return prepare_item(*pending[i], spec, data_name, cfg, session, what_of(*pending[i]));
-          });
-      for (const Item* item : pending) {
-        if (o.interrupt && o.interrupt->load() != 0) {
-          res.interrupted = true;
-          break;
-        }
-        ItemRecord rec;
-        rec.index = item->index;
-        rec.row = item->row;
-        const std::string what = what_of(*item);
-        std::optional<PreparedItem> prepared;  // taken once; an out-of-memory retry reuses it
-        std::exception_ptr not_prepared;
+void ItemLoop::run(const std::vector<const Item*>& pending) {
+  session_.set_min_new_tokens(spec_.min_new_tokens);  // per dataset: the session is shared
+  for (const Item* item : pending) work_.push_back({item, what_of(*item), {}, {}, 0});
+  // The pending items' CPU stages run ahead of the device on a small pool, handed out in order;
+  // enough of them to fill a batch.
+  const int ahead = std::max(1, 2 * o_.prepare_threads) + static_cast<int>(session_.batch()) - 1;
+  RunAhead<PreparedItem> pool(pending.size(), {o_.prepare_threads, ahead}, [&](size_t i) {
+    return prepare_item(*pending[i], spec_, data_name_, cfg_, session_, work_[i].what);
+  });
+  size_t next = 0;  // the next work to take from the pool
+  for (;;) {
+    const bool stopping = o_.interrupt && o_.interrupt->load() != 0;
+    if (stopping && (next < work_.size() || !retry_.empty())) res_.interrupted = true;
+    while (!stopping && session_.has_free_slot()) {
+      if (!retry_.empty()) {
+        const size_t k = retry_.front();
+        retry_.pop_front();
+        admit(k);
+      } else if (next < work_.size()) {
+        Work& w = work_[next];
         try {
-          prepared = ahead.take();
+          w.prepared = pool.take();
         } catch (...) {
-          not_prepared = std::current_exception();
+          w.not_prepared = std::current_exception();
         }
-        // The error boundary of an item: bad input and device errors (out of memory, a unit's
-        // runtime error) become its recorded error and the run goes on; an out-of-memory item is
-        // tried once more after the allocator's cache is released. Internal errors (ours) are
-        // not caught here: they stop the run.
-        for (int attempt = 0;; ++attempt) {
-          PromptOutput partial;  // what a failed attempt got to (sizes, times)
-          try {
-            if (not_prepared) std::rethrow_exception(not_prepared);
-            rec.prompt = prepared->prompt;
-            if (prepared->error) {
-              partial.times["total"] = prepared->error_ms;
-              std::rethrow_exception(prepared->error);
-            }
-            const PromptOutput out = session.answer_prepared(prepared->host, max_new, &partial);
-            rec.tiles_per_image = out.tiles_per_image;
-            rec.input_tokens = static_cast<int64_t>(out.input_ids.size());
-            rec.output_ids = out.output_ids;
-            rec.prediction = out.prediction;
-            rec.times = out.times;
-            rec.error.reset();
-          } catch (const Error& e) {
-            if (e.kind() == ErrorKind::kInternal) throw;
-            // What a failed item got to stays in its record.
-            rec.tiles_per_image = partial.tiles_per_image;
-            rec.input_tokens = static_cast<int64_t>(partial.input_ids.size());
-            rec.times = partial.times;
-            const auto* device = dynamic_cast<const DeviceError*>(&e);
-            std::string msg = e.what();
-            if (device && device->out_of_memory() && rec.input_tokens > 0)
-              msg += " (the item: " + std::to_string(rec.input_tokens) + " prompt tokens, " +
-                     std::to_string(std::accumulate(rec.tiles_per_image.begin(),
-                                                    rec.tiles_per_image.end(), 0)) +
-                     " tiles, up to " + std::to_string(max_new) + " new tokens)";
-            rec.error = msg.rfind(what, 0) == 0 ? msg : what + ": " + msg;
-            rec.prediction = "Failed to obtain answer: " + msg;
-            if (device && device->out_of_memory() && attempt == 0) {
-              log::warning(*rec.error + "; releasing cached device memory and trying it again");
-              release_cached_device_memory();
-              continue;
-            }
-            log::warning(*rec.error);
-          }
-          break;
-        }
-        // The record's own score (informational; score_dataset decides the dataset's scores,
-        // e.g. over circular groups).
-        if (rec.error) {
-          RecordScore failed = failed_record_score(spec, rec.prediction);
-          rec.extracted = std::move(failed.extracted);
-          rec.hit = failed.hit;
-          rec.log = std::move(failed.log);
-        } else {
-          try {
-            RecordScore sc = record_score(spec, *item, rec.prediction, o.can_infer);
-            rec.extracted = std::move(sc.extracted);
-            rec.hit = sc.hit;
-            rec.log = std::move(sc.log);
-          } catch (const UserError& e) {  // an item the scorer cannot read (its answer cell)
-            rec.error = what + ": scoring: " + e.what();
-            log::warning(*rec.error);
-          }
-        }
-        own.append(rec);
-        if (ctx.on_response && *ctx.on_response) (*ctx.on_response)(what, rec.prediction);
-        ++res.answered;
-        res.errors += rec.error.has_value();
-        for (const auto& [stage, ms] : rec.times) res.times[stage] += ms;
-        progress.advance();
-        crash_point("after_record_" + std::to_string(res.answered));
+        admit(next++);
+      } else {
+        break;
       }
-      progress.finish();
-      res.stages["infer"] = infer_watch.elapsed_ms();
-      if (res.answered > 0 && res.stages["infer"] > 0)
-        res.items_per_s = static_cast<double>(res.answered) / (res.stages["infer"] / 1000.0);
     }
-    shard_json = {
-        {"items", res.shard_items},       {"answered", res.answered},
-        {"resumed", res.resumed},         {"errors_now", res.errors},
-        {"items_per_s", res.items_per_s}, {"stage_ms", res.stages},
-        {"item_stage_ms", res.times},     {"status", res.interrupted ? "interrupted" : "done"}};
+    if (session_.in_flight() == 0) {
+      if (stopping || (next == work_.size() && retry_.empty())) break;
+      continue;
+    }
+    // Wall time of the batched decode steps (shared by the items in flight), for run.json.
+    Stopwatch step_watch;
+    std::vector<ModelSession::Answer> answers = session_.step();
+    res_.stages["decode"] += step_watch.elapsed_ms();
+    for (ModelSession::Answer& a : answers) finish(static_cast<size_t>(a.tag), a.output, a.error);
   }
-  if (res.interrupted) {
-    update_run_json(ctx.folder, [&](json& j) {
-      j["datasets"][run_name]["shards"][o.shard.tag()] = shard_json;
-    });
-    return res;
-  }
+}
 
+void ItemLoop::admit(size_t k) {
+  Work& w = work_[k];
+  if (w.not_prepared) return finish(k, PromptOutput{}, w.not_prepared);
+  if (w.prepared->error) {
+    PromptOutput partial;
+    partial.times["total"] = w.prepared->error_ms;
+    return finish(k, partial, w.prepared->error);
+  }
+  // Wall time of the items' starts (device preprocessing, vision, prefill), for run.json.
+  Stopwatch start_watch;
+  std::vector<ModelSession::Answer> answers = session_.start(k, w.prepared->host, max_new_);
+  res_.stages["start"] += start_watch.elapsed_ms();
+  for (ModelSession::Answer& a : answers) finish(static_cast<size_t>(a.tag), a.output, a.error);
+}
+
+void ItemLoop::finish(size_t k, const PromptOutput& out, const std::exception_ptr& error) {
+  Work& w = work_[k];
+  ItemRecord rec;
+  rec.index = w.item->index;
+  rec.row = w.item->row;
+  if (w.prepared) rec.prompt = w.prepared->prompt;
+  rec.tiles_per_image = out.tiles_per_image;
+  rec.input_tokens = static_cast<int64_t>(out.input_ids.size());
+  rec.times = out.times;
+  if (!error) {
+    rec.output_ids = out.output_ids;
+    rec.prediction = out.prediction;
+    return record(w, std::move(rec));
+  }
+  // The error boundary of an item: bad input and device errors (out of memory, a unit's runtime
+  // error) become its recorded error and the run goes on; an out-of-memory item is tried once
+  // more after the allocator's cache is released. Internal errors (ours) are not caught here:
+  // they stop the run.
+  try {
+    std::rethrow_exception(error);
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::kInternal) throw;
+    const auto* device = dynamic_cast<const DeviceError*>(&e);
+    std::string msg = e.what();
+    if (device && device->out_of_memory() && rec.input_tokens > 0)
+      msg += " (the item: " + std::to_string(rec.input_tokens) + " prompt tokens, " +
+             std::to_string(
+                 std::accumulate(rec.tiles_per_image.begin(), rec.tiles_per_image.end(), 0)) +
+             " tiles, up to " + std::to_string(max_new_) + " new tokens)";
+    rec.error = msg.rfind(w.what, 0) == 0 ? msg : w.what + ": " + msg;
+    rec.prediction = "Failed to obtain answer: " + msg;
+    if (device && device->out_of_memory() && w.attempt == 0) {
+      log::warning(*rec.error + "; releasing cached device memory and trying it again");
+      release_cached_device_memory();
+      ++w.attempt;
+      retry_.push_back(k);
+      return;
+    }
+    log::warning(*rec.error);
+  }
+  record(w, std::move(rec));
+}
+
+void ItemLoop::record(const Work& w, ItemRecord rec) {
+  // The record's own score (informational; score_dataset decides the dataset's scores, e.g. over
+  // circular groups).
+  if (rec.error) {
+    RecordScore failed = failed_record_score(spec_, rec.prediction);
+    rec.extracted = std::move(failed.extracted);
+    rec.hit = failed.hit;
+    rec.log = std::move(failed.log);
+  } else {
+    try {
+      RecordScore sc = record_score(spec_, *w.item, rec.prediction, o_.can_infer);
+      rec.extracted = std::move(sc.extracted);
+      rec.hit = sc.hit;
+      rec.log = std::move(sc.log);
+    } catch (const UserError& e) {  // an item the scorer cannot read (its answer cell)
+      rec.error = w.what + ": scoring: " + e.what();
+      log::warning(*rec.error);
+    }
+  }
+  records_.append(rec);
+  if (ctx_.on_response && *ctx_.on_response) (*ctx_.on_response)(w.what, rec.prediction);
+  ++res_.answered;
+  res_.errors += rec.error.has_value();
+  for (const auto& [stage, ms] : rec.times) res_.times[stage] += ms;
+  progress_.advance();
+  crash_point("after_record_" + std::to_string(res_.answered));
+}
+
+// One dataset of the run as a pair sees it: its spec and file, the --limit view and its items.
+struct PairData {
+  PairData(const PairContext& ctx, const std::string& name)
+      : run_name(name),
+        data_name(ctx.o->dataset_for(name)),
+        spec(require_dataset_file(data_name, *ctx.o)),
+        full(spec, ctx.o->data_root),
+        files(pair_files(ctx.folder, ctx.model_name, name)),
+        label(ctx.model_name + "/" + name) {
+    // --limit N: a view of the first N items, so that everything downstream (predictions,
+    // scoring) sees exactly them; nothing is written anywhere for it.
+    if (ctx.o->limit && *ctx.o->limit < full.size()) limited = full.head(*ctx.o->limit);
+    for (const Item& item : ds().items()) items.push_back(&item);
+  }
+  PairData(const PairData&) = delete;
+  PairData& operator=(const PairData&) = delete;
+  const Dataset& ds() const { return limited ? *limited : full; }
+
+  std::string run_name;   // the --data / config name
+  std::string data_name;  // the dataset it runs
+  DatasetSpec spec;
+  Dataset full;
+  std::optional<Dataset> limited;
+  std::vector<const Item*> items;  // of ds(), in dataset order
+  PairFiles files;
+  std::string label;  // "MODEL/NAME", for messages
+};
+
+// --reuse: the records of the newest earlier folder with the same commit, copied into this one
+// when it has none for the pair.
+void take_reused_records(const PairContext& ctx, const PairFiles& files, const std::string& label) {
+  if (!pair_record_files(files.folder, files.stem).empty()) return;
+  const fs::path from =
+      find_reuse_folder(ctx.folder.parent_path(), ctx.folder, ctx.o->commit, files.stem);
+  if (from.empty()) return;
+  FolderLock lock(ctx.folder);
+  if (!pair_record_files(files.folder, files.stem).empty()) return;
+  for (const fs::path& f : pair_record_files(from, files.stem)) {
+    std::error_code ec;
+    fs::copy_file(f, files.folder / f.filename(), fs::copy_options::skip_existing, ec);
+    check_user(!ec, "--reuse: cannot copy " + f.string() + " into " + files.folder.string() + ": " +
+                        ec.message());
+  }
+  log::info(label + ": --reuse: took the records of " + from.string());
+}
+
+// This shard's items that have no record yet, or a failed one (tried again, as VLMEvalKit does);
+// counts the shard's items and those resumed into `res`.
+std::vector<const Item*> pending_items(const std::vector<const Item*>& items,
+                                       const PairFiles& files, const Shard& shard,
+                                       PairResult& res) {
+  const std::map<std::string, ItemRecord> done = read_pair_records(files);
+  const std::vector<size_t> positions = shard_positions(items.size(), shard);
+  res.shard_items = positions.size();
+  std::vector<const Item*> pending;
+  for (size_t p : positions) {
+    auto it = done.find(items[p]->index);
+    if (it == done.end() || it->second.error)
+      pending.push_back(items[p]);
+    else
+      ++res.resumed;
+  }
+  return pending;
+}
+
+// Answers this shard's pending items (loading the model at the first that needs it) and returns
+// the shard's run.json entry.
+json infer_shard(const PairContext& ctx, const PairData& pd, PairResult& res) {
+  const RunOptions& o = *ctx.o;
+  const PairFiles& files = pd.files;
+  RecordFile own(shard_record_path(files, o.shard));
+  const std::vector<const Item*> pending = pending_items(pd.items, files, o.shard, res);
+  if (!pending.empty()) {
+    const bool had_model = ctx.model->loaded();
+    ModelSession& session = ctx.model->session();
+    if (!had_model) res.stages["load"] = ctx.model->load_ms();
+    Progress progress(pd.label + (o.shard.world_size > 1 ? " shard " + o.shard.tag() : ""),
+                      res.shard_items, res.resumed, progress_style_for_stderr(o.quiet));
+    progress.set_stage("infer");
+    Stopwatch infer_watch;
+    ItemLoop loop{ctx, pd.spec, pd.data_name, ctx.model->config(), session, own, progress, res};
+    loop.run(pending);
+    progress.finish();
+    res.stages["infer"] = infer_watch.elapsed_ms();
+    if (res.answered > 0 && res.stages["infer"] > 0)
+      res.items_per_s = static_cast<double>(res.answered) / (res.stages["infer"] / 1000.0);
+  }
+  return {{"items", res.shard_items},       {"answered", res.answered},
+          {"resumed", res.resumed},         {"errors_now", res.errors},
+          {"items_per_s", res.items_per_s}, {"stage_ms", res.stages},
+          {"item_stage_ms", res.times},     {"status", res.interrupted ? "interrupted" : "done"}};
+}
+
+// Writes the predictions of `records` (every item has one) and, with `score`, the score files;
+// their errors, stage times and scores go into the dataset's run.json entry `d`.
+void write_merged(const PairContext& ctx, const PairData& pd,
+                  const std::map<std::string, ItemRecord>& records, bool score, json& d,
+                  PairResult& res) {
+  const std::vector<const Item*>& items = pd.items;
+  const PairFiles& files = pd.files;
+  Stopwatch merge_watch;
+  write_predictions(pd.ds(), items, records, files);
+  json errors = json::array();
+  for (const Item* item : items) {
+    const ItemRecord& r = records.at(item->index);
+    if (r.error) errors.push_back({{"index", r.index}, {"error", *r.error}});
+  }
+  d["errors"] = errors;
+  d["stage_ms"]["merge"] = merge_watch.elapsed_ms();
+  res.stages["merge"] = merge_watch.elapsed_ms();
+  if (score) {
+    Stopwatch eval_watch;
+    // score_dataset sees the items of this run (--limit) in dataset order.
+    const DatasetScores scores = score_dataset(pd.spec, pd.ds(), records, ctx.o->can_infer, files);
+    crash_point("after_scoring");
+    res.acc = scores.acc;
+    if (!scores.scores.is_null()) d["scores"] = scores.scores;
+    if (scores.acc) d["acc_table"] = acc_table_json(*scores.acc);
+    link_pair_files(ctx.folder, files.stem);
+    d["stage_ms"]["evaluate"] = eval_watch.elapsed_ms();
+    res.stages["evaluate"] = eval_watch.elapsed_ms();
+  }
+}
+
+// Merges every shard's records into the predictions and scores them (unless --mode infer), once
+// every item has its record; records this shard's `shard_json` in run.json either way.
+void merge_and_score(const PairContext& ctx, const PairData& pd, const json& shard_json,
+                     PairResult& res) {
+  const RunOptions& o = *ctx.o;
+  const std::string& run_name = pd.run_name;
+  const std::string& data_name = pd.data_name;
+  const std::string& label = pd.label;
+  const DatasetSpec& spec = pd.spec;
+  const std::vector<const Item*>& items = pd.items;
+  const PairFiles& files = pd.files;
   // Merge and score, once every item of every shard has its record. The lock makes the shards
   // that finish at the same time take turns; the first to find the records complete does it.
   FolderLock lock(ctx.folder);
@@ -498,7 +639,7 @@ PairResult run_pair(PairContext& ctx, const std::string& run_name) {
   if (!shard_json.is_null()) d["shards"][o.shard.tag()] = shard_json;
   d["dataset"] = data_name;
   d["file"] = fs::absolute(o.data_root / spec.file).string();
-  d["md5"] = full.file_md5();
+  d["md5"] = pd.full.file_md5();
   d["kind"] = to_string(spec.kind);
   d["items"] = res.items;
   d["limit"] = o.limit ? json(*o.limit) : json(nullptr);
@@ -517,7 +658,7 @@ PairResult run_pair(PairContext& ctx, const std::string& run_name) {
     log::info(label + ": shard " + o.shard.tag() + " done; " + std::to_string(missing) +
               " items wait for other shards (the last shard to finish merges and scores)");
     write_run_json(ctx.folder, run_json);
-    return res;
+    return;
   }
 
   const bool score = o.mode != RunMode::kInfer;
@@ -532,33 +673,33 @@ PairResult run_pair(PairContext& ctx, const std::string& run_name) {
     log::info(label + ": predictions already merged from these records");
     if (d.contains("acc_table")) res.acc = acc_table_from_json(d["acc_table"]);
     write_run_json(ctx.folder, run_json);
-    return res;
+    return;
   }
 
-  Stopwatch merge_watch;
-  write_predictions(ds, items, records, files);
-  json errors = json::array();
-  for (const Item* item : items) {
-    const ItemRecord& r = records.at(item->index);
-    if (r.error) errors.push_back({{"index", r.index}, {"error", *r.error}});
-  }
-  d["errors"] = errors;
-  d["stage_ms"]["merge"] = merge_watch.elapsed_ms();
-  res.stages["merge"] = merge_watch.elapsed_ms();
-  if (score) {
-    Stopwatch eval_watch;
-    // score_dataset sees the items of this run (--limit) in dataset order.
-    const DatasetScores scores = score_dataset(spec, ds, records, o.can_infer, files);
-    crash_point("after_scoring");
-    res.acc = scores.acc;
-    if (!scores.scores.is_null()) d["scores"] = scores.scores;
-    if (scores.acc) d["acc_table"] = acc_table_json(*scores.acc);
-    link_pair_files(ctx.folder, files.stem);
-    d["stage_ms"]["evaluate"] = eval_watch.elapsed_ms();
-    res.stages["evaluate"] = eval_watch.elapsed_ms();
-  }
+  write_merged(ctx, pd, records, score, d, res);
   d["merged"] = {{"signature", signature}, {"scored", score}, {"by_shard", o.shard.tag()}};
   write_run_json(ctx.folder, run_json);
+}
+
+// Runs this shard's part of one dataset (items read -> prepared ahead -> generated in batches ->
+// recorded), then merges and scores when every shard is complete.
+PairResult run_pair(PairContext& ctx, const std::string& run_name) {
+  const RunOptions& o = *ctx.o;
+  PairResult res;
+  res.model = ctx.model_name;
+  res.dataset = run_name;
+  res.folder = ctx.folder;
+  const PairData pd(ctx, run_name);
+  res.items = pd.items.size();
+  if (o.reuse) take_reused_records(ctx, pd.files, pd.label);
+  const json shard_json = o.mode != RunMode::kEval ? infer_shard(ctx, pd, res) : json();
+  if (res.interrupted) {
+    update_run_json(ctx.folder, [&](json& j) {
+      j["datasets"][run_name]["shards"][o.shard.tag()] = shard_json;
+    });
+    return res;
+  }
+  merge_and_score(ctx, pd, shard_json, res);
   return res;
 }
 

@@ -27,23 +27,30 @@ PreprocessOptions preprocess_options_from_json(const nlohmann::json& j) {
   return o;
 }
 
-ModelSession::ModelSession(std::shared_ptr<const LoadedModel> model, bool cuda_graphs)
+ModelSession::ModelSession(std::shared_ptr<const LoadedModel> model, bool cuda_graphs,
+                           int64_t batch)
     : model_(std::move(model)),
       tokenizer_(make_tokenizer(
           TokenizerSpec::from_json(model_->manifest().tokenizer, model_->manifest().dir))),
       template_(ChatTemplate::from_json(model_->manifest().chat_template)),
       preprocessor_(preprocess_options_from_json(model_->manifest().preprocess)),
       device_preprocessor_(preprocess_options_from_json(model_->manifest().preprocess)),
-      cuda_graphs_(cuda_graphs) {}
+      cuda_graphs_(cuda_graphs),
+      batch_(batch) {
+  check_user(batch >= 1 && batch <= ModelForward::kDecodeRows,
+             "batch size " + std::to_string(batch) + " is outside 1.." +
+                 std::to_string(ModelForward::kDecodeRows));
+}
 
 void ModelSession::reserve(int64_t capacity) {
   if (generator_ && generator_->capacity() >= capacity) return;
+  check_internal(flight_.empty(), "ModelSession::reserve with prompts in flight");
   generator_.reset();  // the old cache goes before the new one is allocated
   const c10::Device first =
       model_->layers().empty() ? model_->embedding().device : model_->layers().front()->device;
   generator_ = with_device_errors(
       "the KV cache of " + std::to_string(capacity) + " positions", first,
-      [&] { return std::make_unique<Generator>(model_, capacity, cuda_graphs_); });
+      [&] { return std::make_unique<Generator>(model_, capacity, cuda_graphs_, batch_); });
 }
 
 std::map<std::string, int64_t> ModelSession::kv_cache_bytes() const {
@@ -124,14 +131,18 @@ void ModelSession::prepare_device(PreparedPrompt& p) const {
   });
 }
 
-GenerationResult ModelSession::generate(const PreparedPrompt& prepared, int64_t max_new_tokens) {
-  check_internal(generator_ != nullptr, "ModelSession::generate before reserve()");
+GenerationOptions ModelSession::generation_options(int64_t max_new_tokens) const {
   GenerationOptions gen;
   gen.max_new_tokens = max_new_tokens;
   gen.stop_ids = model_->manifest().stop_ids;
   gen.min_new_tokens = min_new_tokens_;
+  return gen;
+}
+
+GenerationResult ModelSession::generate(const PreparedPrompt& prepared, int64_t max_new_tokens) {
+  check_internal(generator_ != nullptr, "ModelSession::generate before reserve()");
   torch::Tensor ids = torch::tensor(prepared.input_ids, torch::kInt64).unsqueeze(0);
-  return generator_->generate(ids, prepared.pixel_values, gen);
+  return generator_->generate(ids, prepared.pixel_values, generation_options(max_new_tokens));
 }
 
 PromptOutput ModelSession::answer(const Prompt& prompt, int max_tiles, int64_t max_new_tokens,
@@ -152,30 +163,103 @@ PromptOutput ModelSession::answer(const Prompt& prompt, int max_tiles, int64_t m
 
 PromptOutput ModelSession::answer_prepared(const PreparedPrompt& prepared, int64_t max_new_tokens,
                                            PromptOutput* partial) {
-  Stopwatch total;
-  PromptOutput out;
+  check_internal(flight_.empty(), "ModelSession::answer_prepared with prompts in flight");
+  std::vector<Answer> answers = start(0, prepared, max_new_tokens);
+  while (answers.empty()) answers = step();
+  check_internal(answers.size() == 1, "ModelSession::answer_prepared: one prompt in, one out");
+  Answer& a = answers.front();
+  if (a.error) {
+    if (partial) *partial = std::move(a.output);
+    std::rethrow_exception(a.error);
+  }
+  return std::move(a.output);
+}
+
+ModelSession::Answer ModelSession::failed(uint64_t tag) {
+  auto it = flight_.find(tag);
+  check_internal(it != flight_.end(), "ModelSession: no prompt in flight under this tag");
+  Answer a;
+  a.tag = tag;
+  a.output = std::move(it->second.output);
+  a.output.times["total"] = it->second.host_ms + it->second.total.elapsed_ms();
+  a.error = std::current_exception();
+  flight_.erase(it);
+  return a;
+}
+
+std::vector<ModelSession::Answer> ModelSession::start(uint64_t tag, const PreparedPrompt& prepared,
+                                                      int64_t max_new_tokens) {
+  check_internal(generator_ != nullptr, "ModelSession::start before reserve()");
+  check_internal(has_free_slot() && flight_.count(tag) == 0,
+                 "ModelSession::start without a free slot, or with a tag in flight");
+  InFlight& f = flight_[tag];
+  f.host_ms = prepared.host_ms;
   try {
     PreparedPrompt p = prepared;  // shares the images and tensors; the caller's stays as it was
     prepare_device(p);
-    out.query = std::move(p.query);
-    out.tiles_per_image = p.tiles_per_image;
-    out.input_ids = p.input_ids;
-    out.times = p.times;
-    GenerationResult r = with_device_errors("generation", model_->embedding().device,
-                                            [&] { return generate(p, max_new_tokens); });
-    out.output_ids = r.ids;
-    out.stop_reason = r.stop_reason;
-    for (const auto& [stage, ms] : r.times) out.times[stage] = ms;
+    f.output.query = std::move(p.query);
+    f.output.tiles_per_image = p.tiles_per_image;
+    f.output.input_ids = p.input_ids;
+    f.output.times = p.times;
+    torch::Tensor ids = torch::tensor(p.input_ids, torch::kInt64).unsqueeze(0);
+    with_device_errors("generation", model_->embedding().device, [&] {
+      generator_->start(tag, ids, p.pixel_values, generation_options(max_new_tokens));
+    });
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::kInternal) return {failed(tag)};
+    flight_.erase(tag);
+    throw;
   } catch (...) {
-    if (partial) {
-      *partial = out;
-      partial->times["total"] = prepared.host_ms + total.elapsed_ms();
-    }
+    flight_.erase(tag);
     throw;
   }
-  out.prediction = template_.postprocess_response(tokenizer_->decode(out.output_ids,
-                                                                     /*skip_special=*/true));
-  out.times["total"] = prepared.host_ms + total.elapsed_ms();
+  return collect_finished();
+}
+
+std::vector<ModelSession::Answer> ModelSession::step() {
+  check_internal(generator_ != nullptr && !flight_.empty(),
+                 "ModelSession::step with nothing to do");
+  try {
+    with_device_errors("generation", model_->embedding().device, [&] { generator_->step(); });
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::kInternal) {
+      std::vector<Answer> out;
+      for (uint64_t tag : generator_->dropped()) out.push_back(failed(tag));
+      return out;
+    }
+    flight_.clear();
+    throw;
+  } catch (...) {
+    flight_.clear();
+    throw;
+  }
+  return collect_finished();
+}
+
+std::vector<ModelSession::Answer> ModelSession::collect_finished() {
+  std::vector<Answer> out;
+  for (Generator::Finished& done : generator_->take_finished()) {
+    auto it = flight_.find(done.tag);
+    check_internal(it != flight_.end(),
+                   "the generator finished a prompt the session never started");
+    Answer a;
+    a.tag = done.tag;
+    a.output = std::move(it->second.output);
+    const GenerationResult& r = done.result;
+    a.output.output_ids = r.ids;
+    a.output.stop_reason = r.stop_reason;
+    for (const auto& [stage, ms] : r.times) a.output.times[stage] = ms;
+    try {
+      a.output.prediction = template_.postprocess_response(
+          tokenizer_->decode(a.output.output_ids, /*skip_special=*/true));
+    } catch (const Error& e) {  // an id the tokenizer cannot decode: the prompt's own error
+      if (e.kind() == ErrorKind::kInternal) throw;
+      a.error = std::current_exception();
+    }
+    a.output.times["total"] = it->second.host_ms + it->second.total.elapsed_ms();
+    flight_.erase(it);
+    out.push_back(std::move(a));
+  }
   return out;
 }
 

@@ -22,6 +22,8 @@ class KvCache {
   KvCache(const LoadedModel& model, int64_t capacity, int64_t batch = 1);
 
   int64_t capacity() const { return capacity_; }
+  // Rows (sequences held at once): the batch it was made for.
+  int64_t slots() const { return slots_; }
   const torch::Tensor& keys(size_t layer) const { return keys_[layer]; }
   const torch::Tensor& values(size_t layer) const { return values_[layer]; }
   // Bytes held on all devices.
@@ -31,6 +33,7 @@ class KvCache {
 
  private:
   int64_t capacity_;
+  int64_t slots_;
   std::vector<torch::Tensor> keys_;
   std::vector<torch::Tensor> values_;
 };

@@ -59,14 +59,17 @@ class ModelForward {
   static int64_t attend_length(c10::Device device, int64_t pos, int64_t t, int64_t capacity);
 
   // Runs every decoder layer on hidden [1,T,H] at positions [pos, pos+T), writing keys and values
-  // into `cache`. Returns [1,T,H] on the last layer's device.
-  torch::Tensor decode_layers(torch::Tensor hidden, KvCache& cache, int64_t pos) const;
+  // into row `slot` of `cache`. Returns [1,T,H] on the last layer's device.
+  torch::Tensor decode_layers(torch::Tensor hidden, KvCache& cache, int64_t pos,
+                              int64_t slot = 0) const;
 
-  // One token per row through layers [first, last), all on one device: hidden [B,1,H] there,
-  // positions int64 [B,1] there (read on the device only), `attend` from attend_length. Nothing
-  // is read back or copied from the host, so a CUDA call can be captured.
+  // One token per row through layers [first, last), all on one device: hidden [R,1,H] there,
+  // positions int64 [R,1] there (read on the device only), `attend` from attend_length. slot < 0:
+  // the rows are the cache's slots, then padding rows (R >= cache.slots(), model format version
+  // 3); otherwise R = 1 and the row is cache row `slot`. Nothing is read back or copied from the
+  // host, so a CUDA call can be captured.
   torch::Tensor step_layers(torch::Tensor hidden, KvCache& cache, const torch::Tensor& positions,
-                            int64_t attend, size_t first, size_t last) const;
+                            int64_t attend, size_t first, size_t last, int64_t slot = -1) const;
 
   // Final norm and head on the last position of hidden [B,T,H] -> logits [B,1,V] float32 on the
   // head's device.

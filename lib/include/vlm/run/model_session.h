@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <map>
 #include <memory>
 #include <opencv2/core.hpp>
@@ -54,7 +55,10 @@ struct PreparedPrompt {
 class ModelSession {
  public:
   // cuda_graphs: decode steps on CUDA devices replayed from CUDA graphs (generate/decode_step.h).
-  explicit ModelSession(std::shared_ptr<const LoadedModel> model, bool cuda_graphs = true);
+  // batch: prompts in flight at once (continuous batching, generate/generator.h), from 1 to
+  // ModelForward::kDecodeRows; the answers do not depend on it.
+  explicit ModelSession(std::shared_ptr<const LoadedModel> model, bool cuda_graphs = true,
+                        int64_t batch = 1);
 
   const LoadedModel& model() const { return *model_; }
   const Tokenizer& tokenizer() const { return *tokenizer_; }
@@ -80,6 +84,25 @@ class ModelSession {
   PromptOutput answer_prepared(const PreparedPrompt& prepared, int64_t max_new_tokens,
                                PromptOutput* partial = nullptr);
 
+  // Continuous batching over prepared prompts (the run loop): start() while has_free_slot(),
+  // step() while in_flight() > 0. Every started prompt comes back exactly once, from start() or
+  // from a step(), as an Answer: what answer_prepared() would have returned, or the error it would
+  // have thrown with its `partial`.
+  struct Answer {
+    uint64_t tag = 0;
+    PromptOutput output;       // the answer; with an error, what was done before it
+    std::exception_ptr error;  // set when the prompt failed
+  };
+  // Starts `prepared` (prepare_device(), vision, prefill, first token) under `tag`; returns the
+  // answers that finished (a one-token answer, or the prompt's own error, comes back here).
+  std::vector<Answer> start(uint64_t tag, const PreparedPrompt& prepared, int64_t max_new_tokens);
+  // One decode step of every prompt in flight; the answers that finished. A device error in the
+  // step fails every prompt that was in flight with it.
+  std::vector<Answer> step();
+  int64_t batch() const { return batch_; }
+  int64_t in_flight() const { return static_cast<int64_t>(flight_.size()); }
+  bool has_free_slot() const { return in_flight() < batch_; }
+
   // The first half of answer(): prepare_host() then prepare_device().
   PreparedPrompt prepare(const Prompt& prompt, int max_tiles, const std::string& what) const;
   // The host half of prepare(): images decoded and tiled, template rendered, tokenized; on a host
@@ -102,9 +125,23 @@ class ModelSession {
   ChatTemplate template_;
   ImagePreprocessor preprocessor_;
   DevicePreprocessor device_preprocessor_;
+  // A started prompt until its answer is out: what it got to, and its clock.
+  struct InFlight {
+    PromptOutput output;
+    double host_ms = 0;
+    Stopwatch total;
+  };
+  GenerationOptions generation_options(int64_t max_new_tokens) const;
+  // The answers of the sequences the generator finished, completed into PromptOutputs.
+  std::vector<Answer> collect_finished();
+  // Fails the started prompt `tag` with the exception being handled (within a catch block).
+  Answer failed(uint64_t tag);
+
   std::unique_ptr<Generator> generator_;
   bool cuda_graphs_;
+  int64_t batch_;
   int64_t min_new_tokens_ = 0;
+  std::map<uint64_t, InFlight> flight_;
 };
 
 // The manifest's "preprocess" block as PreprocessOptions; errors name the field.
