@@ -205,6 +205,8 @@ def main(argv=None):
     ap.add_argument("--runs", required=True)
     ap.add_argument("--data", required=True)
     ap.add_argument("--command", required=True)
+    ap.add_argument("--calls", default=None,
+                    help="a file of every call (one a line) whose runs runs.jsonl holds")
     ap.add_argument("--out", required=True)
     args = ap.parse_args(argv)
     with open(args.runs) as f:
@@ -215,7 +217,11 @@ def main(argv=None):
     for r in lines:
         shapes.setdefault(r["shape"], []).append(r)
     hf_versions = {}
-    result = {"command": args.command,
+    calls = []
+    if args.calls and os.path.exists(args.calls):
+        with open(args.calls) as f:
+            calls = [x.rstrip("\n") for x in f if x.strip()]
+    result = {"command": args.command, "calls": calls,
               "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "host": platform.node(), "versions": versions(),
               "data": {k: {kk: vv for kk, vv in v.items() if kk != "items_meta"}
@@ -260,6 +266,8 @@ def main(argv=None):
                 out["item_bench"] = item_bench_summary(r["file"])
                 with open(r["file"]) as f:
                     item_bench = json.load(f)
+                if item_bench.get("torch"):
+                    hf_versions["libtorch"] = item_bench["torch"]
         sets = {}
         for set_name, dataset in (("mcq", "BenchMCQ"), ("vqa", "BenchVQA")):
             st = set_summary(set_name, dataset, runs, out, item_bench)
@@ -377,7 +385,8 @@ def set_bound(items, hw, n):
             "flops": flops, "decode_tokens": decode_tokens,
             "weight_bytes_per_decode_step": weights, "matmul_flops_per_s": mm,
             "copy_bytes_per_s": copy, "items_per_s": len(items) / total if total > 0 else None,
-            "measured_by": "item_bench (copy and matmul rates) in this command"}
+            "measured_by": "item_bench's copy and matmul rates (its last run for this shape, in "
+                           "this call or one restored: see calls)"}
 
 
 def decode_rate(s, n):

@@ -42,6 +42,13 @@
 #   runs so far, so that each call's report covers every run so far, e.g.
 #     KEEP=1 RUNS="item_bench mcq mcq_hf" bench/run_dataset_bench.sh build-gpu InternVL2-8B
 #     REUSE=1 KEEP=1 RUNS="vqa vqa_hf" bench/run_dataset_bench.sh build-gpu InternVL2-8B
+#   On a fresh machine between calls: with OUT set, the small files of WORK (runs.jsonl, the run
+#   folders, item_bench's and the loops' JSON, the GPU samples; not the data, checkpoints or
+#   exports) go to $OUT/dataset-bench-work.tgz; RESTORE=that file unpacks them into WORK first and
+#   implies REUSE=1 (the data, checkpoint and export are made again: seeded, the same bytes). A
+#   set's N = 1 and N > 1 runs belong in one call (compare reads both run folders); the bound takes
+#   the shape's last item_bench (its JSON travels in the archive too): run it in the call of the
+#   sets, so that its rates are the same machine's.
 # Environment: ITEMS (300; items of each set), VQA_ITEMS (ITEMS), STEADY_ITEMS (100; MCQ items
 # with a steady time, 0: none), VQA_STEADY_ITEMS (30), SCALE (JPEG size factor, 1), REPS
 # (item_bench timed runs, 5), DEVICE (--device for run and item_bench; `tiny` uses cpu), RUNS
@@ -50,7 +57,7 @@
 # (/tmp/vlm-dataset-bench; checkpoints and exports are deleted after use), RUN_TIMEOUT (seconds,
 # 0: none; a run past it gets SIGINT, records what it answered and counts as interrupted), PYTHON,
 # BATCH_SIZES ("1 8 16 32"; N = 1 is the plain run), GPU_SAMPLE_MS (100; 0: no sampling), KEEP (0),
-# REUSE (0).
+# REUSE (0), RESTORE (an archive of an earlier call's WORK; implies REUSE=1).
 # Exit status 3 when any item failed, any run exited non-zero, a set's result files differ across N
 # or a transformers loop failed or disagreed with run's tiles and prompt ids (the result file is
 # written all the same).
@@ -71,6 +78,12 @@ RUNS=${RUNS:-"mcq mcq_hf mcq_jit mcq_nographs vqa vqa_hf mcq_steady vqa_steady i
 BATCH_SIZES=${BATCH_SIZES:-"1 8 16 32"}
 GPU_SAMPLE_MS=${GPU_SAMPLE_MS:-100}
 REUSE=${REUSE:-0}
+if [ -n "${RESTORE:-}" ]; then
+  mkdir -p "${WORK}"
+  tar xzf "$RESTORE" -C "$WORK"
+  REUSE=1
+  echo "== restored $(wc -l <"$WORK/runs.jsonl") earlier runs from $RESTORE" >&2
+fi
 RUN_BIN=$BUILD/bin/run
 mkdir -p "$WORK" bench/results
 WORK=$(cd "$WORK" && pwd)
@@ -118,6 +131,7 @@ fi
 
 RUNS_FILE=$WORK/runs.jsonl
 [ "$REUSE" = 1 ] || : >"$RUNS_FILE"
+[ "$REUSE" = 1 ] || : >"$WORK/calls.txt"
 touch "$RUNS_FILE"
 HAS_BATCH=false
 has_flag --batch-size && HAS_BATCH=true
@@ -281,7 +295,15 @@ host=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 |
   grep -o -i -E 'h100|h200|a100|b200|l40s' | tr 'A-Z' 'a-z' || true)
 RESULT=bench/results/dataset-${host:-$(hostname | tr -cd 'a-zA-Z0-9_-')}.json
 rc=0
-"$PY" bench/dataset_bench_report.py --command "bench/run_dataset_bench.sh $BUILD $*" \
+# Every call whose runs the report covers (REUSE, RESTORE), with the settings that shape them.
+CALL="ITEMS=$ITEMS VQA_ITEMS=$VQA_ITEMS SCALE=$SCALE BATCH_SIZES=\"$BATCH_SIZES\" RUNS=\"$RUNS\""
+CALL+="${DEVICE:+ DEVICE=$DEVICE} bench/run_dataset_bench.sh $BUILD $*"
+echo "$(date -u +%FT%TZ) $CALL" >>"$WORK/calls.txt"
+"$PY" bench/dataset_bench_report.py --command "$CALL" --calls "$WORK/calls.txt" \
   --runs "$RUNS_FILE" --data "$WORK/LMUData/bench_data.json" --out "$RESULT" || rc=$?
-if [ -n "${OUT:-}" ]; then cp "$RESULT" "$OUT/"; fi
+if [ -n "${OUT:-}" ]; then
+  cp "$RESULT" "$OUT/"
+  tar czf "$OUT/dataset-bench-work.tgz" -C "$WORK" --exclude=./LMUData --exclude='./ckpt-*' \
+    --exclude='./model-*' --exclude='./cache-*' .
+fi
 exit $rc
