@@ -140,19 +140,21 @@ def harness_records(work_dir, dataset):
     return recs
 
 
-class StepClock:
+def step_clock(transformers, device):
     """A logits processor that only reads the clock (after synchronising the device) at each
-    step: the first call is the end of the prefill (vision + prompt forward)."""
+    step: its first time is the end of the prefill (vision + prompt forward)."""
 
-    def __init__(self, device):
-        self.device = device
-        self.times = []
+    class StepClock(transformers.LogitsProcessor):
+        def __init__(self):
+            self.times = []
 
-    def __call__(self, input_ids, scores):
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-        self.times.append(time.perf_counter())
-        return scores
+        def __call__(self, input_ids, scores):
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            self.times.append(time.perf_counter())
+            return scores
+
+    return StepClock()
 
 
 def main(argv=None):
@@ -252,7 +254,7 @@ def main(argv=None):
         t["tokenize"] = (t3 - t2) * 1e3
         new_tokens = None
         if model is not None:
-            clock = StepClock(device)
+            clock = step_clock(transformers, device)
             input_ids = torch.tensor([ids], dtype=torch.int64, device=device)
             with torch.inference_mode():
                 gen = model.generate(
