@@ -9,7 +9,9 @@
 // items/s.
 //
 // Hardware bounds (same process, same device): device-to-device copy bandwidth (bytes read +
-// written per second, as the GPU notes quote it) and a bf16 8192^3 matmul rate. From them:
+// written per second, as the GPU notes quote it) and an 8192^3 matmul rate in the model's dtype
+// (bf16 for the GPU exports; on a CPU device only with --cpu-hardware, at 256 MiB and 1024^3, as a
+// check of the benchmark scripts). From them:
 //   decode bound  = weight bytes read per decode step (decoder layers + norm + head) / copy rate
 //   prefill bound = prefill FLOPs (2 * params * tokens for the LLM and the ViT, plus attention)
 //                   / matmul rate.
@@ -76,9 +78,9 @@ double copy_bytes_per_s(c10::Device d, int64_t bytes, int reps) {
   return 2.0 * static_cast<double>(bytes) / (vlm::bench::median(ms) / 1e3);
 }
 
-// bf16 n^3 matmul FLOP/s (median of reps).
-double matmul_flops_per_s(c10::Device d, int64_t n, int reps) {
-  auto opt = torch::TensorOptions().dtype(torch::kBFloat16).device(d);
+// n^3 matmul FLOP/s in `dtype` (median of reps).
+double matmul_flops_per_s(c10::Device d, c10::ScalarType dtype, int64_t n, int reps) {
+  auto opt = torch::TensorOptions().dtype(dtype).device(d);
   torch::Tensor a = torch::randn({n, n}, opt), b = torch::randn({n, n}, opt);
   std::vector<double> ms;
   for (int r = 0; r < reps + 1; ++r) {
@@ -97,7 +99,8 @@ int main(int argc, char** argv) {
   std::string model_dir, device_name = "cuda:0", out_path, label, image_out;
   int reps = 10, warmup = 2, max_tiles = 6;
   std::vector<int64_t> new_tokens = {1, 16};
-  bool hardware = true, freeze = true, jit_optimize = false, cuda_graphs = true;
+  bool hardware = true, cpu_hardware = false, freeze = true, jit_optimize = false,
+       cuda_graphs = true;
   int load_threads = 4;
   app.add_option("--model-dir", model_dir, "exported model directory")->required();
   app.add_option("--device", device_name, "device for every unit");
@@ -107,6 +110,9 @@ int main(int argc, char** argv) {
   app.add_option("--new-tokens", new_tokens, "answer lengths to time");
   app.add_option("--label", label, "name of this shape in the JSON");
   app.add_flag("!--no-hardware", hardware, "skip the copy and matmul measurements");
+  app.add_flag("--cpu-hardware", cpu_hardware,
+               "measure the bounds on a CPU device too, at small sizes (a check of the "
+               "benchmark scripts, not a figure)");
   app.add_flag("!--no-freeze", freeze, "do not torch::jit::freeze the units after loading");
   app.add_flag("--jit-optimize,!--no-jit-optimize", jit_optimize,
                "run units with the graph executor's optimisations (profiling, fusion; default off, "
@@ -233,10 +239,13 @@ int main(int argc, char** argv) {
     out["prompt"] = prompt.text;
 
     // (d) hardware bounds.
-    if (hardware && device.is_cuda()) {
-      const double copy = copy_bytes_per_s(device, int64_t{2} << 30, 5);
-      const double mm = matmul_flops_per_s(device, 8192, 5);
+    if (hardware && (device.is_cuda() || cpu_hardware)) {
       const auto& m = model->manifest();
+      // The matmul in the model's dtype (bf16 for the GPU exports).
+      const bool small = !device.is_cuda();
+      const double copy =
+          copy_bytes_per_s(device, small ? int64_t{256} << 20 : int64_t{2} << 30, 5);
+      const double mm = matmul_flops_per_s(device, m.dtype, small ? 1024 : 8192, 5);
       const int64_t elt = c10::elementSize(m.dtype);
       const double tokens = static_cast<double>(input_ids.size());
       const double h = static_cast<double>(m.llm.hidden_size);
@@ -255,13 +264,36 @@ int main(int argc, char** argv) {
                                            4.0 * vt * vt * vj.at("hidden_size").get<double>() *
                                                vj.at("num_layers").get<double>());
       out["hardware"] = {{"copy_bytes_per_s", copy},
-                         {"bf16_matmul_flops_per_s", mm},
+                         {"matmul_flops_per_s", mm},
+                         {"matmul_dtype", c10::toString(m.dtype)},
+                         {"matmul_n", small ? 1024 : 8192},
                          {"decode_step_weight_bytes", step_bytes},
                          {"decode_step_bound_ms", static_cast<double>(step_bytes) / copy * 1e3},
                          {"prefill_flops", llm_flops},
                          {"vision_flops", vision_flops},
                          {"prefill_bound_ms", llm_flops / mm * 1e3},
                          {"vision_bound_ms", vision_flops / mm * 1e3}};
+      if (m.dtype == torch::kBFloat16) out["hardware"]["bf16_matmul_flops_per_s"] = mm;
+      // The terms of the two FLOP counts above, so that a whole set's bound can be counted from
+      // each item's tiles and tokens (bench/dataset_bench_report.py) with these same formulas:
+      //   llm(T)    = 2 * llm_params * T + 2 * head_params + 2 * T^2 * llm_hidden * llm_layers
+      //   vision(n) = n * (2 * vision_params * vt + 4 * vt^2 * vision_hidden * vision_layers)
+      //   a decode token at context c: 2 * (llm_params + head_params) + 4 * c * llm_hidden *
+      //   llm_layers FLOPs, reading decode_step_weight_bytes (shared by a batch) and
+      //   c * kv_bytes_per_position
+      out["hardware"]["flop_terms"] = {
+          {"llm_params", llm_bytes / elt},
+          {"head_params", head_bytes / elt},
+          {"llm_hidden", m.llm.hidden_size},
+          {"llm_layers", m.llm.num_layers},
+          {"vision_params", vision_bytes / elt},
+          {"vision_tokens_per_tile", side * side + 1},
+          {"vision_hidden", vj.at("hidden_size").get<int64_t>()},
+          {"vision_layers", vj.at("num_layers").get<int64_t>()},
+          // K and V of one position in every layer: what a decode step reads per position of
+          // its sequence's cache, besides the weights.
+          {"kv_bytes_per_position",
+           2 * m.llm.num_layers * m.llm.num_kv_heads * m.llm.head_dim * elt}};
     }
     std::ofstream f(out_path);
     f << out.dump(2) << "\n";
