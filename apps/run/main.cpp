@@ -25,7 +25,9 @@
 #include "vlm/core/log.h"
 #include "vlm/core/progress.h"
 #include "vlm/eval/pandas_csv.h"
+#include "vlm/run/batch_size.h"
 #include "vlm/run/evaluation.h"
+#include "vlm/run/placement_setup.h"
 #include "vlm/run/prediction_scoring.h"
 #include "vlm/run/run_config_file.h"
 #include "vlm/run/shard.h"
@@ -192,6 +194,7 @@ int main(int argc, char** argv) {
   int64_t max_new_tokens = 0;
   int64_t limit = 0;
   std::string predictions;
+  std::string batch_size;
   app.add_option("--model", o.models,
                  "model names (configs/models/NAME.yaml); several: outer loop");
   app.add_option("--data", o.datasets, "dataset names ({LMUData}/NAME.tsv); several: inner loop");
@@ -221,6 +224,12 @@ int main(int argc, char** argv) {
                  "folder holding exported model directories (default $VLMEVAL_MODEL_ROOT)");
   app.add_option("--model-dir", model_dir, "run this exported model directory directly");
   app.add_option("--max-new-tokens", max_new_tokens, "override the model config's limit");
+  app.add_option("--batch-size", batch_size,
+                 "N (1.." + std::to_string(vlm::max_batch_size()) +
+                     ") | auto: items answered together, each prefilled alone, decoded in one "
+                     "batched step; auto: the largest N whose KV cache fits every device's "
+                     "budget. Overrides the model config's batch_size (default 1). The result "
+                     "files are the same for every N");
   app.add_option("--limit", limit,
                  "only the first N items of each dataset: the files cover those N; records of "
                  "other items stay in the record file, and a later run without --limit answers "
@@ -255,6 +264,7 @@ int main(int argc, char** argv) {
     o.data_root = env_or("LMUData", env_or("HOME", ".") + "/LMUData");
     o.configs_dir = configs.empty() ? env_or("VLMEVAL_CONFIGS", VLM_DEFAULT_CONFIGS_DIR) : configs;
     if (max_new_tokens != 0) o.max_new_tokens = max_new_tokens;
+    if (!batch_size.empty()) o.batch_size = vlm::parse_batch_size(batch_size, "--batch-size");
     vlm::check_user(limit >= 0, "--limit must be > 0, got " + std::to_string(limit));
     if (limit > 0) o.limit = static_cast<size_t>(limit);
     o.mode = vlm::parse_run_mode(mode);
@@ -294,7 +304,8 @@ int main(int argc, char** argv) {
       bool all_fit = true;
       for (const auto& p : vlm::plan_models(o)) {
         std::cout << p.model << " under placement " << p.placement << " (" << p.plan.strategy()
-                  << "): " << (p.plan.fits() ? "fits" : "DOES NOT FIT") << "\n"
+                  << "): " << (p.plan.fits() ? "fits" : "DOES NOT FIT")
+                  << (p.plan.capacity().batch > 1 ? vlm::batch_size_advice(p.plan) : "") << "\n"
                   << p.plan.table();
         all_fit = all_fit && p.plan.fits();
       }

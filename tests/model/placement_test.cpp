@@ -453,13 +453,138 @@ TEST(PlacementSizes, ActivationEstimateFollowsTheDocumentedFormula) {
   c.map.insert_or_assign("language_model.lm_head", cuda(2));
   const PlacementPlan p = PlacementPlan::make(m, c, cap);
   // InternViT-6B: C 3200, 25 heads, 1025 tokens per tile; Llama-3-70B: H 8192, I 28672,
-  // vocab 128265 (reference 3.1); bf16.
+  // vocab 128265 (reference 3.1); bf16. Not by the batch of 2: a prefill is one item of 1000
+  // positions, a decode step 32 rows (ModelForward::kDecodeRows) of one token.
   EXPECT_EQ(budget_of(p, cuda(0)).activations,
             7LL * 1025 * 3200 * 2 * 10 + 7LL * 25 * 1025 * 1025 * 2);
-  EXPECT_EQ(budget_of(p, cuda(1)).activations, 2LL * 1000 * (4 * 8192 + 2 * 28672) * 2);
-  EXPECT_EQ(budget_of(p, cuda(2)).activations, 2LL * 128265 * 4);
+  EXPECT_EQ(budget_of(p, cuda(1)).activations, 1000LL * (4 * 8192 + 2 * 28672) * 2);
+  EXPECT_EQ(budget_of(p, cuda(2)).activations, 32LL * 128265 * 4);
   c.activation_reserve = 3 * kGiB;
   EXPECT_EQ(budget_of(PlacementPlan::make(m, c, cap), cuda(2)).activations, 3 * kGiB);
+}
+
+// ---- batch size -------------------------------------------------------------------------------
+
+// The KV cache is per item: N items hold N times one item's, on every device; the weights and the
+// activation reserve (one item's prefill, a decode step of kDecodeRows rows) do not change.
+TEST(PlacementBatch, KvCacheScalesWithTheBatchAndNothingElseDoes) {
+  const Manifest m = size_manifest("InternVL2-8B");
+  PlanCapacity one;
+  one.max_sequence = 7936;
+  PlanCapacity eight = one;
+  eight.batch = 8;
+  const PlacementConfig c = config(PlacementStrategy::kInternvlSplit, 2);
+  const PlacementPlan p1 = PlacementPlan::make(m, c, one), p8 = PlacementPlan::make(m, c, eight);
+  ASSERT_EQ(p1.budgets().size(), 2u);
+  ASSERT_EQ(p8.budgets().size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    const DeviceBudget &b1 = p1.budgets()[i], &b8 = p8.budgets()[i];
+    EXPECT_GT(b1.kv_cache, 0) << i;
+    EXPECT_EQ(b8.kv_cache, 8 * b1.kv_cache) << i;
+    EXPECT_EQ(b8.weights, b1.weights) << i;
+    EXPECT_EQ(b8.activations, b1.activations) << i;
+    EXPECT_EQ(b8.units, b1.units) << i;
+  }
+  // 128 KiB per token for 8B (reference 3.3), 7936 positions, 8 items.
+  EXPECT_EQ(p8.budgets()[0].kv_cache + p8.budgets()[1].kv_cache, 8LL * 128 * 1024 * 7936);
+  EXPECT_EQ(p8.capacity().batch, 8);
+  EXPECT_EQ(p1.capacity().batch, 1);
+  EXPECT_EQ(p8.to_json()["capacity"]["batch"], 8);
+  EXPECT_NE(p8.table().find(", batch 8 x 7936 positions"), std::string::npos) << p8.table();
+}
+
+// A synthetic model on one device with a budget that holds its weights, its activation reserve
+// and exactly `items` items' KV cache (plus `slack` bytes).
+struct BudgetFor {
+  Manifest m = synthetic(4);
+  PlanCapacity cap;
+  int64_t base = 0;  // weights + activations at any batch
+  int64_t kv = 0;    // one item's KV cache
+  BudgetFor() {
+    m.llm.num_kv_heads = 2;
+    cap.max_sequence = 1000;
+    const PlacementPlan p = PlacementPlan::make(m, config(PlacementStrategy::kSequential, 1), cap);
+    base = p.budgets()[0].weights + p.budgets()[0].activations;
+    kv = p.budgets()[0].kv_cache;
+  }
+  PlacementPlan auto_plan(int64_t items, int64_t slack, int64_t max_batch = 32) const {
+    return PlacementPlan::make_largest_batch(
+        m, config(PlacementStrategy::kSequential, 1, base + items * kv + slack), cap, max_batch);
+  }
+};
+
+TEST(PlacementBatch, AutoTakesTheLargestBatchThatFitsTheBudget) {
+  const BudgetFor f;
+  ASSERT_EQ(f.kv, 4 * 2 * 2 * 16 * 1000 * 2);  // layers * K and V * kv heads * head dim * pos * D
+  for (int64_t k : {1, 2, 5, 31, 32}) {
+    const PlacementPlan exact = f.auto_plan(k, 0);
+    EXPECT_EQ(exact.capacity().batch, k);
+    EXPECT_TRUE(exact.fits()) << exact.table();
+    EXPECT_EQ(exact.budgets()[0].total(), *exact.budgets()[0].max_memory);
+    // One byte less, and k items no longer fit.
+    if (k > 1) {
+      EXPECT_EQ(f.auto_plan(k, -1).capacity().batch, k - 1);
+    }
+  }
+  const PlacementPlan five = f.auto_plan(5, f.kv / 2);
+  EXPECT_EQ(five.capacity().batch, 5);
+  const std::string table = five.table();
+  EXPECT_NE(table.find("note: batch size auto: 5 (of at most 32); 6 would put cuda:0 over its "
+                       "budget by"),
+            std::string::npos)
+      << table;
+  EXPECT_NE(table.find(", batch 5 x 1000 positions"), std::string::npos) << table;
+  // Room for more than the most: the most.
+  const PlacementPlan most = f.auto_plan(100, 0);
+  EXPECT_EQ(most.capacity().batch, 32);
+  EXPECT_NE(most.table().find("batch size auto: 32 (the most), within every device's budget"),
+            std::string::npos)
+      << most.table();
+  EXPECT_EQ(f.auto_plan(100, 0, 4).capacity().batch, 4);
+  // Not even one item: the plan at 1, which does not fit, for the caller to refuse with its table.
+  const PlacementPlan none = f.auto_plan(0, f.kv / 2);
+  EXPECT_EQ(none.capacity().batch, 1);
+  EXPECT_FALSE(none.fits());
+  EXPECT_NE(none.table().find("batch size auto: not even 1 item fits the budgets"),
+            std::string::npos)
+      << none.table();
+}
+
+// On several devices, re-planned at each batch: the batch taken fits every device, one more
+// does not.
+TEST(PlacementBatch, AutoOnSeveralDevicesFitsEveryBudgetAndOneMoreWouldNot) {
+  const Manifest m = size_manifest("InternVL2-Llama3-76B");
+  PlanCapacity cap;
+  cap.max_sequence = 7936;
+  cap.max_tiles = 7;
+  const PlacementConfig c = config(PlacementStrategy::kBalanced, 2, 76 * kGiB);
+  const PlacementPlan p = PlacementPlan::make_largest_batch(m, c, cap, 32);
+  const int64_t n = p.capacity().batch;
+  EXPECT_GT(n, 1);
+  EXPECT_LT(n, 32);
+  EXPECT_TRUE(p.fits()) << p.table();
+  cap.batch = n + 1;
+  EXPECT_FALSE(PlacementPlan::make(m, c, cap).fits());
+}
+
+// Without budgets auto has nothing to bound it: the most on a CUDA device, 1 on the CPU.
+TEST(PlacementBatch, AutoWithoutBudgetsIsTheMostOnCudaAndOneOnTheCpu) {
+  const BudgetFor f;
+  const PlacementPlan gpu =
+      PlacementPlan::make_largest_batch(f.m, config(PlacementStrategy::kSequential, 1), f.cap, 32);
+  EXPECT_EQ(gpu.capacity().batch, 32);
+  EXPECT_EQ(gpu.budgets()[0].kv_cache, 32 * f.kv);
+  EXPECT_NE(gpu.table().find("batch size auto: 32 (the most), as no device has a budget"),
+            std::string::npos)
+      << gpu.table();
+  PlacementConfig cpu = config(PlacementStrategy::kSequential, 0);
+  cpu.devices = {kCpu};
+  const PlacementPlan host = PlacementPlan::make_largest_batch(f.m, cpu, f.cap, 32);
+  EXPECT_EQ(host.capacity().batch, 1);
+  EXPECT_NE(host.table().find("batch size auto: 1, as no device has a budget (max_memory) and "
+                              "none is CUDA"),
+            std::string::npos)
+      << host.table();
 }
 
 TEST(PlacementSizes, RequireDevicesPresentNamesUnitAndDevice) {

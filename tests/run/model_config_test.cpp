@@ -103,6 +103,36 @@ TEST_F(ModelConfigFiles, ATypoInTheBaseFileNamesTheBaseFile) {
   EXPECT_EQ(m.find("Demo.yaml"), std::string::npos) << m;
 }
 
+// batch_size: N in 1..32 or auto; anything else names the file and the key.
+TEST_F(ModelConfigFiles, BatchSizeIsANumberOrAutoAndABadOneNamesTheFileAndKey) {
+  write_demo("");
+  const ModelConfig plain = load_model_config("Demo", dir_);
+  EXPECT_FALSE(plain.batch_size.automatic);
+  EXPECT_EQ(plain.batch_size.items, 1);
+  write_demo("batch_size: 8\n");
+  EXPECT_EQ(load_model_config("Demo", dir_).batch_size.items, 8);
+  EXPECT_EQ(load_model_config("Demo", dir_).batch_size.str(), "8");
+  write_demo("batch_size: auto\n");
+  EXPECT_TRUE(load_model_config("Demo", dir_).batch_size.automatic);
+  EXPECT_EQ(load_model_config("Demo", dir_).batch_size.str(), "auto");
+  for (const std::string bad : {"0", "33", "-1", "many", "4.5"}) {
+    write_demo("batch_size: " + bad + "\n");
+    const std::string m = user_error([&] { load_model_config("Demo", dir_); });
+    EXPECT_EQ(m, (dir_ / "Demo.yaml").string() +
+                     ": batch_size must be auto or an integer in 1..32, got '" + bad + "'");
+  }
+  write_demo("batch_size: [4]\n");
+  EXPECT_NE(user_error([&] {
+              load_model_config("Demo", dir_);
+            }).find((dir_ / "Demo.yaml").string() + ": batch_size: expected auto or an integer"),
+            std::string::npos);
+  write_demo("batch_sise: 4\n");
+  EXPECT_NE(user_error([&] {
+              load_model_config("Demo", dir_);
+            }).find("batch_sise: unknown key 'batch_sise' (closest: batch_size;"),
+            std::string::npos);
+}
+
 // Every shipped model config reads as before (the values the benchmark tests rely on).
 TEST(ModelConfigs, EveryShippedConfigPassesTheKeyTable) {
   const fs::path dir = testing::source_dir() / "configs/models";
@@ -115,6 +145,7 @@ TEST(ModelConfigs, EveryShippedConfigPassesTheKeyTable) {
   EXPECT_EQ(load_model_config("InternVL2-Demo", dir).max_new_tokens, 8);
   EXPECT_EQ(load_model_config("InternVL2-8B", dir).max_new_tokens, 4096);
   EXPECT_EQ(load_model_config("InternVL2-76B", dir).name, "InternVL2-Llama3-76B");
+  EXPECT_EQ(load_model_config("InternVL2-8B", dir).batch_size.str(), "1");
 }
 
 }  // namespace

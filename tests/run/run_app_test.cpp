@@ -439,6 +439,111 @@ TEST_F(PlanOnly, AModelConfigWithAnUnknownKeyExitsTwoNamingTheFileAndTheKey) {
   EXPECT_NE(r.out.find("Typo under placement single"), std::string::npos) << r.out;
 }
 
+// The cuda:0 row of a plan's table, split at its column gaps: device, units, weights, kv, act,
+// total, budget, free.
+std::vector<std::string> cuda0_row(const std::string& out) {
+  const size_t at = out.find("\ncuda:0  ");
+  if (at == std::string::npos) return {};
+  const std::string line = out.substr(at + 1, out.find('\n', at + 1) - at - 1);
+  std::vector<std::string> cells;
+  for (size_t i = 0; i < line.size();) {
+    const size_t gap = line.find("  ", i);
+    cells.push_back(line.substr(i, gap - i));
+    if (gap == std::string::npos) break;
+    i = line.find_first_not_of(' ', gap);
+  }
+  return cells;
+}
+
+// --batch-size N: the plan's title says the batch, and its KV cache column holds N items.
+TEST_F(PlanOnly, BatchSizeIsPrintedWithTheKvCacheOfThatManyItems) {
+  const std::string args =
+      "--model-dir " + sizes() + "/InternVL2-8B --placement balanced-1x80 --plan-only";
+  const Result one = run(args), four = run(args + " --batch-size 4");
+  ASSERT_EQ(one.rc, 0) << one.err;
+  ASSERT_EQ(four.rc, 0) << four.err;
+  EXPECT_NE(one.out.find(", batch 1 x 7936 positions"), std::string::npos) << one.out;
+  EXPECT_NE(four.out.find(", batch 4 x 7936 positions"), std::string::npos) << four.out;
+  const auto r1 = cuda0_row(one.out), r4 = cuda0_row(four.out);
+  ASSERT_EQ(r1.size(), 8u) << one.out;
+  ASSERT_EQ(r4.size(), 8u) << four.out;
+  EXPECT_EQ(r1[2], r4[2]);   // weights
+  EXPECT_EQ(r1[3], "0.97");  // 128 KiB x 7936 positions
+  EXPECT_EQ(r4[3], "3.88");  // four items of it
+  EXPECT_EQ(r1[4], r4[4]);   // activations: one prefill, one decode step
+  // auto: the largest batch under the 76 GiB budget, said in a note.
+  const Result a =
+      run("--model-dir " + sizes() +
+          "/InternVL2-Llama3-76B --placement balanced-2x80 --plan-only --batch-size auto");
+  EXPECT_EQ(a.rc, 0) << a.err;
+  EXPECT_NE(a.out.find("note: batch size auto: "), std::string::npos) << a.out;
+  EXPECT_NE(a.out.find(" (of at most 32); "), std::string::npos) << a.out;
+  EXPECT_EQ(a.out.find(", batch 1 x "), std::string::npos) << a.out;
+  // A batch that does not fit: --plan-only says at which batch size and what to do.
+  const Result big =
+      run("--model-dir " + sizes() +
+          "/InternVL2-Llama3-76B --placement balanced-2x80 --plan-only --batch-size 32");
+  EXPECT_EQ(big.rc, 4) << big.err;
+  EXPECT_NE(big.out.find("DOES NOT FIT at batch size 32 (the KV cache of 32 items): pass a "
+                         "smaller --batch-size, or --batch-size auto for the largest that fits"),
+            std::string::npos)
+      << big.out;
+}
+
+TEST_F(PlanOnly, BatchSizeOutOfRangeExitsTwoNamingTheOption) {
+  for (const std::string bad : {"0", "33", "many"}) {
+    const Result r =
+        run("--model-dir " + sizes() + "/InternVL2-8B --plan-only --batch-size " + bad);
+    EXPECT_EQ(r.rc, 2) << bad;
+    EXPECT_EQ(r.err,
+              "run: error: --batch-size must be auto or an integer in 1..32, got '" + bad + "'\n");
+  }
+}
+
+// A model config's batch_size plans the batch; --batch-size wins over it; a bad one names the
+// file and the key.
+TEST_F(PlanOnly, AModelConfigsBatchSizeIsPlannedAndTheOptionWins) {
+  fs::copy(testing::source_dir() / "configs", scratch_ / "configs", fs::copy_options::recursive);
+  const fs::path models = scratch_ / "configs" / "models";
+  const std::string head = "base: _internvl2.yaml\nname: Batched\nmodel_dir: InternVL2-8B\n" +
+                           std::string("template: internlm2-chat\nplacement: balanced-1x80\n");
+  const std::string args = "--configs " + (scratch_ / "configs").string() + " --model Batched" +
+                           " --model-root " + sizes() + " --plan-only";
+  std::ofstream(models / "Batched.yaml") << head << "batch_size: 4\n";
+  Result r = run(args);
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find(", batch 4 x "), std::string::npos) << r.out;
+  r = run(args + " --batch-size 2");
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find(", batch 2 x "), std::string::npos) << r.out;
+  std::ofstream(models / "Batched.yaml") << head << "batch_size: 0\n";
+  r = run(args);
+  EXPECT_EQ(r.rc, 2) << r.out;
+  EXPECT_EQ(r.err, "run: error: " + (models / "Batched.yaml").string() +
+                       ": batch_size must be auto or an integer in 1..32, got '0'\n");
+}
+
+// A run whose batch does not fit is refused before anything loads, with the plan's table, the
+// batch size, and what to pass instead.
+TEST_F(PlanOnly, ARunWhoseBatchDoesNotFitIsRefusedWithTheTable) {
+  fs::create_directories(scratch_ / "LMUData");
+  std::ofstream(scratch_ / "LMUData" / "Tiny.tsv") << "index\tquestion\tA\tB\tanswer\timage\n";
+  const Result r = sh("LMUData=" + (scratch_ / "LMUData").string() + " " +
+                          (testing::bin_dir() / "run").string() + " --model-dir " + sizes() +
+                          "/InternVL2-Llama3-76B --placement balanced-2x80 --batch-size 32" +
+                          " --data Tiny --work-dir " + (scratch_ / "o").string(),
+                      scratch_);
+  EXPECT_EQ(r.rc, 2) << r.err;
+  EXPECT_NE(r.err.find("placement balanced-2x80 does not fit at batch size 32 (the KV cache of 32 "
+                       "items): pass a smaller --batch-size, or --batch-size auto for the largest "
+                       "that fits:\n"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find(", batch 32 x "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("OVER by"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(scratch_ / "o")) << "refused before the run folder is made";
+}
+
 // Every shipped placement (configs/placements/*.yaml and examples/*.json) on four sizes, and
 // `single` under --device cpu, printed by --plan-only: stdout, stderr and the exit code, with the
 // source directory written as <src>, equal byte for byte to tests/run/golden/plan_only.txt (made

@@ -249,6 +249,24 @@ TEST_F(RunTrust, ThreeImageItemPlannedKvCacheIsWhatIsAllocated) {
   EXPECT_EQ(s["model"]["jit_optimize"], true);
 }
 
+// run.json records the batch size asked for and the one the plan resolved: on the CPU, where no
+// device has a budget, auto is 1; a number is itself, with the KV cache of that many items.
+TEST_F(RunTrust, RunJsonRecordsTheRequestedAndTheResolvedBatchSize) {
+  write_mcq("Trust");
+  Result r = run("--data Trust --device cpu --batch-size auto");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const json a = json::parse(slurp(folder() / "run.json"));
+  EXPECT_EQ(a["model"]["batch_size"], json({{"requested", "auto"}, {"resolved", 1}}));
+  EXPECT_EQ(a["placement"]["capacity"]["batch"], 1);
+  r = run("--data Trust --device cpu --batch-size 3", "", "three");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const json t = json::parse(slurp(folder("three") / "run.json"));
+  EXPECT_EQ(t["model"]["batch_size"], json({{"requested", "3"}, {"resolved", 3}}));
+  EXPECT_EQ(t["placement"]["capacity"]["batch"], 3);
+  EXPECT_EQ(t["placement"]["devices"][0]["kv_cache_bytes"].get<int64_t>(),
+            3 * a["placement"]["devices"][0]["kv_cache_bytes"].get<int64_t>());
+}
+
 // VLMEvalKit's meta-only form of a dataset (image_path naming files under LMUData/images/{name},
 // no image column) is answered with its images: the trained demo model gives the same predictions
 // as on the embedded TSV, and scores 1.0 on both.

@@ -11,9 +11,12 @@
 #include "common/test_paths.h"
 #include "common/user_error.h"
 #include "vlm/core/progress.h"
+#include "vlm/model/manifest.h"
+#include "vlm/run/batch_size.h"
 #include "vlm/run/placement_setup.h"
 #include "vlm/run/run_config_file.h"
 #include "vlm/run/run_journal.h"
+#include "vlm/run/run_options.h"
 #include "vlm/run/shard.h"
 #include "vlm/run/work_dir.h"
 
@@ -235,6 +238,58 @@ TEST_F(Scratch, ConfigFileUnknownKeysAndBadValuesNameTheFileAndKeyPath) {
               std::string::npos)
         << m;
   };
+}
+
+// --batch-size: auto or 1..32 (ModelForward::kDecodeRows); anything else names the option.
+TEST(BatchSizeOption, AutoOrOneToThirtyTwoElseAnErrorNamingTheOption) {
+  EXPECT_EQ(max_batch_size(), 32);
+  EXPECT_EQ(parse_batch_size("1", "--batch-size").items, 1);
+  EXPECT_EQ(parse_batch_size("32", "--batch-size").items, 32);
+  EXPECT_FALSE(parse_batch_size("32", "--batch-size").automatic);
+  EXPECT_TRUE(parse_batch_size("auto", "--batch-size").automatic);
+  for (const std::string bad :
+       {"0", "33", "-4", "+4", " 4", "4x", "", "Auto", "99999999999999999999"})
+    EXPECT_EQ(testing::user_error([&] { parse_batch_size(bad, "--batch-size"); }),
+              "--batch-size must be auto or an integer in 1..32, got '" + bad + "'");
+  // RunOptions made in code are held to the same range.
+  RunOptions o;
+  o.models = {"M"};
+  o.datasets = {"D"};
+  EXPECT_NO_THROW(o.validate());
+  for (int64_t n : {0, 33}) {
+    o.batch_size = BatchSize{false, n};
+    EXPECT_EQ(testing::user_error([&] { o.validate(); }),
+              "--batch-size must be auto or an integer in 1..32, got " + std::to_string(n));
+  }
+  o.batch_size = BatchSize{true, 0};
+  EXPECT_NO_THROW(o.validate());
+}
+
+TEST_F(Scratch, ConfigFileBatchSizeIsANumberOrAutoNamingTheKeyPathWhenBad) {
+  RunOptions o;
+  o.configs_dir = testing::source_dir() / "configs";
+  const fs::path f = write("cfg.json", R"({
+    "model": {"A": {"batch_size": 8}, "B": {"batch_size": "auto"}, "C": {"batch_size": "4"},
+              "D": {}},
+    "data": {"RealWorldQA": {}}})");
+  apply_run_config_file(f, o);
+  EXPECT_EQ(o.model_overrides.at("A").batch_size->items, 8);
+  EXPECT_TRUE(o.model_overrides.at("B").batch_size->automatic);
+  EXPECT_EQ(o.model_overrides.at("C").batch_size->items, 4);
+  EXPECT_FALSE(o.model_overrides.at("D").batch_size);
+  for (const std::string bad : {"0", "33", "2.5", "\"many\""}) {
+    const fs::path g =
+        write("bad.json", R"({"model": {"M": {"batch_size": )" + bad + R"(}}, "data": {"D": {}}})");
+    const std::string m = testing::user_error([&] { apply_run_config_file(g, o); });
+    EXPECT_NE(m.find(g.string() + ": model.M.batch_size must be auto or an integer in 1..32"),
+              std::string::npos)
+        << m;
+  }
+  const fs::path h = write("bad2.json", R"({"model": {"M": {"batch_size": true}}, "data": {}})");
+  EXPECT_NE(testing::user_error([&] {
+              apply_run_config_file(h, o);
+            }).find(h.string() + ": model.M.batch_size: expected auto or an integer in 1..32"),
+            std::string::npos);
 }
 
 // A run.json that a resumed run cannot parse is started again from an empty object, with a
@@ -510,6 +565,33 @@ TEST_F(Scratch, PlanPlacementUsesTheResolvedDevicesOnce) {
   // The planner itself never resolves [auto].
   PlacementConfig unresolved = auto_config(PlacementStrategy::kSequential);
   EXPECT_THROW(PlacementPlan::make(m, unresolved, {}), InternalError);
+}
+
+// The run's plan is for the batch it asks for, or with largest_batch (--batch-size auto) for the
+// largest that fits; a plan that does not fit says at which batch size, and how to need less.
+TEST_F(Scratch, PlanPlacementForTheBatchOrTheLargestThatFits) {
+  const Manifest m = load_manifest(testing::size_manifests_dir() / "InternVL2-Llama3-76B");
+  const fs::path placements = testing::source_dir() / "configs/placements";
+  const Shard s;
+  PlanCapacity cap;
+  cap.max_sequence = 7936;
+  cap.batch = 32;
+  const PlacementPlan big = plan_placement(m, "balanced-2x80", "auto", cap, placements, s, gpus(8));
+  EXPECT_EQ(big.capacity().batch, 32);
+  EXPECT_FALSE(big.fits());
+  EXPECT_EQ(batch_size_advice(big),
+            " at batch size 32 (the KV cache of 32 items): pass a smaller --batch-size, or "
+            "--batch-size auto for the largest that fits");
+  const PlacementPlan fit =
+      plan_placement(m, "balanced-2x80", "auto", cap, placements, s, gpus(8), true);
+  EXPECT_TRUE(fit.fits()) << fit.table();
+  EXPECT_GE(fit.capacity().batch, 1);
+  EXPECT_LT(fit.capacity().batch, 32);
+  EXPECT_EQ(batch_size_advice(fit), "");
+  cap.batch = 1;
+  const PlacementPlan one = plan_placement(m, "balanced-1x80", "auto", cap, placements, s, gpus(8));
+  EXPECT_FALSE(one.fits());
+  EXPECT_EQ(batch_size_advice(one), " at batch size 1");
 }
 
 TEST_F(Scratch, PlacementGroupsAreReadInMemory) {

@@ -11,6 +11,7 @@
 
 #include "vlm/core/closest_names.h"
 #include "vlm/core/error.h"
+#include "vlm/model/model_forward.h"
 
 namespace vlm {
 using nlohmann::json;
@@ -117,8 +118,8 @@ int64_t raw_int(const json& raw, const char* section, const char* key, int64_t f
 struct ActivationModel {
   int64_t configured = -1;
   int64_t vision = 0;  // vision model + projector on the tiles of one item
-  int64_t layers = 0;  // one decoder layer at batch x max_sequence (also embedding and norm)
-  int64_t head = 0;    // float32 logits of the last position
+  int64_t layers = 0;  // one decoder layer on one item's prefill (also embedding and norm)
+  int64_t head = 0;    // float32 logits of a decode step's kDecodeRows rows
 
   int64_t reserve(const std::set<UnitKind>& kinds) const {
     if (kinds.empty()) return 0;
@@ -147,8 +148,10 @@ ActivationModel activation_model(const Manifest& m, const PlanCapacity& cap, int
       cap.max_tiles * tokens * c_vit * d * 10 + cap.max_tiles * vit_heads * tokens * tokens * d;
   const int64_t hidden = m.llm.hidden_size;
   const int64_t inter = raw_int(m.raw, "llm", "intermediate_size", 4 * hidden);
-  a.layers = cap.batch * cap.max_sequence * (4 * hidden + 2 * inter) * d;
-  a.head = cap.batch * m.llm.vocab_size * 4;
+  // Not by the batch: a prefill is one item; a decode step is kDecodeRows rows of one token.
+  const int64_t rows = std::max(cap.max_sequence, ModelForward::kDecodeRows);
+  a.layers = rows * (4 * hidden + 2 * inter) * d;
+  a.head = ModelForward::kDecodeRows * m.llm.vocab_size * 4;
   return a;
 }
 
@@ -554,7 +557,7 @@ void note_activations(const Manifest& manifest, const PlacementConfig& config,
   if (manifest.raw.is_object() && manifest.raw.value("attention", "") == "eager") {
     const int64_t dsize = static_cast<int64_t>(c10::elementSize(manifest.dtype));
     notes.push_back("the manifest's attention is eager: prefill attention scores need up to " +
-                    format_gib(capacity.batch * manifest.llm.num_heads * capacity.max_sequence *
+                    format_gib(manifest.llm.num_heads * capacity.max_sequence *
                                capacity.max_sequence * (dsize + 4)) +
                     " more per layer device than this estimate");
   }
@@ -614,7 +617,60 @@ PlacementPlan PlacementPlan::make(const Manifest& manifest, const PlacementConfi
   note_activations(manifest, config, capacity, act, plan.notes_);
   plan.title_ = plan_title(manifest, config, capacity);
   plan.summary_ = plan_summary(manifest, config, capacity);
+  plan.capacity_ = capacity;
   return plan;
+}
+
+PlacementPlan PlacementPlan::make_largest_batch(const Manifest& manifest,
+                                                const PlacementConfig& config,
+                                                PlanCapacity capacity, int64_t max_batch) {
+  check_internal(max_batch >= 1, "make_largest_batch: max_batch " + std::to_string(max_batch));
+  capacity.batch = 1;
+  PlacementPlan one = make(manifest, config, capacity);
+  const bool budgets = std::any_of(one.budgets().begin(), one.budgets().end(),
+                                   [](const DeviceBudget& b) { return b.max_memory.has_value(); });
+  if (!budgets) {
+    const auto& ds = one.devices();
+    const bool cuda =
+        std::any_of(ds.begin(), ds.end(), [](const c10::Device& d) { return d.is_cuda(); });
+    if (!cuda) {
+      one.add_note("batch size auto: 1, as no device has a budget (max_memory) and none is CUDA");
+      return one;
+    }
+    capacity.batch = max_batch;
+    PlacementPlan all = make(manifest, config, capacity);
+    all.add_note("batch size auto: " + std::to_string(max_batch) +
+                 " (the most), as no device has a budget (max_memory) to bound it");
+    return all;
+  }
+  std::optional<PlacementPlan> over;  // the plan one item larger than the one taken
+  for (int64_t n = max_batch; n >= 1; --n) {
+    capacity.batch = n;
+    PlacementPlan plan = n == 1 ? std::move(one) : make(manifest, config, capacity);
+    if (!plan.fits()) {
+      if (n == 1) {
+        plan.add_note("batch size auto: not even 1 item fits the budgets");
+        return plan;
+      }
+      over = std::move(plan);
+      continue;
+    }
+    std::string note = "batch size auto: " + std::to_string(n);
+    if (over) {
+      note += " (of at most " + std::to_string(max_batch) + ")";
+      for (const DeviceBudget& b : over->budgets())
+        if (!b.fits()) {
+          note += "; " + std::to_string(n + 1) + " would put " + b.device.str() +
+                  " over its budget by " + format_gib(b.total() - *b.max_memory);
+          break;
+        }
+    } else {
+      note += " (the most), within every device's budget";
+    }
+    plan.add_note(note);
+    return plan;
+  }
+  throw InternalError("make_largest_batch: no batch planned");
 }
 
 c10::Device PlacementPlan::device_of(const std::string& unit) const {

@@ -90,6 +90,7 @@ ResolvedModel resolve_model(const std::string& name, const RunOptions& o) {
   }
   if (ov && ov->max_new_tokens) r.config.max_new_tokens = *ov->max_new_tokens;
   if (ov && !ov->placement.empty()) r.config.placement = ov->placement;
+  if (ov && ov->batch_size) r.config.batch_size = *ov->batch_size;
   return r;
 }
 
@@ -141,10 +142,21 @@ PlanCapacity capacity_for_run(const Manifest& manifest, const ModelConfig& cfg,
                       o.max_new_tokens.value_or(cfg.max_new_tokens));
 }
 
+// The batch size a run asks for: --batch-size, else the model config's (a --config entry's
+// batch_size included, resolve_model).
+BatchSize batch_for_run(const ModelConfig& cfg, const RunOptions& o) {
+  return o.batch_size.value_or(cfg.batch_size);
+}
+
+// The plan at `capacity` for the run's batch size; its capacity().batch is the one the run uses
+// (--batch-size auto resolved).
 PlacementPlan plan_for_run(const Manifest& manifest, const ModelConfig& cfg, const RunOptions& o,
-                           const PlanCapacity& capacity) {
+                           PlanCapacity capacity) {
+  const BatchSize batch = batch_for_run(cfg, o);
+  capacity.batch = batch.items;
   return plan_placement(manifest, placement_name(cfg, o), o.device, capacity,
-                        o.configs_dir / "placements", o.shard, current_device_inventory());
+                        o.configs_dir / "placements", o.shard, current_device_inventory(),
+                        batch.automatic);
 }
 
 // The dataset's spec, once its TSV is known to exist under the data root.
@@ -785,12 +797,14 @@ EvaluationSummary run_evaluation(
       if (!rm.config.chat_template.empty() && rm.config.chat_template != tmpl)
         log::warning("model " + rm.config.name + ": config says template " +
                      rm.config.chat_template + " but the export has " + tmpl);
-      const PlanCapacity capacity = capacity_for_run(rm.manifest, rm.config, o);
-      PlacementPlan plan = plan_for_run(rm.manifest, rm.config, o, capacity);
+      PlacementPlan plan =
+          plan_for_run(rm.manifest, rm.config, o, capacity_for_run(rm.manifest, rm.config, o));
+      const PlanCapacity capacity = plan.capacity();  // .batch: the run's batch size
       log::info("model " + rm.config.name + ": " + rm.dir.string() + ", placement " +
                 placement_name(rm.config, o) + " (" + plan.strategy() + "):\n" + plan.table());
       check_user(plan.fits(), "model " + rm.config.name + ": placement " +
-                                  placement_name(rm.config, o) + " does not fit:\n" + plan.table());
+                                  placement_name(rm.config, o) + " does not fit" +
+                                  batch_size_advice(plan) + ":\n" + plan.table());
       require_devices_present(plan);
       // Found before any dataset runs, although the model itself loads lazily.
       check_user(
@@ -808,6 +822,8 @@ EvaluationSummary run_evaluation(
                     {"max_new_tokens", o.max_new_tokens.value_or(rm.config.max_new_tokens)},
                     {"cuda_graphs", !o.no_cuda_graphs},
                     {"jit_optimize", o.jit_optimize}};
+      model_json["batch_size"] = {{"requested", batch_for_run(rm.config, o).str()},
+                                  {"resolved", capacity.batch}};
       placement_json = plan.to_json();
       placement_json["config"] = placement_name(rm.config, o);
       LoadOptions load;

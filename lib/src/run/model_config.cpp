@@ -26,6 +26,7 @@ const ConfigSchema& model_config_schema() {
       {"checkpoint", S::string()},
       {"template", S::string()},
       {"placement", S::string()},
+      {"batch_size", S::scalar("auto or an integer in 1.." + std::to_string(max_batch_size()))},
       {"aliases", S::list_of(S::string())},
       {"generation", S::section({{"max_new_tokens", S::integer()}})},
       {"max_tiles", S::section({{"default", S::integer()},
@@ -149,6 +150,8 @@ ModelConfig parse_model_config(const YAML::Node& node, const fs::path& file) {
   if (node["generation"])
     c.max_new_tokens = field<int64_t>(node["generation"], "max_new_tokens", file, c.max_new_tokens);
   check_user(c.max_new_tokens > 0, file.string() + ": generation.max_new_tokens must be > 0");
+  if (node["batch_size"])
+    c.batch_size = parse_batch_size(node["batch_size"].Scalar(), file.string() + ": batch_size");
   if (const YAML::Node t = node["max_tiles"]) {
     c.max_tiles_default = field<int>(t, "default", file, c.max_tiles_default);
     c.max_tiles_total = field<int>(t, "total", file, c.max_tiles_total);

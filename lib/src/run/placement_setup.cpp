@@ -9,6 +9,7 @@
 
 #include "vlm/core/error.h"
 #include "vlm/model/placement_config.h"
+#include "vlm/run/batch_size.h"
 
 namespace vlm {
 
@@ -182,7 +183,7 @@ PlacementConfig placement_for_rank(const std::string& name_or_file,
 PlacementPlan plan_placement(const Manifest& manifest, const std::string& name_or_file,
                              const std::string& device, const PlanCapacity& capacity,
                              const std::filesystem::path& placements_dir, const Shard& shard,
-                             const DeviceInventory& inventory) {
+                             const DeviceInventory& inventory, bool largest_batch) {
   PlacementConfig config = placement_for_rank(name_or_file, placements_dir, shard.local_rank);
   std::string note;
   if (config.auto_device) {
@@ -196,9 +197,22 @@ PlacementPlan plan_placement(const Manifest& manifest, const std::string& name_o
     note =
         "--device " + device + " does not apply: placement " + config.name + " names its devices";
   }
-  PlacementPlan plan = PlacementPlan::make(manifest, config, capacity);
+  PlacementPlan plan = largest_batch ? PlacementPlan::make_largest_batch(manifest, config, capacity,
+                                                                         max_batch_size())
+                                     : PlacementPlan::make(manifest, config, capacity);
   if (!note.empty()) plan.add_note(note);
   return plan;
+}
+
+std::string batch_size_advice(const PlacementPlan& plan) {
+  if (plan.fits()) return "";
+  const int64_t n = plan.capacity().batch;
+  std::string advice = " at batch size " + std::to_string(n);
+  if (n > 1)
+    advice +=
+        " (the KV cache of " + std::to_string(n) +
+        " items): pass a smaller --batch-size, or --batch-size auto for the largest that fits";
+  return advice;
 }
 
 int64_t image_positions(const Manifest& manifest, int tiles_per_image, int n_images) {

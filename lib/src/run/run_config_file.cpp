@@ -26,6 +26,7 @@ const ConfigSchema& run_config_schema() {
       {"do_sample", S::boolean()},
       {"max_new_tokens", S::integer()},
       {"placement", S::string()},
+      {"batch_size", S::scalar("auto or an integer in 1.." + std::to_string(max_batch_size()))},
   });
   static const S kData = S::section({{"class", S::string()}, {"dataset", S::string()}});
   static const S kSchema = S::section({{"model", S::map_of(kModel)}, {"data", S::map_of(kData)}});
@@ -89,6 +90,11 @@ void apply_run_config_file(const fs::path& file, RunOptions& o) {
       check_user(v.get<int64_t>() > 0,
                  file.string() + ": " + where + ".max_new_tokens must be an integer > 0");
       ov.max_new_tokens = v.get<int64_t>();
+    }
+    if (entry.contains("batch_size")) {
+      const json& v = entry["batch_size"];  // "auto" or N (a JSON number or string)
+      ov.batch_size = parse_batch_size(v.is_string() ? v.get<std::string>() : v.dump(),
+                                       file.string() + ": " + where + ".batch_size");
     }
     if (entry.contains("model_path")) {
       const std::string mp = string_at(entry, "model_path");

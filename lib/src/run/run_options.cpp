@@ -36,6 +36,10 @@ void RunOptions::validate() const {
   check_user(!max_new_tokens || *max_new_tokens > 0,
              "--max-new-tokens must be > 0, got " + std::to_string(max_new_tokens.value_or(0)));
   check_user(!limit || *limit > 0, "--limit must be > 0, got 0");
+  check_user(!batch_size || batch_size->automatic ||
+                 (batch_size->items >= 1 && batch_size->items <= max_batch_size()),
+             "--batch-size must be auto or an integer in 1.." + std::to_string(max_batch_size()) +
+                 ", got " + (batch_size ? batch_size->str() : std::string()));
   check_user(prepare_threads >= 0 && prepare_threads <= 64,
              "--prepare-threads must be in 0..64, got " + std::to_string(prepare_threads));
   check_user(!work_dir.empty(), "--work-dir must not be empty");

@@ -19,8 +19,8 @@ namespace vlm {
 
 // What a run needs room for besides the weights.
 struct PlanCapacity {
-  int64_t batch = 1;            // sequences decoded together
-  int64_t max_sequence = 4096;  // positions per sequence: image tokens + prompt + new tokens
+  int64_t batch = 1;            // items in flight (--batch-size), each with its own KV cache
+  int64_t max_sequence = 4096;  // positions per item: image tokens + prompt + new tokens
   int64_t max_tiles = 13;       // tiles the vision model sees at once (activation estimate)
 };
 
@@ -29,7 +29,7 @@ struct DeviceBudget {
   c10::Device device = c10::kCPU;
   std::vector<std::string> units;     // in execution order
   int64_t weights = 0;                // parameter bytes of its units
-  int64_t kv_cache = 0;               // KV cache of its decoder layers at the plan's capacity
+  int64_t kv_cache = 0;               // KV cache of its decoder layers for capacity.batch items
   int64_t activations = 0;            // reserve for activations (estimate or config)
   std::optional<int64_t> max_memory;  // budget; absent: unbounded
   int64_t total() const { return weights + kv_cache + activations; }
@@ -56,16 +56,34 @@ class PlacementPlan {
   //
   // Bytes per device: weights (a tied group co-located on one device counts its largest member
   // once), KV cache = 2 * batch * num_kv_heads * head_dim * max_sequence * dtype size per decoder
-  // layer, and an activation reserve: config.activation_reserve on every used device when set,
-  // else the largest of these estimates for what the device holds (D = dtype size):
+  // layer (each of the batch's items has room for max_sequence positions), and an activation
+  // reserve: config.activation_reserve on every used device when set, else the largest of these
+  // estimates for what the device holds (D = dtype size, R = ModelForward::kDecodeRows):
   //   vision/projector: tiles * 1025 * C_vit * D * 10 + tiles * vit_heads * 1025^2 * D
-  //   embedding/decoder layers: batch * max_sequence * (4 * hidden + 2 * intermediate) * D
-  //   head: batch * vocab * 4 (float32 logits)
+  //   embedding/decoder layers: max(max_sequence, R) * (4 * hidden + 2 * intermediate) * D
+  //   head: R * vocab * 4 (float32 logits)
+  // Activations do not grow with the batch: each item's prefill runs alone (one sequence of up to
+  // max_sequence positions), and every decode step runs R rows of one token whatever the batch.
   // The layer estimate assumes fused (SDPA) attention; eager attention needs up to
-  // batch * heads * max_sequence^2 * (D + 4) more in prefill (noted in the plan). CUDA context and
+  // heads * max_sequence^2 * (D + 4) more in prefill (noted in the plan). CUDA context and
   // allocator slack are not counted: max_memory should leave room for them.
   static PlacementPlan make(const Manifest& manifest, const PlacementConfig& config,
                             const PlanCapacity& capacity);
+
+  // --batch-size auto, its one owner: make() at the largest batch in 1..max_batch whose plan fits
+  // every device's budget (capacity.batch is ignored; the strategy re-plans at each batch, so the
+  // scan goes down from max_batch and takes the first that fits). Auto needs budgets to mean
+  // anything: when no device of `config` has a max_memory, every batch fits, and the plan takes
+  // max_batch when some unit is on a CUDA device, else 1 (a CPU has no budget to bound it and gains
+  // little from batching). When not even batch 1 fits, the plan at batch 1 (fits() false: the
+  // caller refuses it with its table). A note says which batch was taken and why; capacity().batch
+  // is the batch taken.
+  static PlacementPlan make_largest_batch(const Manifest& manifest, const PlacementConfig& config,
+                                          PlanCapacity capacity, int64_t max_batch);
+
+  // What the plan was made for (make, make_largest_batch); PlanCapacity{} for all_on/from_map.
+  // capacity().batch is the run's batch size, --batch-size auto resolved.
+  const PlanCapacity& capacity() const { return capacity_; }
 
   c10::Device device_of(const std::string& unit) const;
   // The distinct devices, in order of first use along the execution order.
@@ -93,6 +111,7 @@ class PlacementPlan {
   std::map<std::string, c10::Device> device_of_;
   std::vector<c10::Device> devices_;
   std::vector<DeviceBudget> budgets_;
+  PlanCapacity capacity_;
   std::string strategy_ = "single";
   std::vector<std::string> notes_;
   std::vector<std::string> order_;  // unit names in execution order

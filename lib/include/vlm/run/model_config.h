@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "vlm/run/batch_size.h"
+
 namespace vlm {
 
 struct ModelConfig {
@@ -16,6 +18,7 @@ struct ModelConfig {
   std::string chat_template;             // expected template name; checked against the manifest
   std::string placement = "single";      // configs/placements/<name>.yaml
   int64_t max_new_tokens = 4096;         // greedy generation limit
+  BatchSize batch_size;                  // batch_size: items in flight (N | auto; default 1)
   int max_tiles_default = 6;             // tiles per image when the dataset has no entry
   std::map<std::string, int> max_tiles;  // dataset name -> tiles per image
   int max_tiles_total = 64;              // total tile budget over the images of one item

@@ -65,11 +65,19 @@ PlacementConfig placement_for_rank(const std::string& name_or_file,
 // devices set by resolve_auto_devices(config, device, shard's local rank and local world size,
 // inventory), with that function's note among the plan's notes (and one saying that `device` does
 // not apply to a config that names its devices). Plans for the devices the config names whether
-// or not this machine has them; nothing is loaded.
+// or not this machine has them; nothing is loaded. The plan is for capacity.batch items, or with
+// `largest_batch` (--batch-size auto) for the largest batch that fits, up to max_batch_size()
+// (PlacementPlan::make_largest_batch; capacity.batch ignored). Either way the plan's
+// capacity().batch is the run's batch size.
 PlacementPlan plan_placement(const Manifest& manifest, const std::string& name_or_file,
                              const std::string& device, const PlanCapacity& capacity,
                              const std::filesystem::path& placements_dir, const Shard& shard,
-                             const DeviceInventory& inventory);
+                             const DeviceInventory& inventory, bool largest_batch = false);
+
+// Why `plan`, which does not fit, is refused, as said after "does not fit": " at batch size N",
+// and when N > 1 that a smaller --batch-size (or auto: the largest that fits) needs less KV cache.
+// Empty for a plan that fits.
+std::string batch_size_advice(const PlacementPlan& plan);
 
 // Prompt positions the images of one item take: `n_images` images of `tiles_per_image` tiles each,
 // plus a thumbnail per image when there is more than one tile, times the tokens per tile.

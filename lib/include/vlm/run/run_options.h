@@ -13,6 +13,7 @@
 
 #include "vlm/eval/can_infer.h"
 #include "vlm/model/manifest.h"
+#include "vlm/run/batch_size.h"
 #include "vlm/run/shard.h"
 
 namespace vlm {
@@ -33,6 +34,7 @@ struct ModelOverrides {
   std::filesystem::path model_dir;        // exported model directory (model_dir / model_path)
   std::optional<int64_t> max_new_tokens;  // max_new_tokens
   std::string placement;                  // placement
+  std::optional<BatchSize> batch_size;    // batch_size
 };
 
 struct RunOptions {
@@ -72,6 +74,9 @@ struct RunOptions {
   // --prepare-threads: CPU threads that prepare the next items (decode, tiles, prompt, ids), up to
   // 2 per thread ahead of the device; 0: each item is prepared in turn on the main thread.
   int prepare_threads = 2;
+  // --batch-size N|auto: items in flight; overrides the model config's batch_size (default 1).
+  // What the run uses is its plan's capacity().batch (auto resolved there).
+  std::optional<BatchSize> batch_size;
 
   // The dataset a --data / config name runs (the config's "dataset", else the name itself).
   std::string dataset_for(const std::string& name) const;
