@@ -16,6 +16,7 @@
 #include "vlm/run/prediction_file.h"
 #include "vlm/run/result_table.h"
 #include "vlm/run/run_journal.h"
+#include "vlm/run/scorer_table.h"
 #include "vlm/run/work_dir.h"
 
 namespace vlm {
@@ -37,8 +38,7 @@ PairResult score_prediction_file(const RunOptions& o, const std::string& model,
   const PredictionFile pf = read_prediction_file(file);
   const size_t pred_col = pf.column_index("prediction");
   const size_t index_col = pf.column_index("index");
-  if (spec.kind == DatasetKind::kVqa && spec.scorer != "none") pf.column_index("answer");
-  if (spec.scorer == "ocrbench") pf.column_index("category");
+  for (const std::string& c : scorer_row(spec.scorer).columns) pf.column_index(c);
   {
     std::map<std::string, size_t> seen;
     for (size_t r = 0; r < pf.rows.size(); ++r) {
@@ -115,7 +115,7 @@ PairResult score_prediction_file(const RunOptions& o, const std::string& model,
   }
 
   log::info(model + "/" + data_name + ": scoring " + std::to_string(pf.rows.size()) +
-            " predictions of " + file.string() + " (" + spec.scorer + ")");
+            " predictions of " + file.string() + " (" + to_string(spec.scorer) + ")");
   const DatasetScores scores = score_dataset(spec, *ds, records, o.can_infer, files);
   link_pair_files(folder, files.stem);
 
@@ -128,7 +128,7 @@ PairResult score_prediction_file(const RunOptions& o, const std::string& model,
     d["dataset"] = data_name;
     d["predictions_file"] = fs::absolute(file).string();
     d["kind"] = to_string(spec.kind);
-    d["scorer"] = spec.scorer;
+    d["scorer"] = to_string(spec.scorer);
     d["items"] = pf.rows.size();
     if (!scores.scores.is_null()) d["scores"] = scores.scores;
   });
