@@ -20,7 +20,7 @@ TEST(DatasetSpec, RealWorldQaConfigMatchesTheReference) {
   EXPECT_EQ(s.file, "RealWorldQA.tsv");
   EXPECT_EQ(s.md5, "4de008f55dc4fd008ca9e15321dc44b7");
   EXPECT_EQ(s.kind, DatasetKind::kMcq);
-  EXPECT_EQ(s.scorer, "mcq_exact");
+  EXPECT_EQ(to_string(s.scorer), "mcq_exact");
   EXPECT_EQ(s.url, "https://opencompass.openxlab.space/utils/VLMEval/RealWorldQA.tsv");
   EXPECT_FALSE(s.custom);
 }
@@ -45,7 +45,7 @@ TEST(DatasetSpec, YamlWinsOverATsvOfTheSameName) {
   const DatasetSpec s = resolve_dataset("Foo", configs.path(), data.path());
   EXPECT_EQ(s.file, "foo_v2.tsv");
   EXPECT_EQ(s.kind, DatasetKind::kYn);
-  EXPECT_EQ(s.scorer, "yn_exact");
+  EXPECT_EQ(to_string(s.scorer), "yn_exact");
   EXPECT_EQ(s.config_path, configs.path() / "Foo.yaml");
 }
 
@@ -109,7 +109,7 @@ TEST(DatasetSpec, UnknownKeyAndWrongTypeThroughTheKeyTable) {
 
   // An empty value still counts as absent (the scorer then follows the kind).
   const auto empty = configs.write("F.yaml", "file: f.tsv\nkind: Y/N\nscorer:\nurl:\n");
-  EXPECT_EQ(load_dataset_spec(empty).scorer, "yn_exact");
+  EXPECT_EQ(to_string(load_dataset_spec(empty).scorer), "yn_exact");
 }
 
 // min_new_tokens: a benchmark knob (0 unless set), an integer >= 0.

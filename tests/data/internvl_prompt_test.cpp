@@ -198,7 +198,7 @@ TEST(InternvlPrompt, DemoShapesVqaAsShipped) {
   const DatasetSpec spec =
       resolve_dataset("DemoShapesVQA", testing::source_dir() / "configs" / "datasets", dir.path());
   EXPECT_EQ(spec.kind, DatasetKind::kVqa);
-  EXPECT_EQ(spec.scorer, "vqa_textvqa");
+  EXPECT_EQ(to_string(spec.scorer), "vqa_textvqa");
   EXPECT_EQ(spec.file, "DemoShapesVQA.tsv");
   const Dataset d(spec, testing::source_dir() / "models" / "InternVL2-Demo");
   EXPECT_EQ(d.file_md5(), spec.md5);

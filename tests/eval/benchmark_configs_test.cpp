@@ -48,31 +48,33 @@ TEST(BenchmarkConfigs, FileMd5KindScorerUrl) {
     EXPECT_EQ(s.file, std::string(e.name) + ".tsv") << e.name;
     EXPECT_EQ(s.md5, e.md5) << e.name;
     EXPECT_EQ(s.kind, e.kind) << e.name;
-    EXPECT_EQ(s.scorer, e.scorer) << e.name;
+    EXPECT_EQ(to_string(s.scorer), e.scorer) << e.name;
     // The name-based choice VLMEvalKit makes gives the same scorer.
-    EXPECT_EQ(default_scorer(s.kind, e.name), e.scorer) << e.name;
+    EXPECT_EQ(to_string(default_scorer(s.kind, e.name)), e.scorer) << e.name;
     EXPECT_EQ(s.url, "https://opencompass.openxlab.space/utils/VLMEval/" + s.file) << e.name;
   }
 }
 
 TEST(BenchmarkConfigs, DefaultScorerFollowsUpstreamNameRules) {
-  EXPECT_EQ(default_scorer(DatasetKind::kMcq, "MMBench_TEST_CN_V11"), "mcq_circular");
-  EXPECT_EQ(default_scorer(DatasetKind::kMcq, "CCBench"), "mcq_circular");
-  EXPECT_EQ(default_scorer(DatasetKind::kMcq, "my_mmbench_subset"), "mcq_circular");
-  EXPECT_EQ(default_scorer(DatasetKind::kMcq, "MMMU_TEST"), "mcq_mmmu");
-  EXPECT_EQ(default_scorer(DatasetKind::kMcq, "mmmu_lower"), "mcq_exact");  // case-sensitive
-  EXPECT_EQ(default_scorer(DatasetKind::kMcq, "RealWorldQA"), "mcq_exact");
-  EXPECT_EQ(default_scorer(DatasetKind::kYn, "MME"), "yn_mme");
-  EXPECT_EQ(default_scorer(DatasetKind::kYn, "HallusionBench"), "yn_hallusion");
-  EXPECT_EQ(default_scorer(DatasetKind::kYn, "POPE"), "yn_pope");
-  EXPECT_EQ(default_scorer(DatasetKind::kYn, "AMBER"), "yn_exact");
-  EXPECT_EQ(default_scorer(DatasetKind::kVqa, "OCRBench"), "ocrbench");
-  EXPECT_EQ(default_scorer(DatasetKind::kVqa, "OCRBench_MINI"), "ocrbench");
-  EXPECT_EQ(default_scorer(DatasetKind::kVqa, "TextVQA_VAL_subset"), "vqa_textvqa");
-  EXPECT_EQ(default_scorer(DatasetKind::kVqa, "ChartQA_OCRVQA"), "vqa_relaxed");  // ChartQA first
-  EXPECT_EQ(default_scorer(DatasetKind::kVqa, "DocVQA_TEST"), "none");
-  EXPECT_EQ(default_scorer(DatasetKind::kVqa, "DocVQA_VAL_MINI"), "vqa_anls");
-  EXPECT_EQ(default_scorer(DatasetKind::kVqa, "MathVista_MINI"), "none");
+  EXPECT_EQ(to_string(default_scorer(DatasetKind::kMcq, "MMBench_TEST_CN_V11")), "mcq_circular");
+  EXPECT_EQ(to_string(default_scorer(DatasetKind::kMcq, "CCBench")), "mcq_circular");
+  EXPECT_EQ(to_string(default_scorer(DatasetKind::kMcq, "my_mmbench_subset")), "mcq_circular");
+  EXPECT_EQ(to_string(default_scorer(DatasetKind::kMcq, "MMMU_TEST")), "mcq_mmmu");
+  EXPECT_EQ(to_string(default_scorer(DatasetKind::kMcq, "mmmu_lower")),
+            "mcq_exact");  // case-sensitive
+  EXPECT_EQ(to_string(default_scorer(DatasetKind::kMcq, "RealWorldQA")), "mcq_exact");
+  EXPECT_EQ(to_string(default_scorer(DatasetKind::kYn, "MME")), "yn_mme");
+  EXPECT_EQ(to_string(default_scorer(DatasetKind::kYn, "HallusionBench")), "yn_hallusion");
+  EXPECT_EQ(to_string(default_scorer(DatasetKind::kYn, "POPE")), "yn_pope");
+  EXPECT_EQ(to_string(default_scorer(DatasetKind::kYn, "AMBER")), "yn_exact");
+  EXPECT_EQ(to_string(default_scorer(DatasetKind::kVqa, "OCRBench")), "ocrbench");
+  EXPECT_EQ(to_string(default_scorer(DatasetKind::kVqa, "OCRBench_MINI")), "ocrbench");
+  EXPECT_EQ(to_string(default_scorer(DatasetKind::kVqa, "TextVQA_VAL_subset")), "vqa_textvqa");
+  EXPECT_EQ(to_string(default_scorer(DatasetKind::kVqa, "ChartQA_OCRVQA")),
+            "vqa_relaxed");  // ChartQA first
+  EXPECT_EQ(to_string(default_scorer(DatasetKind::kVqa, "DocVQA_TEST")), "none");
+  EXPECT_EQ(to_string(default_scorer(DatasetKind::kVqa, "DocVQA_VAL_MINI")), "vqa_anls");
+  EXPECT_EQ(to_string(default_scorer(DatasetKind::kVqa, "MathVista_MINI")), "none");
 }
 
 TEST(BenchmarkConfigs, UnknownOrMismatchedScorerIsAUserError) {

@@ -5,9 +5,14 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "common/python_runner.h"
 #include "vlm/core/error.h"
 #include "vlm/data/base64.h"
+#include "vlm/eval/excel_round_trip.h"
+#include "vlm/eval/numpy_mean.h"
+#include "vlm/eval/vqa_scorers.h"
 
 namespace vlm {
 namespace {
@@ -107,7 +112,7 @@ const std::map<std::string, std::string> kMmbPredictions = {
 
 TEST(DatasetScoring, MmbenchCircularGroupsAndCategories) {
   Fixture f("mmbench", "MMBench_DEV_EN", mmbench_tsv(), kMmbPredictions);
-  ASSERT_EQ(f.spec.scorer, "mcq_circular");
+  ASSERT_EQ(to_string(f.spec.scorer), "mcq_circular");
   const DatasetScores s = f.score();
   EXPECT_EQ(f.files.result.filename(), "M_MMBench_DEV_EN_exact_matching_result.xlsx");
   EXPECT_EQ(f.files.acc.filename(), "M_MMBench_DEV_EN_acc.csv");
@@ -139,7 +144,7 @@ TEST(DatasetScoring, MmbenchCircularGroupsAndCategories) {
 
 TEST(DatasetScoring, SameRowsScoredVanillaCountEveryCopy) {
   Fixture f("mmbench_vanilla", "MMBench_DEV_EN", mmbench_tsv(), kMmbPredictions);
-  f.spec.scorer = "mcq_exact";
+  f.spec.scorer = ScorerId::kMcqExact;
   const DatasetScores s = f.score();
   EXPECT_EQ(s.scores[0]["Overall"], 0.75);
 }
@@ -169,7 +174,7 @@ TEST(DatasetScoring, MmmuOpenQuestionsBecomeAnswerOrOther) {
                                                     {"validation_Math_3", "12"},
                                                     {"validation_Math_4", "A"}};
   Fixture f("mmmu", "MMMU_DEV_VAL", tsv, preds);
-  ASSERT_EQ(f.spec.scorer, "mcq_mmmu");
+  ASSERT_EQ(to_string(f.spec.scorer), "mcq_mmmu");
   f.score();
   EXPECT_EQ(testing::read_bytes(f.files.acc),
             "\"split\",\"Overall\",\"Art\",\"Math\"\n"
@@ -183,7 +188,7 @@ TEST(DatasetScoring, MmmuOpenQuestionsBecomeAnswerOrOther) {
   EXPECT_EQ(rows[2][4], nullptr);
 
   Fixture plain("mmmu_plain", "MMMU_DEV_VAL", tsv, preds);
-  plain.spec.scorer = "mcq_exact";
+  plain.spec.scorer = ScorerId::kMcqExact;
   EXPECT_EQ(plain.score().scores[0]["Overall"], 0.25);
 }
 
@@ -203,7 +208,7 @@ TEST(DatasetScoring, PopeFilesAndScores) {
       "3\tIs there a bus?\tNo\tpopular\t0\n";
   Fixture f("pope", "POPE", tsv,
             {{"0", "Yes, there is."}, {"1", "No"}, {"2", "no."}, {"3", "I think yes"}});
-  ASSERT_EQ(f.spec.scorer, "yn_pope");
+  ASSERT_EQ(to_string(f.spec.scorer), "yn_pope");
   const DatasetScores s = f.score();
   const fs::path aux = f.files.folder / "M_POPE_auxmatch.xlsx";
   const fs::path score = f.files.folder / "M_POPE_score.csv";
@@ -241,7 +246,7 @@ TEST(DatasetScoring, MmeFilesAndSums) {
       "\n"
       "3\tcommonsense_reasoning\tr1.jpg\tIs it wet?\tNo\t2\n";
   Fixture f("mme", "MME", tsv, {{"0", "Yes"}, {"1", "No"}, {"2", "Yes"}, {"3", "Yes"}});
-  ASSERT_EQ(f.spec.scorer, "yn_mme");
+  ASSERT_EQ(to_string(f.spec.scorer), "yn_mme");
   const DatasetScores s = f.score();
   EXPECT_EQ(testing::read_bytes(f.files.folder / "M_MME_score.csv"),
             "\"perception\",\"reasoning\",\"artwork\",\"commonsense_reasoning\"\n"
@@ -262,7 +267,7 @@ TEST(DatasetScoring, HallusionScoreFile) {
       "VD_map_q_0_0_1\tVD\tmap\tIs B north of A?\tNo\tVD_map_q_0_0_0\n";
   Fixture f("hallusion", "HallusionBench", tsv,
             {{"VD_map_q_0_0_0", "Yes"}, {"VD_map_q_0_0_1", "Yes"}});
-  ASSERT_EQ(f.spec.scorer, "yn_hallusion");
+  ASSERT_EQ(to_string(f.spec.scorer), "yn_hallusion");
   f.score();
   // aAcc 1/2; one figure group (wrong); two question groups, one right.
   EXPECT_EQ(testing::read_bytes(f.files.folder / "M_HallusionBench_score.csv"),
@@ -334,7 +339,7 @@ TEST(DatasetScoring, RecordScorePerKind) {
   DatasetSpec pope;
   pope.name = "POPE";
   pope.kind = DatasetKind::kYn;
-  pope.scorer = "yn_pope";
+  pope.scorer = ScorerId::kYnPope;
   Item item;
   item.answer = "No";
   EXPECT_EQ(record_score(pope, item, "No, there is not.", {}).extracted, "No");
@@ -437,7 +442,7 @@ TEST(DatasetScoring, ChartQaSplitsAndEras) {
   EXPECT_EQ(testing::read_bytes(f.files.acc),
             "\"test_human\",\"test_augmented\",\"Overall\"\n\"50.0\",\"100.0\",\"75.0\"\n");
   EXPECT_EQ(s.scores["chartqa_era"], "2025-09-01");
-  f.spec.scorer = "vqa_relaxed_classic";
+  f.spec.scorer = ScorerId::kVqaRelaxedClassic;
   s = f.score();
   EXPECT_EQ(testing::read_bytes(f.files.acc),
             "\"test_human\",\"test_augmented\",\"Overall\"\n\"100.0\",\"50.0\",\"75.0\"\n");
@@ -538,6 +543,176 @@ TEST(DatasetScoring, DocVqaTestIsInferenceOnly) {
   EXPECT_TRUE(s.scores.is_null());
   EXPECT_TRUE(s.files.empty());
   EXPECT_FALSE(s.acc);
+}
+
+// ---- The record's score and the dataset's score, item by item
+// -------------------------------------
+
+// Fills each record's extracted/hit/log as the evaluation loop does: record_score, or
+// failed_record_score for the items in `failed` (their prediction says they failed).
+void score_records(Fixture& f, const std::set<std::string>& failed = {}) {
+  for (const Item& item : f.ds->items()) {
+    ItemRecord& r = f.records.at(item.index);
+    if (failed.count(item.index)) {
+      r.error = "boom";
+      r.prediction = "Failed to obtain answer: boom";
+    }
+    const RecordScore s = r.error ? failed_record_score(f.spec, r.prediction)
+                                  : record_score(f.spec, item, r.prediction, {});
+    r.extracted = s.extracted;
+    r.hit = s.hit;
+    r.log = s.log;
+  }
+}
+
+size_t column_of(const nlohmann::json& header, const std::string& name) {
+  for (size_t c = 0; c < header.size(); ++c)
+    if (header[c] == name) return c;
+  ADD_FAILURE() << "no column " << name << " in " << header.dump();
+  return 0;
+}
+
+// MCQ, plain and MMMU: each result-file row has the hit and log of its item's record (the failed
+// item's included), so the two cannot drift apart.
+TEST(DatasetScoring, RecordAndResultFileAgreePerItemMcq) {
+  const std::string tsv =
+      "index\tquestion\tA\tB\tanswer\timage\n"
+      "1\tq\tcat\tdog\tA\t" +
+      kImg +
+      "\n"
+      "2\tq\tcat\tdog\tB\t" +
+      kImg +
+      "\n"
+      "3\tq\tcat\tdog\tA\t" +
+      kImg +
+      "\n"
+      "4\tq\tcat\tdog\tA\t" +
+      kImg +
+      "\n"
+      "5\tArea?\t\t\t14\t" +
+      kImg + "\n";
+  const std::map<std::string, std::string> preds = {
+      {"1", "A"}, {"2", "It is a cat"}, {"3", "hmm"}, {"4", "A"}, {"5", "It is 14"}};
+  for (const std::string name : {"RealWorldQA", "MMMU_DEV_VAL"}) {
+    Fixture f("agree_" + name, name, tsv, preds);
+    score_records(f, {"4"});
+    f.score();
+    const nlohmann::json rows = xlsx_rows(f.dir, f.files.result);
+    ASSERT_EQ(rows.size(), 6u) << name;
+    const size_t hit = column_of(rows[0], "hit"), log = column_of(rows[0], "log");
+    std::vector<int> hits;
+    for (size_t i = 0; i < f.ds->size(); ++i) {
+      const ItemRecord& r = f.records.at((*f.ds)[i].index);
+      ASSERT_TRUE(r.hit.has_value()) << name << " " << r.index;
+      hits.push_back(*r.hit);
+      EXPECT_EQ(rows[i + 1][hit], *r.hit ? "1.0" : "0.0") << name << " " << r.index;
+      EXPECT_EQ(rows[i + 1][log], r.log) << name << " " << r.index;
+    }
+    // Right, wrong, unresolved, failed; the open question counts only under MMMU_preproc.
+    EXPECT_EQ(hits, (std::vector<int>{1, 0, 0, 0, name == "MMMU_DEV_VAL" ? 1 : 0})) << name;
+    EXPECT_EQ(f.records.at("4").extracted, "Z");
+  }
+}
+
+// Circular: a group's main row is right exactly when every rotation's record is.
+TEST(DatasetScoring, RecordAndResultFileAgreePerGroupCircular) {
+  Fixture f("agree_circular", "MMBench_DEV_EN", mmbench_tsv(), kMmbPredictions);
+  score_records(f);
+  f.score();
+  const nlohmann::json rows = xlsx_rows(f.dir, f.files.result);
+  const size_t index = column_of(rows[0], "index"), hit = column_of(rows[0], "hit");
+  ASSERT_EQ(rows.size(), 5u);  // the four main rows
+  for (size_t i = 1; i < rows.size(); ++i) {
+    const int64_t g = static_cast<int64_t>(std::stod(rows[i][index].get<std::string>()));
+    bool all = true;
+    for (const auto& [key, r] : f.records)
+      if (std::stoll(key) % 1000000 == g) all = all && r.hit == 1;
+    EXPECT_EQ(rows[i][hit], all ? "1.0" : "0.0") << g;
+  }
+}
+
+// Y/N: the auxmatch file's extracted and score cells are the record's extracted and hit, for the
+// default rating and POPE's alike.
+TEST(DatasetScoring, RecordAndAuxmatchAgreePerItemYorn) {
+  const std::string tsv =
+      "index\tquestion\tanswer\tcategory\timage\n"
+      "0\tIs there a cat?\tYes\tadversarial\t" +
+      kImg +
+      "\n"
+      "1\tIs there a dog?\tNo\tadversarial\t0\n"
+      "2\tIs there a car?\tYes\tpopular\t0\n"
+      "3\tIs there a bus?\tNo\tpopular\t0\n";
+  for (const ScorerId id : {ScorerId::kYnPope, ScorerId::kYnExact}) {
+    Fixture f("agree_yorn_" + to_string(id), "POPE", tsv,
+              {{"0", "Yes, there is."}, {"1", "No"}, {"2", "no."}, {"3", "x"}});
+    f.spec.scorer = id;
+    score_records(f, {"3"});
+    f.score();
+    const nlohmann::json rows = xlsx_rows(f.dir, f.files.folder / "M_POPE_auxmatch.xlsx");
+    ASSERT_EQ(rows.size(), 5u);
+    const size_t extracted = column_of(rows[0], "extracted"), score = column_of(rows[0], "score");
+    for (size_t i = 0; i < f.ds->size(); ++i) {
+      const ItemRecord& r = f.records.at((*f.ds)[i].index);
+      EXPECT_EQ(rows[i + 1][extracted], r.extracted) << r.index;
+      EXPECT_EQ(rows[i + 1][score], r.hit == 1 ? "True" : "False") << r.index;
+    }
+    EXPECT_EQ(f.records.at("2").extracted, "No");
+    EXPECT_EQ(f.records.at("3").extracted, "Unknown");
+  }
+}
+
+// VQA: records carry no score (the dataset scores the predictions as read back from the xlsx);
+// each results row's eval_pred and eval_score are the scorer's per-item function on that item.
+TEST(DatasetScoring, VqaResultsRowsArePerItemScores) {
+  const std::string tsv =
+      "index\timage\tquestion\tanswer\n"
+      "0\t" +
+      kImg +
+      "\tq\t['Nokia', 'nokia', 'toshiba']\n"
+      "1\t" +
+      kImg +
+      "\tq\t['two dogs']\n"
+      "2\t" +
+      kImg + "\tq\t12\n";
+  const std::map<std::string, std::string> preds = {
+      {"0", "Nokia."}, {"1", "2 dogs"}, {"2", "12.62"}};
+  const struct {
+    const char* name;
+    ScorerId id;
+    VqaItemFn item;
+  } cases[] = {{"TextVQA_VAL", ScorerId::kVqaTextVqa, textvqa_item_score},
+               {"DocVQA_VAL", ScorerId::kVqaAnls, anls_item_score},
+               {"ChartQA_TEST", ScorerId::kVqaRelaxed, chartqa_item_score},
+               {"ChartQA_TEST", ScorerId::kVqaRelaxedClassic, chartqa_classic_item_score},
+               {"OCRVQA_TEST", ScorerId::kVqaExact, ocrvqa_item_score}};
+  for (const auto& c : cases) {
+    Fixture f("agree_vqa_" + to_string(c.id), c.name, tsv, preds);
+    f.spec.scorer = c.id;
+    score_records(f);
+    f.score();
+    const nlohmann::json rows =
+        xlsx_rows(f.dir, f.files.folder / ("M_" + std::string(c.name) + "_results.xlsx"));
+    ASSERT_EQ(rows.size(), 4u) << c.name;
+    const size_t pred = column_of(rows[0], "eval_pred"), score = column_of(rows[0], "eval_score");
+    // The columns as the scorer reads them back from the predictions xlsx.
+    std::vector<std::optional<std::string>> raw_preds, raw_answers;
+    for (const Item& item : f.ds->items()) {
+      raw_preds.push_back(f.records.at(item.index).prediction);
+      raw_answers.push_back(item.answer);
+    }
+    const std::vector<std::string> read_preds = excel_round_trip(raw_preds);
+    const std::vector<std::string> read_answers = excel_round_trip(raw_answers);
+    for (size_t i = 0; i < f.ds->size(); ++i) {
+      const Item& item = (*f.ds)[i];
+      const ItemRecord& r = f.records.at(item.index);
+      EXPECT_FALSE(r.hit.has_value()) << c.name;
+      EXPECT_EQ(r.extracted, "") << c.name;
+      const VqaItemScore v = c.item(read_preds[i], vqa_answers(read_answers[i]));
+      EXPECT_EQ(rows[i + 1][pred], v.eval_pred) << to_string(c.id) << " " << item.index;
+      EXPECT_DOUBLE_EQ(std::stod(rows[i + 1][score].get<std::string>()), numpy_mean(v.match))
+          << to_string(c.id) << " " << item.index;
+    }
+  }
 }
 
 }  // namespace

@@ -47,61 +47,34 @@ const ConfigSchema& dataset_spec_schema() {
 
 }  // namespace
 
-const std::vector<std::string>& known_scorers() {
-  static const std::vector<std::string> kScorers = {
-      "mcq_exact",           "mcq_circular", "mcq_mmmu",    "yn_exact", "yn_mme",
-      "yn_hallusion",        "yn_pope",      "vqa_textvqa", "vqa_anls", "vqa_relaxed",
-      "vqa_relaxed_classic", "vqa_exact",    "ocrbench",    "none"};
-  return kScorers;
-}
-
-std::string default_scorer(DatasetKind kind, const std::string& name) {
+ScorerId default_scorer(DatasetKind kind, const std::string& name) {
   switch (kind) {
     case DatasetKind::kMcq: {
       // ImageMCQDataset.evaluate: circular = listinstr(['mmbench', 'ccbench'], dataset.lower());
       // mcq_vanilla_eval: MMMU_preproc when 'MMMU' in dataset_name.
       const std::string low = lower(name);
-      if (contains(low, "mmbench") || contains(low, "ccbench")) return "mcq_circular";
-      if (contains(name, "MMMU")) return "mcq_mmmu";
-      return "mcq_exact";
+      if (contains(low, "mmbench") || contains(low, "ccbench")) return ScorerId::kMcqCircular;
+      if (contains(name, "MMMU")) return ScorerId::kMcqMmmu;
+      return ScorerId::kMcqExact;
     }
     case DatasetKind::kYn:
       // ImageYORNDataset.evaluate picks the rater with listinstr in this order.
-      if (contains(name, "MME")) return "yn_mme";
-      if (contains(name, "Hallusion")) return "yn_hallusion";
-      if (contains(name, "POPE")) return "yn_pope";
-      return "yn_exact";
+      if (contains(name, "MME")) return ScorerId::kYnMme;
+      if (contains(name, "Hallusion")) return ScorerId::kYnHallusion;
+      if (contains(name, "POPE")) return ScorerId::kYnPope;
+      return ScorerId::kYnExact;
     case DatasetKind::kVqa:
       // run.py skips the test splits without ground truth; OCRBench is a class of its own;
       // ImageVQADataset.evaluate picks the metric with these substrings, in this order.
-      if (name == "DocVQA_TEST" || name == "InfoVQA_TEST") return "none";
-      if (contains(name, "OCRBench")) return "ocrbench";
-      if (contains(name, "TextVQA")) return "vqa_textvqa";
-      if (contains(name, "ChartQA")) return "vqa_relaxed";
-      if (contains(name, "OCRVQA")) return "vqa_exact";
-      if (contains(name, "DocVQA") || contains(name, "InfoVQA")) return "vqa_anls";
+      if (name == "DocVQA_TEST" || name == "InfoVQA_TEST") return ScorerId::kNone;
+      if (contains(name, "OCRBench")) return ScorerId::kOcrBench;
+      if (contains(name, "TextVQA")) return ScorerId::kVqaTextVqa;
+      if (contains(name, "ChartQA")) return ScorerId::kVqaRelaxed;
+      if (contains(name, "OCRVQA")) return ScorerId::kVqaExact;
+      if (contains(name, "DocVQA") || contains(name, "InfoVQA")) return ScorerId::kVqaAnls;
       break;
   }
-  return "none";
-}
-
-std::string to_string(DatasetKind kind) {
-  switch (kind) {
-    case DatasetKind::kMcq:
-      return "MCQ";
-    case DatasetKind::kYn:
-      return "Y/N";
-    case DatasetKind::kVqa:
-      return "VQA";
-  }
-  return "?";
-}
-
-DatasetKind parse_dataset_kind(const std::string& text, const std::string& where) {
-  if (text == "MCQ") return DatasetKind::kMcq;
-  if (text == "Y/N" || text == "YN") return DatasetKind::kYn;
-  if (text == "VQA") return DatasetKind::kVqa;
-  throw UserError(where + ": kind must be one of MCQ, Y/N, VQA, got '" + text + "'");
+  return ScorerId::kNone;
 }
 
 DatasetSpec load_dataset_spec(const std::filesystem::path& yaml_path) {
@@ -134,21 +107,12 @@ DatasetSpec load_dataset_spec(const std::filesystem::path& yaml_path) {
   check_user(spec.md5.empty() || is_md5_hex(spec.md5),
              where + ": 'md5' must be 32 hex digits, got '" + spec.md5 + "'");
   spec.kind = parse_dataset_kind(get("kind", true), where);
-  spec.scorer = get("scorer", false);
-  if (spec.scorer.empty()) spec.scorer = default_scorer(spec.kind, spec.name);
-  const auto& scorers = known_scorers();
-  if (std::find(scorers.begin(), scorers.end(), spec.scorer) == scorers.end()) {
-    std::string known;
-    for (const std::string& s : scorers) known += (known.empty() ? "" : ", ") + s;
-    throw UserError(where + ": unknown scorer '" + spec.scorer + "' (known: " + known + ")");
-  }
-  const bool mcq_scorer = spec.scorer.rfind("mcq_", 0) == 0;
-  const bool yn_scorer = spec.scorer.rfind("yn_", 0) == 0;
-  const bool vqa_scorer = spec.scorer.rfind("vqa_", 0) == 0 || spec.scorer == "ocrbench";
-  check_user(!(mcq_scorer && spec.kind != DatasetKind::kMcq) &&
-                 !(yn_scorer && spec.kind != DatasetKind::kYn) &&
-                 !(vqa_scorer && spec.kind != DatasetKind::kVqa),
-             where + ": scorer '" + spec.scorer + "' does not fit kind " + to_string(spec.kind));
+  const std::string scorer = get("scorer", false);
+  spec.scorer =
+      scorer.empty() ? default_scorer(spec.kind, spec.name) : parse_scorer_id(scorer, where);
+  const std::optional<DatasetKind> fits = scorer_kind(spec.scorer);
+  check_user(!fits || *fits == spec.kind, where + ": scorer '" + to_string(spec.scorer) +
+                                              "' does not fit kind " + to_string(spec.kind));
   spec.url = get("url", false);
   const std::string min_new = get("min_new_tokens", false);
   if (!min_new.empty()) {

@@ -19,6 +19,7 @@
 #include "vlm/eval/yorn_extraction.h"
 #include "vlm/eval/yorn_rating.h"
 #include "vlm/run/result_table.h"
+#include "vlm/run/scorer_table.h"
 
 namespace vlm {
 namespace fs = std::filesystem;
@@ -113,13 +114,12 @@ void finish_mcq(const std::vector<AccItem>& acc_items, const ResultTable& result
   out.files = {files.result, files.acc};
 }
 
-// mcq_vanilla_eval under exact matching, one prediction per item; with `mmmu`, MMMU_preproc turns
-// open questions into A = answer / B = "Other Answers" (the result file shows the new A and B) and
-// a non-letter answer is scored as "A".
-DatasetScores score_mcq_vanilla(const DatasetSpec& spec, const Dataset& ds,
-                                const std::map<std::string, ItemRecord>& records,
-                                const CanInferOptions& can_infer, const PairFiles& files,
-                                bool mmmu) {
+}  // namespace
+
+// mcq_vanilla_eval under exact matching, one prediction per item; with `mmmu`, open questions show
+// MMMU_preproc's A = answer / B = "Other Answers" in the result file.
+DatasetScores score_mcq_vanilla(const ScorerRow& row, const DatasetScoringInput& in, bool mmmu) {
+  const Dataset& ds = in.ds;
   const std::vector<std::string> columns = prediction_columns(ds);
   ResultTable result = mcq_result_table(ds, columns);
   result.add_column("hit", true);
@@ -127,39 +127,40 @@ DatasetScores score_mcq_vanilla(const DatasetSpec& spec, const Dataset& ds,
 
   std::vector<AccItem> acc_items;
   for (const Item* item : items_by_index(ds)) {
-    const ItemRecord& r = record_of(records, *item, spec);
+    const ItemRecord& r = record_of(in.records, *item, in.spec);
     const bool open = mmmu && std::none_of(item->options.begin(), item->options.end(),
                                            [](const auto& o) { return o.first == 'A'; });
-    // The same per-item score the record got (record_score; MMMU's open questions included).
-    const RecordScore s = r.error ? failed_record_score(spec, r.prediction)
-                                  : record_score(spec, *item, r.prediction, can_infer);
+    // The same per-item score the record got.
+    const RecordScore s =
+        r.error ? row.failed(r.prediction) : row.item(*item, r.prediction, in.can_infer);
     const int hit = s.hit.value_or(0);
-    std::vector<ResultTable::Cell> row;
+    std::vector<ResultTable::Cell> cells;
     for (const std::string& c : columns) {
       if (open && c == "A") {
-        row.push_back(item->answer);
+        cells.push_back(item->answer);
       } else if (open && c == "B") {
-        row.push_back(std::string(kMmmuOtherAnswers));
+        cells.push_back(std::string(kMmmuOtherAnswers));
       } else {
-        row.push_back(field(*item, c.c_str()));
+        cells.push_back(field(*item, c.c_str()));
       }
     }
-    row.push_back(r.prediction);
-    row.push_back(std::to_string(hit));
-    row.push_back(s.log);
-    result.add_row(row);
+    cells.push_back(r.prediction);
+    cells.push_back(std::to_string(hit));
+    cells.push_back(s.log);
+    result.add_row(cells);
     acc_items.push_back(acc_item(*item, hit));
   }
   DatasetScores out;
-  finish_mcq(acc_items, result, files, out);
+  finish_mcq(acc_items, result, in.files, out);
   return out;
 }
 
 // mcq_circular_eval under exact matching: items sharing index % 1e6 are one question's rotations;
 // the main row (index == group) carries the group's hit and log, other rows only feed it.
-DatasetScores score_mcq_circular(const DatasetSpec& spec, const Dataset& ds,
-                                 const std::map<std::string, ItemRecord>& records,
-                                 const CanInferOptions& can_infer, const PairFiles& files) {
+DatasetScores score_mcq_circular(const ScorerRow&, const DatasetScoringInput& in) {
+  const DatasetSpec& spec = in.spec;
+  const Dataset& ds = in.ds;
+  const std::map<std::string, ItemRecord>& records = in.records;
   check_user(ds.index_is_int(), spec.name + ": circular evaluation needs integer indices (" +
                                     ds.path().string() + " has other values)");
   const std::vector<const Item*> sorted = items_by_index(ds);
@@ -186,7 +187,7 @@ DatasetScores score_mcq_circular(const DatasetSpec& spec, const Dataset& ds,
       cv.answer = v->answer.value_or("");
       variants.push_back(std::move(cv));
     }
-    const CircularScore s = score_circular_group(variants, can_infer);
+    const CircularScore s = score_circular_group(variants, in.can_infer);
     std::vector<ResultTable::Cell> row;
     for (const std::string& c : columns) row.push_back(field(*item, c.c_str()));
     row.push_back(record_of(records, *item, spec).prediction);
@@ -197,9 +198,11 @@ DatasetScores score_mcq_circular(const DatasetSpec& spec, const Dataset& ds,
     acc_items.push_back(acc_item(*item, s.hit));
   }
   DatasetScores out;
-  finish_mcq(acc_items, result, files, out);
+  finish_mcq(acc_items, result, in.files, out);
   return out;
 }
+
+namespace {
 
 // A Y/N score table in report_acc's shape, for printing.
 AccTable acc_from_score_table(const ScoreTable& t) {
@@ -217,10 +220,12 @@ AccTable acc_from_score_table(const ScoreTable& t) {
   return acc;
 }
 
+}  // namespace
+
 // ImageYORNDataset.evaluate under exact matching: YOrN_Extraction per item -> {stem}_auxmatch.xlsx
 // (prediction columns + extracted + score), then the dataset's rater -> {stem}_score.csv.
-DatasetScores score_yorn(const DatasetSpec& spec, const Dataset& ds,
-                         const std::map<std::string, ItemRecord>& records, const PairFiles& files) {
+DatasetScores score_yorn(const ScorerRow& row, const DatasetScoringInput& in, YornRatingFn rating) {
+  const Dataset& ds = in.ds;
   const std::vector<std::string> columns = prediction_columns(ds);
   ResultTable aux;
   for (const std::string& c : columns) aux.add_column(c, numeric_column(ds, c));
@@ -230,7 +235,10 @@ DatasetScores score_yorn(const DatasetSpec& spec, const Dataset& ds,
 
   std::vector<YornItem> items;
   for (const Item& item : ds.items()) {
-    const ItemRecord& r = record_of(records, item, spec);
+    const ItemRecord& r = record_of(in.records, item, in.spec);
+    // The same per-item score the record got (an item with an error included: upstream extracts
+    // from its "Failed to obtain answer" text).
+    const RecordScore s = row.item(item, r.prediction, in.can_infer);
     YornItem y;
     y.index = item.index;
     y.answer = item.answer;
@@ -238,28 +246,19 @@ DatasetScores score_yorn(const DatasetSpec& spec, const Dataset& ds,
     y.category = field(item, "category");
     y.l2_category = field(item, "l2-category");
     y.image_path = field(item, "image_path");
-    std::vector<ResultTable::Cell> row;
-    for (const std::string& c : columns) row.push_back(field(item, c.c_str()));
-    row.push_back(r.prediction);
-    row.push_back(std::string(to_string(y.extracted)));
-    row.push_back(std::string(yorn_score(y) ? "True" : "False"));
-    aux.add_row(row);
+    std::vector<ResultTable::Cell> cells;
+    for (const std::string& c : columns) cells.push_back(field(item, c.c_str()));
+    cells.push_back(r.prediction);
+    cells.push_back(s.extracted);
+    cells.push_back(std::string(s.hit.value_or(0) ? "True" : "False"));
+    aux.add_row(cells);
     items.push_back(std::move(y));
   }
 
-  ScoreTable table;
-  if (spec.scorer == "yn_mme") {
-    table = mme_rating(items);
-  } else if (spec.scorer == "yn_hallusion") {
-    table = hallusion_rating(items);
-  } else if (spec.scorer == "yn_pope") {
-    table = pope_rating(items);
-  } else {
-    table = default_rating(items);
-  }
-  const std::string stem = files.predictions.stem().string();
-  const fs::path aux_path = files.folder / (stem + "_auxmatch.xlsx");
-  const fs::path score_path = files.folder / (stem + "_score.csv");
+  ScoreTable table = rating(items);
+  const std::string stem = in.files.predictions.stem().string();
+  const fs::path aux_path = in.files.folder / (stem + "_auxmatch.xlsx");
+  const fs::path score_path = in.files.folder / (stem + "_score.csv");
   aux.write_xlsx(aux_path);
   write_score_csv(table, score_path);
   DatasetScores out;
@@ -269,6 +268,8 @@ DatasetScores score_yorn(const DatasetSpec& spec, const Dataset& ds,
   out.files = {aux_path, score_path};
   return out;
 }
+
+namespace {
 
 // ---- VQA (ImageVQADataset.evaluate_heuristic, OCRBench.evaluate) ------------------------------
 
@@ -324,91 +325,15 @@ std::vector<std::string> split_order(const std::vector<std::optional<std::string
   return order;
 }
 
-// The score files of an ImageVQADataset scorer: {stem}_results.xlsx (the prediction columns,
-// eval_gt, eval_pred, eval_match, eval_score, as VLMEvalKit writes it since 2025-07-23) and
-// {stem}_acc.csv (one row: each split's mean hit x 100, then "Overall"; without a split column,
-// "Overall" then each category's, sorted; values not rounded).
-DatasetScores score_vqa(const DatasetSpec& spec, const Dataset& ds,
-                        const std::map<std::string, ItemRecord>& records, const PairFiles& files) {
-  const std::string& s = spec.scorer;
-  std::vector<const Item*> items;
-  std::vector<std::optional<std::string>> raw_predictions, raw_answers;
-  for (const Item& item : ds.items()) {
-    items.push_back(&item);
-    raw_predictions.push_back(record_of(records, item, spec).prediction);
-    raw_answers.push_back(item.answer);
-  }
-  // What evaluate() reads back from the predictions xlsx, then str().
-  const std::vector<std::string> predictions = excel_round_trip(raw_predictions);
-  const std::vector<std::string> answers = excel_round_trip(raw_answers);
-
-  const std::vector<std::string> columns = prediction_columns(ds);
-  ResultTable result;
-  for (const std::string& c : columns) result.add_column(c, numeric_column(ds, c));
-  result.add_column("prediction");
-  result.add_column("eval_gt");
-  result.add_column("eval_pred");
-  result.add_column("eval_match");
-  result.add_column("eval_score", true);
-
-  const ChartQaEra era = s == "vqa_relaxed_classic" ? ChartQaEra::kClassic : ChartQaEra::kCurrent;
-  std::vector<double> hits;
+// The _acc.csv row of a VQA dataset: each split's mean hit x 100 (when the TSV has a split
+// column), then "Overall"; without a split column, "Overall" then each category's, sorted.
+// `acc` gets the same means in [0, 1] for printing.
+ScoreTable vqa_acc_table(const std::vector<std::string>& columns,
+                         const std::vector<const Item*>& items, const std::vector<double>& hits,
+                         AccTable& acc) {
   std::vector<std::optional<std::string>> splits;
-  for (size_t i = 0; i < items.size(); ++i) {
-    const Item& item = *items[i];
-    const std::string& pred = predictions[i];
-    const std::vector<std::string> gt = vqa_answers(answers[i]);
-    std::vector<std::string> gt_repr, match_repr;
-    std::string eval_pred;
-    std::vector<double> match;
-    double hit = 0;
-    if (s == "vqa_textvqa") {
-      for (const std::string& g : gt) gt_repr.push_back(python_str_repr(textvqa_process_answer(g)));
-      eval_pred = textvqa_process_answer(pred);
-      match = textvqa_match(pred, gt);
-      // min(1, n / 3) keeps the int 1 when it wins.
-      for (double m : match) match_repr.push_back(m == 1.0 ? "1" : python_float_repr(m));
-      hit = numpy_mean(match);
-    } else {
-      for (const std::string& g : gt) gt_repr.push_back(python_str_repr(g));
-      if (s == "vqa_anls") {
-        eval_pred = pred;
-        for (const std::string& g : gt) match.push_back(anls_distance(g, pred));
-        for (double m : match) match_repr.push_back(python_float_repr(m));
-        hit = anls_score(pred, gt);
-      } else if (s == "vqa_relaxed" || s == "vqa_relaxed_classic") {
-        eval_pred = python_strip(pred);
-        for (const std::string& g : gt) {
-          const bool ok = chartqa_score(pred, {g}, era);
-          match.push_back(ok ? 1.0 : 0.0);
-          match_repr.push_back(ok ? "True" : "False");
-        }
-        hit = chartqa_score(pred, gt, era) ? 1.0 : 0.0;
-      } else {  // vqa_exact
-        eval_pred = python_strip(pred);
-        for (const std::string& g : gt) {
-          match.push_back(ocrvqa_score(pred, {g}));
-          match_repr.push_back(python_float_repr(match.back()));
-        }
-        hit = ocrvqa_score(pred, gt);
-      }
-    }
-    std::vector<ResultTable::Cell> row;
-    for (const std::string& c : columns) row.push_back(field(item, c.c_str()));
-    row.push_back(raw_predictions[i]);
-    row.push_back(python_list_str(gt_repr));
-    row.push_back(eval_pred);
-    row.push_back(python_list_str(match_repr));
-    const double score = numpy_mean(match);
-    row.push_back(std::isnan(score) ? ResultTable::Cell() : python_float_repr(score));
-    result.add_row(row);
-    hits.push_back(hit);
-    splits.push_back(field(item, "split"));
-  }
-
-  // The _acc.csv row: per split (when the TSV has a split column), then Overall.
+  for (const Item* item : items) splits.push_back(field(*item, "split"));
   ScoreTable table;
-  AccTable acc;
   acc.columns = {"split"};
   acc.splits = {"none"};
   acc.values.emplace_back();
@@ -430,7 +355,6 @@ DatasetScores score_vqa(const DatasetSpec& spec, const Dataset& ds,
     }
   }
   add("Overall", hits);
-  // Without a split column, one column per category (sorted) follows Overall.
   const bool has_category = std::find(columns.begin(), columns.end(), "category") != columns.end();
   if (!has_split && has_category) {
     std::map<std::string, std::vector<double>> by_category;
@@ -439,31 +363,154 @@ DatasetScores score_vqa(const DatasetSpec& spec, const Dataset& ds,
     for (const auto& [category, h] : by_category) add(category, h);
   }
   table.rows.push_back(row);
+  return table;
+}
 
-  const fs::path result_path = files.folder / (files.stem + "_results.xlsx");
+// The predictions file's columns plus eval_gt, eval_pred, eval_match, eval_score, as VLMEvalKit
+// writes {stem}_results.xlsx since 2025-07-23.
+ResultTable vqa_result_table(const Dataset& ds, const std::vector<std::string>& columns) {
+  ResultTable result;
+  for (const std::string& c : columns) result.add_column(c, numeric_column(ds, c));
+  result.add_column("prediction");
+  result.add_column("eval_gt");
+  result.add_column("eval_pred");
+  result.add_column("eval_match");
+  result.add_column("eval_score", true);
+  return result;
+}
+
+VqaItemScore chartqa_era_item_score(const std::string& pred, const std::vector<std::string>& gt,
+                                    ChartQaEra era) {
+  VqaItemScore v;
+  for (const std::string& g : gt) v.gt_repr.push_back(python_str_repr(g));
+  v.eval_pred = python_strip(pred);
+  for (const std::string& g : gt) {
+    const bool ok = chartqa_score(pred, {g}, era);
+    v.match.push_back(ok ? 1.0 : 0.0);
+    v.match_repr.push_back(ok ? "True" : "False");
+  }
+  v.hit = chartqa_score(pred, gt, era) ? 1.0 : 0.0;
+  return v;
+}
+
+// OCRBench's score for printing: each group over its maximum, "Overall" = Final Score / 1000.
+AccTable ocrbench_acc(const OcrBenchScore& score) {
+  static const double kMax[] = {300, 200, 200, 200, 100};
+  AccTable acc;
+  acc.columns = {"split"};
+  acc.splits = {"none"};
+  acc.values.emplace_back();
+  for (size_t g = 0; g < 5; ++g) {
+    acc.columns.push_back(score.groups[g].first);
+    acc.values[0].push_back(static_cast<double>(score.groups[g].second) / kMax[g]);
+  }
+  acc.columns.push_back("Overall");
+  acc.values[0].push_back(static_cast<double>(score.final_score) / 1000.0);
+  return acc;
+}
+
+}  // namespace
+
+VqaItemScore textvqa_item_score(const std::string& pred, const std::vector<std::string>& gt) {
+  VqaItemScore v;
+  for (const std::string& g : gt) v.gt_repr.push_back(python_str_repr(textvqa_process_answer(g)));
+  v.eval_pred = textvqa_process_answer(pred);
+  v.match = textvqa_match(pred, gt);
+  // min(1, n / 3) keeps the int 1 when it wins.
+  for (double m : v.match) v.match_repr.push_back(m == 1.0 ? "1" : python_float_repr(m));
+  v.hit = numpy_mean(v.match);
+  return v;
+}
+
+VqaItemScore anls_item_score(const std::string& pred, const std::vector<std::string>& gt) {
+  VqaItemScore v;
+  for (const std::string& g : gt) v.gt_repr.push_back(python_str_repr(g));
+  v.eval_pred = pred;
+  for (const std::string& g : gt) v.match.push_back(anls_distance(g, pred));
+  for (double m : v.match) v.match_repr.push_back(python_float_repr(m));
+  v.hit = anls_score(pred, gt);
+  return v;
+}
+
+VqaItemScore chartqa_item_score(const std::string& pred, const std::vector<std::string>& gt) {
+  return chartqa_era_item_score(pred, gt, ChartQaEra::kCurrent);
+}
+
+VqaItemScore chartqa_classic_item_score(const std::string& pred,
+                                        const std::vector<std::string>& gt) {
+  return chartqa_era_item_score(pred, gt, ChartQaEra::kClassic);
+}
+
+VqaItemScore ocrvqa_item_score(const std::string& pred, const std::vector<std::string>& gt) {
+  VqaItemScore v;
+  for (const std::string& g : gt) v.gt_repr.push_back(python_str_repr(g));
+  v.eval_pred = python_strip(pred);
+  for (const std::string& g : gt) {
+    v.match.push_back(ocrvqa_score(pred, {g}));
+    v.match_repr.push_back(python_float_repr(v.match.back()));
+  }
+  v.hit = ocrvqa_score(pred, gt);
+  return v;
+}
+
+// The score files of an ImageVQADataset scorer: {stem}_results.xlsx and {stem}_acc.csv (values
+// not rounded); predictions and answers are scored as evaluate() reads them back from the xlsx.
+DatasetScores score_vqa(const ScorerRow&, const DatasetScoringInput& in, VqaItemFn item_score,
+                        std::optional<ChartQaEra> era) {
+  const Dataset& ds = in.ds;
+  std::vector<const Item*> items;
+  std::vector<std::optional<std::string>> raw_predictions, raw_answers;
+  for (const Item& item : ds.items()) {
+    items.push_back(&item);
+    raw_predictions.push_back(record_of(in.records, item, in.spec).prediction);
+    raw_answers.push_back(item.answer);
+  }
+  // What evaluate() reads back from the predictions xlsx, then str().
+  const std::vector<std::string> predictions = excel_round_trip(raw_predictions);
+  const std::vector<std::string> answers = excel_round_trip(raw_answers);
+
+  const std::vector<std::string> columns = prediction_columns(ds);
+  ResultTable result = vqa_result_table(ds, columns);
+  std::vector<double> hits;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const VqaItemScore v = item_score(predictions[i], vqa_answers(answers[i]));
+    std::vector<ResultTable::Cell> row;
+    for (const std::string& c : columns) row.push_back(field(*items[i], c.c_str()));
+    row.push_back(raw_predictions[i]);
+    row.push_back(python_list_str(v.gt_repr));
+    row.push_back(v.eval_pred);
+    row.push_back(python_list_str(v.match_repr));
+    const double score = numpy_mean(v.match);
+    row.push_back(std::isnan(score) ? ResultTable::Cell() : python_float_repr(score));
+    result.add_row(row);
+    hits.push_back(v.hit);
+  }
+
+  AccTable acc;
+  ScoreTable table = vqa_acc_table(columns, items, hits, acc);
+  const fs::path result_path = in.files.folder / (in.files.stem + "_results.xlsx");
   result.write_xlsx(result_path);
-  write_score_csv(table, files.acc);
+  write_score_csv(table, in.files.acc);
   DatasetScores out;
   out.scores = json::object();
   for (size_t c = 0; c < table.columns.size(); ++c)
     out.scores[table.columns[c]] = std::get<double>(table.rows[0][c]);
-  out.scores["scorer"] = s;
-  if (s == "vqa_relaxed" || s == "vqa_relaxed_classic")
-    out.scores["chartqa_era"] = chartqa_era_name(era);
+  out.scores["scorer"] = to_string(in.spec.scorer);
+  if (era) out.scores["chartqa_era"] = chartqa_era_name(*era);
   out.acc = std::move(acc);
   out.table = std::move(table);
-  out.files = {result_path, files.acc};
+  out.files = {result_path, in.files.acc};
   return out;
 }
 
 // OCRBench.evaluate: counts per category -> {model}_OCRBench_score.json (no per-item file, no
 // _acc.csv).
-DatasetScores score_ocrbench(const DatasetSpec& spec, const Dataset& ds,
-                             const std::map<std::string, ItemRecord>& records,
-                             const PairFiles& files) {
+DatasetScores score_ocrbench(const ScorerRow&, const DatasetScoringInput& in) {
+  const DatasetSpec& spec = in.spec;
+  const Dataset& ds = in.ds;
   std::vector<std::optional<std::string>> raw_predictions;
   for (const Item& item : ds.items())
-    raw_predictions.push_back(record_of(records, item, spec).prediction);
+    raw_predictions.push_back(record_of(in.records, item, spec).prediction);
   const std::vector<std::string> predictions = excel_round_trip(raw_predictions);
   std::vector<std::pair<std::string, int64_t>> counts;
   for (size_t i = 0; i < ds.size(); ++i) {
@@ -489,85 +536,77 @@ DatasetScores score_ocrbench(const DatasetSpec& spec, const Dataset& ds,
     }
   }
   const OcrBenchScore score = ocrbench_score(counts);
-  const fs::path path = files.folder / (files.stem + "_score.json");
+  const fs::path path = in.files.folder / (in.files.stem + "_score.json");
   write_ocrbench_score(score, path);
   DatasetScores out;
   out.scores = json::object();
   for (const auto& [key, value] : score.groups) out.scores[key] = value;
   out.scores["Final Score Norm"] = score.final_score_norm();
-  // For printing: each group as a fraction of its maximum, Overall = Final Score / 1000.
-  static const double kMax[] = {300, 200, 200, 200, 100};
-  AccTable acc;
-  acc.columns = {"split"};
-  acc.splits = {"none"};
-  acc.values.emplace_back();
-  for (size_t g = 0; g < 5; ++g) {
-    acc.columns.push_back(score.groups[g].first);
-    acc.values[0].push_back(static_cast<double>(score.groups[g].second) / kMax[g]);
-  }
-  acc.columns.push_back("Overall");
-  acc.values[0].push_back(static_cast<double>(score.final_score) / 1000.0);
-  out.acc = std::move(acc);
+  out.acc = ocrbench_acc(score);
   out.files = {path};
   return out;
 }
 
-}  // namespace
-
-DatasetScores score_dataset(const DatasetSpec& spec, const Dataset& ds,
-                            const std::map<std::string, ItemRecord>& records,
-                            const CanInferOptions& can_infer, const PairFiles& files) {
-  const std::string& s = spec.scorer;
-  if (s == "mcq_exact") return score_mcq_vanilla(spec, ds, records, can_infer, files, false);
-  if (s == "mcq_mmmu") return score_mcq_vanilla(spec, ds, records, can_infer, files, true);
-  if (s == "mcq_circular") return score_mcq_circular(spec, ds, records, can_infer, files);
-  if (s == "yn_exact" || s == "yn_mme" || s == "yn_hallusion" || s == "yn_pope")
-    return score_yorn(spec, ds, records, files);
-  if (s == "vqa_textvqa" || s == "vqa_anls" || s == "vqa_relaxed" || s == "vqa_relaxed_classic" ||
-      s == "vqa_exact")
-    return score_vqa(spec, ds, records, files);
-  if (s == "ocrbench") return score_ocrbench(spec, ds, records, files);
-  check_user(s == "none" || s.empty(), spec.name + ": unknown scorer '" + s + "'");
-  if (spec.name == "DocVQA_TEST" || spec.name == "InfoVQA_TEST")
-    log::info(spec.name +
+DatasetScores score_nothing(const ScorerRow&, const DatasetScoringInput& in) {
+  if (in.spec.name == "DocVQA_TEST" || in.spec.name == "InfoVQA_TEST")
+    log::info(in.spec.name +
               " is a test split without ground-truth. Thus only the inference part "
               "is supported for those datasets. ");
   return {};
 }
 
-RecordScore failed_record_score(const DatasetSpec& spec, const std::string& prediction) {
+DatasetScores score_dataset(const DatasetSpec& spec, const Dataset& ds,
+                            const std::map<std::string, ItemRecord>& records,
+                            const CanInferOptions& can_infer, const PairFiles& files) {
+  const ScorerRow& row = scorer_row(spec.scorer);
+  return row.dataset(row, DatasetScoringInput{spec, ds, records, can_infer, files});
+}
+
+RecordScore mcq_failed_score(const std::string& prediction) {
   RecordScore out;
-  if (spec.kind == DatasetKind::kMcq) {
-    out.extracted = "Z";
-    out.hit = 0;
-    out.log = mcq_match_log(prediction);
-  } else if (spec.kind == DatasetKind::kYn) {
-    out.extracted = "Unknown";
-    out.hit = 0;
-  }
+  out.extracted = "Z";
+  out.hit = 0;
+  out.log = mcq_match_log(prediction);
   return out;
+}
+
+RecordScore yorn_failed_score(const std::string&) {
+  RecordScore out;
+  out.extracted = "Unknown";
+  out.hit = 0;
+  return out;
+}
+
+RecordScore failed_record_score(const DatasetSpec& spec, const std::string& prediction) {
+  const ScorerRow& row = scorer_row(spec.scorer);
+  return row.failed ? row.failed(prediction) : RecordScore{};
+}
+
+RecordScore mcq_item_score(const Item& item, const std::string& prediction,
+                           const CanInferOptions& can_infer) {
+  const ItemScore s = score_mcq_item(prediction, item.options, item.answer.value_or(""), can_infer);
+  return {std::string(1, s.option), s.hit, s.log};
+}
+
+RecordScore mmmu_item_score(const Item& item, const std::string& prediction,
+                            const CanInferOptions& can_infer) {
+  const ItemScore s = score_mcq_item(prediction, mmmu_preproc_choices(item.options, item.answer),
+                                     mmmu_ground_truth(item.answer), can_infer);
+  return {std::string(1, s.option), s.hit, s.log};
+}
+
+RecordScore yorn_item_score(const Item& item, const std::string& prediction,
+                            const CanInferOptions&) {
+  YornItem y;
+  y.answer = item.answer;
+  y.extracted = yorn_extraction(prediction);
+  return {to_string(y.extracted), yorn_score(y) ? 1 : 0, ""};
 }
 
 RecordScore record_score(const DatasetSpec& spec, const Item& item, const std::string& prediction,
                          const CanInferOptions& can_infer) {
-  RecordScore out;
-  if (spec.kind == DatasetKind::kMcq) {
-    const bool mmmu = spec.scorer == "mcq_mmmu";
-    const ItemScore s =
-        mmmu ? score_mcq_item(prediction, mmmu_preproc_choices(item.options, item.answer),
-                              mmmu_ground_truth(item.answer), can_infer)
-             : score_mcq_item(prediction, item.options, item.answer.value_or(""), can_infer);
-    out.extracted = std::string(1, s.option);
-    out.hit = s.hit;
-    out.log = s.log;
-  } else if (spec.kind == DatasetKind::kYn) {
-    YornItem y;
-    y.answer = item.answer;
-    y.extracted = yorn_extraction(prediction);
-    out.extracted = to_string(y.extracted);
-    out.hit = yorn_score(y) ? 1 : 0;
-  }
-  return out;
+  const ScorerRow& row = scorer_row(spec.scorer);
+  return row.item ? row.item(item, prediction, can_infer) : RecordScore{};
 }
 
 }  // namespace vlm

@@ -16,6 +16,7 @@
 #include "vlm/run/prediction_file.h"
 #include "vlm/run/result_table.h"
 #include "vlm/run/run_journal.h"
+#include "vlm/run/scorer_table.h"
 #include "vlm/run/work_dir.h"
 
 namespace vlm {
@@ -28,48 +29,37 @@ bool numeric_kind(ColumnKind k) {
   return k == ColumnKind::kInt || k == ColumnKind::kFloat;
 }
 
-}  // namespace
-
-PairResult score_prediction_file(const RunOptions& o, const std::string& model,
-                                 const std::string& data_name, const fs::path& file) {
-  check_user(!model.empty(), "--predictions needs --model NAME (the run folder is named by it)");
-  const DatasetSpec spec = resolve_dataset(data_name, o.configs_dir / "datasets", o.data_root);
-  const PredictionFile pf = read_prediction_file(file);
-  const size_t pred_col = pf.column_index("prediction");
+// The columns the file needs (index, and those the dataset's scorer reads) and one row per index;
+// UserError naming the file, the row and the column otherwise.
+void check_prediction_rows(const PredictionFile& pf, const DatasetSpec& spec,
+                           const fs::path& file) {
   const size_t index_col = pf.column_index("index");
-  if (spec.kind == DatasetKind::kVqa && spec.scorer != "none") pf.column_index("answer");
-  if (spec.scorer == "ocrbench") pf.column_index("category");
-  {
-    std::map<std::string, size_t> seen;
-    for (size_t r = 0; r < pf.rows.size(); ++r) {
-      const std::string index = pf.rows[r][index_col].value_or("nan");
-      auto [it, fresh] = seen.emplace(index, pf.lines[r]);
-      check_user(fresh, file.string() + " " + pf.row_unit + " " + std::to_string(pf.lines[r]) +
-                            ": column 'index': " + index + " repeats " + pf.row_unit + " " +
-                            std::to_string(it->second));
-    }
+  for (const std::string& c : scorer_row(spec.scorer).columns) pf.column_index(c);
+  std::map<std::string, size_t> seen;
+  for (size_t r = 0; r < pf.rows.size(); ++r) {
+    const std::string index = pf.rows[r][index_col].value_or("nan");
+    auto [it, fresh] = seen.emplace(index, pf.lines[r]);
+    check_user(fresh, file.string() + " " + pf.row_unit + " " + std::to_string(pf.lines[r]) +
+                          ": column 'index': " + index + " repeats " + pf.row_unit + " " +
+                          std::to_string(it->second));
   }
+}
 
-  // The file's rows as the dataset (every column but `prediction` and `image`), read back
-  // through the dataset reader so that items carry what the scorers expect.
-  std::vector<size_t> data_cols;
-  for (size_t c = 0; c < pf.columns.size(); ++c)
-    if (c != pred_col && pf.columns[c] != "image") data_cols.push_back(c);
-  std::string tsv;
-  {
-    std::vector<std::optional<std::string>> header;
-    for (size_t c : data_cols) header.emplace_back(pf.columns[c]);
-    tsv += csv_quote_all_record(header, '\t');
-    for (const auto& row : pf.rows) {
-      std::vector<std::optional<std::string>> fields;
-      for (size_t c : data_cols) fields.push_back(row[c]);
-      tsv += csv_quote_all_record(fields, '\t');
-    }
+// The file's `data_cols` as a dataset, written as a TSV under a temporary folder in `folder` and
+// read back through the dataset reader (no md5 check), so that items carry what the scorers expect.
+std::unique_ptr<Dataset> read_back_dataset(const PredictionFile& pf,
+                                           const std::vector<size_t>& data_cols,
+                                           const DatasetSpec& spec, const std::string& data_name,
+                                           const fs::path& folder) {
+  std::vector<std::optional<std::string>> header;
+  for (size_t c : data_cols) header.emplace_back(pf.columns[c]);
+  std::string tsv = csv_quote_all_record(header, '\t');
+  for (const auto& row : pf.rows) {
+    std::vector<std::optional<std::string>> fields;
+    for (size_t c : data_cols) fields.push_back(row[c]);
+    tsv += csv_quote_all_record(fields, '\t');
   }
-  const fs::path folder = o.work_dir / model / eval_id(o.commit, std::time(nullptr));
   std::error_code ec;
-  fs::create_directories(folder, ec);
-  check_user(!ec, "cannot create the run folder " + folder.string() + ": " + ec.message());
   const fs::path tmp = folder / (".predictions." + std::to_string(::getpid()));
   fs::create_directories(tmp, ec);
   check_user(!ec, "cannot create " + tmp.string() + ": " + ec.message());
@@ -85,6 +75,29 @@ PairResult score_prediction_file(const RunOptions& o, const std::string& model,
     throw;
   }
   fs::remove_all(tmp, ec);
+  return ds;
+}
+
+}  // namespace
+
+PairResult score_prediction_file(const RunOptions& o, const std::string& model,
+                                 const std::string& data_name, const fs::path& file) {
+  check_user(!model.empty(), "--predictions needs --model NAME (the run folder is named by it)");
+  const DatasetSpec spec = resolve_dataset(data_name, o.configs_dir / "datasets", o.data_root);
+  const PredictionFile pf = read_prediction_file(file);
+  const size_t pred_col = pf.column_index("prediction");
+  check_prediction_rows(pf, spec, file);
+
+  // The file's rows as the dataset (every column but `prediction` and `image`), read back
+  // through the dataset reader so that items carry what the scorers expect.
+  std::vector<size_t> data_cols;
+  for (size_t c = 0; c < pf.columns.size(); ++c)
+    if (c != pred_col && pf.columns[c] != "image") data_cols.push_back(c);
+  const fs::path folder = o.work_dir / model / eval_id(o.commit, std::time(nullptr));
+  std::error_code ec;
+  fs::create_directories(folder, ec);
+  check_user(!ec, "cannot create the run folder " + folder.string() + ": " + ec.message());
+  const std::unique_ptr<Dataset> ds = read_back_dataset(pf, data_cols, spec, data_name, folder);
   check_internal(ds->size() == pf.rows.size(),
                  "score_prediction_file: " + std::to_string(ds->size()) + " items from " +
                      std::to_string(pf.rows.size()) + " rows");
@@ -115,7 +128,7 @@ PairResult score_prediction_file(const RunOptions& o, const std::string& model,
   }
 
   log::info(model + "/" + data_name + ": scoring " + std::to_string(pf.rows.size()) +
-            " predictions of " + file.string() + " (" + spec.scorer + ")");
+            " predictions of " + file.string() + " (" + to_string(spec.scorer) + ")");
   const DatasetScores scores = score_dataset(spec, *ds, records, o.can_infer, files);
   link_pair_files(folder, files.stem);
 
@@ -128,7 +141,7 @@ PairResult score_prediction_file(const RunOptions& o, const std::string& model,
     d["dataset"] = data_name;
     d["predictions_file"] = fs::absolute(file).string();
     d["kind"] = to_string(spec.kind);
-    d["scorer"] = spec.scorer;
+    d["scorer"] = to_string(spec.scorer);
     d["items"] = pf.rows.size();
     if (!scores.scores.is_null()) d["scores"] = scores.scores;
   });

@@ -1,15 +1,15 @@
 // Scoring a finished dataset: VLMEvalKit's `dataset.evaluate(judge='exact_matching')`, run once
 // every item of the dataset has a record. It reads predictions, never the model.
 //
-// Files written, by spec.scorer (stem = "{model}_{dataset}", next to the predictions file):
-//   mcq_exact, mcq_mmmu, mcq_circular: {stem}_exact_matching_result.xlsx, {stem}_acc.csv
-//   yn_exact, yn_mme, yn_hallusion, yn_pope: {stem}_auxmatch.xlsx, {stem}_score.csv
-//   vqa_textvqa, vqa_anls, vqa_relaxed, vqa_relaxed_classic, vqa_exact: {stem}_results.xlsx (per
-//     item: eval_gt, eval_pred, eval_match, eval_score), {stem}_acc.csv (split columns, Overall;
-//     mean x 100); predictions and answers are scored as read back from the xlsx
-//     (excel_round_trip)
-//   ocrbench: {stem}_score.json (OCRBench.evaluate's dict)
-//   none: nothing (DocVQA_TEST / InfoVQA_TEST log that they have no ground truth)
+// Which function scores a dataset is its scorer's row in the scorer table (scorer_table.h). Files
+// written, by per-dataset function (stem = "{model}_{dataset}", next to the predictions file):
+//   score_mcq_vanilla, score_mcq_circular (MCQ): {stem}_exact_matching_result.xlsx, {stem}_acc.csv
+//   score_yorn (Y/N): {stem}_auxmatch.xlsx, {stem}_score.csv
+//   score_vqa (VQA): {stem}_results.xlsx (per item: eval_gt, eval_pred, eval_match, eval_score),
+//     {stem}_acc.csv (split columns, Overall; mean x 100); predictions and answers are scored as
+//     read back from the xlsx (excel_round_trip)
+//   score_ocrbench: {stem}_score.json (OCRBench.evaluate's dict)
+//   score_nothing: nothing (DocVQA_TEST / InfoVQA_TEST log that they have no ground truth)
 #pragma once
 
 #include <filesystem>
@@ -24,6 +24,8 @@
 #include "vlm/eval/acc_report.h"
 #include "vlm/eval/can_infer.h"
 #include "vlm/eval/score_table.h"
+#include "vlm/eval/vqa_scorers.h"
+#include "vlm/eval/yorn_rating.h"
 #include "vlm/run/item_record.h"
 #include "vlm/run/work_dir.h"
 
@@ -42,7 +44,8 @@ struct DatasetScores {
   std::vector<std::filesystem::path> files;  // evaluation files written
 };
 
-// Scores `records` (one per item of `ds`, by index) with the dataset's scorer (spec.scorer) and
+// Scores `records` (one per item of `ds`, by index) with the dataset's scorer (spec.scorer's row
+// in the scorer table) and
 // writes the evaluation files under `files`. The predictions file itself is written by the
 // caller. UserError for an item without a record, or data the scorer cannot use (a circular
 // dataset whose indices are not integers, a Hallusion index without set/figure/question ids, MME
@@ -52,10 +55,10 @@ DatasetScores score_dataset(const DatasetSpec& spec, const Dataset& ds,
                             const CanInferOptions& can_infer, const PairFiles& files);
 
 // The informational per-item score a record carries (ItemRecord::extracted/hit/log), as the
-// dataset's scorer sees the item alone: MCQ -> the can_infer letter ('Z' when unresolved; MMMU's
-// open questions after MMMU_preproc), hit against the answer (for circular datasets the variant
-// alone; the group decides the score); Y/N -> "Yes"/"No"/"Unknown" and hit = (answer ==
-// extracted); other kinds -> nothing.
+// dataset's scorer sees the item alone (its row's `item`): MCQ -> the can_infer letter ('Z' when
+// unresolved; MMMU's open questions after MMMU_preproc), hit against the answer (for circular
+// datasets the variant alone; the group decides the score); Y/N -> "Yes"/"No"/"Unknown" and
+// hit = (answer == extracted); other scorers -> nothing.
 struct RecordScore {
   std::string extracted;  // "" when the dataset is not scored
   std::optional<int> hit;
@@ -63,12 +66,88 @@ struct RecordScore {
 };
 RecordScore record_score(const DatasetSpec& spec, const Item& item, const std::string& prediction,
                          const CanInferOptions& can_infer);
-// What an item that failed (a recorded error) gets: MCQ -> "Z", hit 0 and the match log of its
-// (partial) prediction; Y/N -> "Unknown", hit 0; other kinds -> nothing. The record's score and
-// the dataset's result table both take it from here.
+// What an item that failed (a recorded error) gets (its row's `failed`): MCQ -> "Z", hit 0 and
+// the match log of its (partial) prediction; Y/N -> "Unknown", hit 0; other scorers -> nothing.
+// The record's score and the MCQ result table both take it from here.
 RecordScore failed_record_score(const DatasetSpec& spec, const std::string& prediction);
 
 // The score table as run.json rows: [{"split": ..., "<column>": value or null}, ...].
 nlohmann::json acc_json(const AccTable& acc);
+
+// ---- The functions the scorer table's rows point to ---------------------------------------------
+
+struct ScorerRow;  // scorer_table.h
+
+// What a dataset score reads: the dataset, one record per item and where its files go.
+struct DatasetScoringInput {
+  const DatasetSpec& spec;
+  const Dataset& ds;
+  const std::map<std::string, ItemRecord>& records;
+  const CanInferOptions& can_infer;
+  const PairFiles& files;
+};
+
+// A scorer's per-item, per-dataset and failed-item functions (the columns of ScorerRow).
+using ItemScoreFn = RecordScore (*)(const Item& item, const std::string& prediction,
+                                    const CanInferOptions& can_infer);
+using DatasetScoreFn = DatasetScores (*)(const ScorerRow& row, const DatasetScoringInput& in);
+using FailedScoreFn = RecordScore (*)(const std::string& prediction);
+
+// Per item: score_mcq_item against the item's options and answer cell.
+RecordScore mcq_item_score(const Item& item, const std::string& prediction,
+                           const CanInferOptions& can_infer);
+// Per item: score_mcq_item after MMMU_preproc (open questions: A = answer, B = "Other Answers";
+// a non-letter answer is scored as "A").
+RecordScore mmmu_item_score(const Item& item, const std::string& prediction,
+                            const CanInferOptions& can_infer);
+// Per item: YOrN_Extraction -> "Yes"/"No"/"Unknown", hit = (answer == extracted).
+RecordScore yorn_item_score(const Item& item, const std::string& prediction,
+                            const CanInferOptions& can_infer);
+// A failed MCQ item: "Z", hit 0, mcq_match_log(prediction).
+RecordScore mcq_failed_score(const std::string& prediction);
+// A failed Y/N item: "Unknown", hit 0.
+RecordScore yorn_failed_score(const std::string& prediction);
+
+// One VQA item's cells in {stem}_results.xlsx and its hit, from the prediction and the answers
+// (vqa_answers of the answer cell) as read back from the predictions xlsx.
+struct VqaItemScore {
+  std::vector<std::string> gt_repr;     // eval_gt's items, each as Python's repr()
+  std::string eval_pred;                // eval_pred: the prediction as the metric compares it
+  std::vector<double> match;            // eval_match's values (eval_score is their mean)
+  std::vector<std::string> match_repr;  // eval_match's items as Python prints them
+  double hit = 0;                       // the item's share of the _acc.csv means
+};
+using VqaItemFn = VqaItemScore (*)(const std::string& prediction,
+                                   const std::vector<std::string>& answers);
+VqaItemScore textvqa_item_score(const std::string& prediction,
+                                const std::vector<std::string>& answers);  // vqa_score
+VqaItemScore anls_item_score(const std::string& prediction,
+                             const std::vector<std::string>& answers);  // anls
+// relaxed_accuracy in kCurrent's (chartqa_item_score) or kClassic's argument order.
+VqaItemScore chartqa_item_score(const std::string& prediction,
+                                const std::vector<std::string>& answers);
+VqaItemScore chartqa_classic_item_score(const std::string& prediction,
+                                        const std::vector<std::string>& answers);
+VqaItemScore ocrvqa_item_score(const std::string& prediction,
+                               const std::vector<std::string>& answers);  // accuracy
+
+// Per dataset: mcq_vanilla_eval, each item's hit and log from row.item (row.failed for an item
+// with an error) -> {stem}_exact_matching_result.xlsx, report_acc -> {stem}_acc.csv. `mmmu`: the
+// result file shows MMMU_preproc's options for open questions (row.item is mmmu_item_score).
+DatasetScores score_mcq_vanilla(const ScorerRow& row, const DatasetScoringInput& in, bool mmmu);
+// Per dataset: mcq_circular_eval; a group's rotations decide its main row's hit together
+// (score_circular_group), so a variant's own score (row.item) is its record's only.
+DatasetScores score_mcq_circular(const ScorerRow& row, const DatasetScoringInput& in);
+// Per dataset: each item through row.item -> {stem}_auxmatch.xlsx, `rating` -> {stem}_score.csv.
+using YornRatingFn = ScoreTable (*)(const std::vector<YornItem>& items);
+DatasetScores score_yorn(const ScorerRow& row, const DatasetScoringInput& in, YornRatingFn rating);
+// Per dataset: each item through `item` -> {stem}_results.xlsx and {stem}_acc.csv; `era`, when
+// given, is recorded as scores["chartqa_era"].
+DatasetScores score_vqa(const ScorerRow& row, const DatasetScoringInput& in, VqaItemFn item,
+                        std::optional<ChartQaEra> era = std::nullopt);
+// Per dataset: OCRBench.evaluate -> {stem}_score.json.
+DatasetScores score_ocrbench(const ScorerRow& row, const DatasetScoringInput& in);
+// Per dataset: nothing (kNone); DocVQA_TEST and InfoVQA_TEST log that they have no ground truth.
+DatasetScores score_nothing(const ScorerRow& row, const DatasetScoringInput& in);
 
 }  // namespace vlm
