@@ -1,7 +1,6 @@
-#!/usr/bin/env python3
 """Export an InternVL2 checkpoint (OpenGVLab layout) into the model directory of
 docs/model-format.md: manifest.json, units/<unit>.pt (TorchScript, one per placement unit), the
-tokenizer files and golden.json (from scripts/internvl2_reference.py). With --config-only, only
+tokenizer files and golden.json (from reference.py). With --config-only, only
 manifest.json, from config.json alone (unit sizes of models too large to download).
 
 Units are built, scripted and saved one at a time, reading only their own tensors, so peak memory
@@ -24,11 +23,10 @@ import sys
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import internvl2_reference  # noqa: E402  (templates, golden)
-import internvl2_tokenizers  # noqa: E402
-import internvl2_units as U  # noqa: E402
-import safetensors_io  # noqa: E402
+from . import reference  # templates, golden
+from . import safetensors_io
+from . import tokenizer as tok
+from . import units as U
 
 FORMAT_VERSION = 2
 FAMILIES = {"InternLM2ForCausalLM": "internlm2", "LlamaForCausalLM": "llama",
@@ -433,9 +431,9 @@ def unit_plan(vs, ls):
 # ---- tokenizer ------------------------------------------------------------------------------
 def tokenizer_section(folder, template_sep):
     """(manifest "tokenizer", "special_tokens", "stop_ids") from the checkpoint's tokenizer files:
-    tokenizer.model -> kind "sentencepiece", else tokenizer.json -> kind "bpe" (internvl2_tokenizers
+    tokenizer.model -> kind "sentencepiece", else tokenizer.json -> kind "bpe" (tokenizer.py
     reads them without `tokenizers`/`transformers`)."""
-    return internvl2_tokenizers.tokenizer_section(folder, template_sep, ExportError)
+    return tok.tokenizer_section(folder, template_sep, ExportError)
 
 
 # ---- export ---------------------------------------------------------------------------------
@@ -518,11 +516,11 @@ def _prepare(checkpoint, dtype, attention):
     ls, vs = llm_spec(cfg), vision_spec(cfg)
     ls["tied"] = tied_head(checkpoint, ls)
     template_name = cfg.get("template")
-    if template_name not in internvl2_reference.TEMPLATES:
+    if template_name not in reference.TEMPLATES:
         raise ExportError("%s: template = %r is not a known chat template (known: %s)"
                           % (cfg.path, template_name,
-                             ", ".join(sorted(internvl2_reference.TEMPLATES))))
-    tmpl = internvl2_reference.TEMPLATES[template_name]
+                             ", ".join(sorted(reference.TEMPLATES))))
+    tmpl = reference.TEMPLATES[template_name]
     return torch_dtype, attention, cfg, ls, vs, template_name, tmpl
 
 
@@ -561,7 +559,7 @@ def _manifest(checkpoint, name, dtype, attention, cfg, ls, vs, template_name, tm
         "llm": llm,
         "vision": vision,
         "template": {"name": template_name, "system_template": tmpl["system_template"],
-                     "system_message": internvl2_reference.SYSTEM_MESSAGE,
+                     "system_message": reference.SYSTEM_MESSAGE,
                      "roles": list(tmpl["roles"]), "sep": tmpl["sep"]},
         "preprocess": {"image_size": vs["image_size"], "mean": IMAGENET_MEAN,
                        "std": IMAGENET_STD,
@@ -640,7 +638,7 @@ def export(checkpoint, out, dtype="float32", name=None, attention="auto", golden
             shutil.copyfile(os.path.join(checkpoint, f), os.path.join(out, f))
 
     if golden:
-        g = internvl2_reference.make_golden(checkpoint, torch_dtype)
+        g = reference.make_golden(checkpoint, torch_dtype)
         with open(os.path.join(out, "golden.json"), "w", encoding="utf-8") as f:
             json.dump(g, f, ensure_ascii=False)
         log("wrote golden.json (%d cases)" % len(g["cases"]))
