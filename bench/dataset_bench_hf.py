@@ -11,7 +11,7 @@ moved to the device in the model's dtype), chat()'s query (the template with its
 the checkpoint, and greedy `generate` (do_sample False, max_new_tokens, min_new_tokens as the
 dataset config forces them in `run`, the export's stop ids as eos). The model: transformers'
 InternVLForConditionalGeneration built from the same OpenGVLab-layout checkpoint the export came
-from (scripts/transformers_reference.py's load_hf_model, as bench/transformers_item_bench.py
+from (scripts/fixtures/transformers_reference.py's load_hf_model, as bench/transformers_item_bench.py
 loads it).
 
 Not done, as in VLMEvalKit not timed: writing the images to files (VLMEvalKit's dump_image does,
@@ -48,9 +48,8 @@ import torch
 from PIL import Image
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "scripts"))
-sys.path.insert(0, HERE)
-from internvl2_reference import HFSlowTokenizer, build_query  # noqa: E402
+sys.path.insert(0, HERE)  # bench/: transformers_item_bench (scripts/ is on PYTHONPATH, as for it)
+from internvl2_export.reference import HFSlowTokenizer, build_query  # noqa: E402
 from transformers_item_bench import dynamic_preprocess, to_pixels  # noqa: E402
 
 # lib/src/data/internvl_prompt.cpp's VQA branches (VLMEvalKit's InternVLChat.build_prompt).
@@ -123,7 +122,7 @@ def read_tsv(path):
 def load_tokenizer(export):
     if os.path.exists(os.path.join(export, "tokenizer.model")):
         return HFSlowTokenizer(export)
-    from internvl2_tokenizers import BpeTokenizer
+    from internvl2_export.tokenizer import BpeTokenizer
     return BpeTokenizer(export)
 
 
@@ -215,7 +214,7 @@ def main(argv=None):
         rows = rows[:args.limit]
     tokenizer = load_tokenizer(args.export)
     if "skipped" not in out:
-        from transformers_reference import load_hf_model
+        from fixtures.transformers_reference import load_hf_model
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         t0 = time.perf_counter()

@@ -1,11 +1,12 @@
 #!/bin/sh
 # Peak host memory of export_internvl2.py against the largest unit it writes.
 #
-# Makes a random checkpoint of real shapes (make_tiny_checkpoint.py --preset NAME --layers N,
-# bf16, sharded with model.safetensors.index.json), exports it (--dtype bfloat16 --no-golden) in
-# a process that then reports its peak RSS (getrusage ru_maxrss and /proc/self/status VmHWM), and
-# writes bench/results/export-memory-NAME-NL-HOST.json with the peak, the RSS after importing
-# torch (the baseline), the largest unit's bytes and the total, and the wall time.
+# Makes a random checkpoint of real shapes (scripts/fixtures/make_tiny_checkpoint.py --preset NAME
+# --layers N, bf16, sharded with model.safetensors.index.json), exports it (--dtype bfloat16
+# --no-golden) in a process that then reports its peak RSS (getrusage ru_maxrss and
+# /proc/self/status VmHWM), and writes bench/results/export-memory-NAME-NL-HOST.json with the peak,
+# the RSS after importing torch (the baseline), the largest unit's bytes and the total, and the wall
+# time.
 #
 # Usage: bench/export_memory.sh [PRESET] [LAYERS] [WORKDIR] [SHARDS]
 #   defaults: InternVL2-Llama3-76B 10 /tmp/export_memory 8; PY (default /usr/bin/python3) is
@@ -22,6 +23,8 @@ SHARDS=${4:-8}
 PY=${PY:-/usr/bin/python3}
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
+# scripts/ is the import root of fixtures/ and internvl2_export/, whose modules run with -m
+export PYTHONPATH="$ROOT/scripts${PYTHONPATH:+:$PYTHONPATH}"
 CKPT=$WORK/ckpt-$PRESET-${LAYERS}L
 OUT=$WORK/export-$PRESET-${LAYERS}L
 mkdir -p "$WORK" "$HERE/results"
@@ -31,17 +34,16 @@ RESULT=$HERE/results/export-memory-$PRESET-${LAYERS}L-$HOST.json
 if [ ! -f "$CKPT/config.json" ]; then
   echo "export_memory: writing $CKPT" >&2
   start=$(date +%s)
-  "$PY" "$ROOT/scripts/make_tiny_checkpoint.py" --preset "$PRESET" --layers "$LAYERS" \
+  "$PY" -m fixtures.make_tiny_checkpoint --preset "$PRESET" --layers "$LAYERS" \
     --dtype bfloat16 --shards "$SHARDS" --out "$CKPT.tmp"
   mv "$CKPT.tmp" "$CKPT"
   echo "export_memory: checkpoint written in $(( $(date +%s) - start )) s" >&2
 fi
 rm -rf "$OUT"
 
-"$PY" - "$ROOT/scripts" "$CKPT" "$OUT" "$RESULT" "$PRESET" "$LAYERS" <<'PYEOF'
+"$PY" - "$CKPT" "$OUT" "$RESULT" "$PRESET" "$LAYERS" <<'PYEOF'
 import json, os, platform, resource, sys, time
-scripts, ckpt, out, result, preset, layers = sys.argv[1:]
-sys.path.insert(0, scripts)
+ckpt, out, result, preset, layers = sys.argv[1:]
 
 
 def vm(field):
@@ -53,7 +55,7 @@ def vm(field):
 
 
 import torch  # noqa: E402
-import export_internvl2  # noqa: E402
+from internvl2_export import exporter as export_internvl2  # noqa: E402
 discard = os.environ.get("DISCARD_UNITS") == "1"
 if discard:  # each unit file is written in full, then deleted (disk: the checkpoint only)
     _save = torch.jit.save

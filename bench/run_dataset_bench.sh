@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Whole-run benchmark: times `run` itself, as a process, over varied RealWorldQA-like data.
-# For each SHAPE (a preset of scripts/internvl2_presets.py, optionally ":LAYERS"; or `tiny`, the
-# tiny test model in float32 for a CPU check): makes the bf16 checkpoint and export as
+# For each SHAPE (a preset of scripts/internvl2_export/presets.py, optionally ":LAYERS"; or `tiny`,
+# the tiny test model in float32 for a CPU check): makes the bf16 checkpoint and export as
 # bench/run_item_bench.sh does (the presets' tokenizer covers the whole head, so every generated id
 # decodes), then, each as its own process with the page cache dropped before it when allowed and
 # a fresh $XDG_CACHE_HOME (no verification stamp carried over):
@@ -66,6 +66,8 @@ cd "$(dirname "$0")/.."
 BUILD=$1
 shift
 PY=${PYTHON:-$(command -v python3)}
+# scripts/ is the import root of fixtures/ and internvl2_export/, whose modules run with -m
+export PYTHONPATH="$PWD/scripts${PYTHONPATH:+:$PYTHONPATH}"
 WORK=${WORK:-/tmp/vlm-dataset-bench}
 ITEMS=${ITEMS:-300}
 VQA_ITEMS=${VQA_ITEMS:-$ITEMS}
@@ -124,7 +126,7 @@ if [ "$REUSE" = 1 ] && [ -f "$WORK/LMUData/bench_data.json" ]; then
 else
   echo "== data: $ITEMS MCQ + $VQA_ITEMS VQA items (steady: $STEADY_ITEMS, $VQA_STEADY_ITEMS)" >&2
   t0=$(now)
-  "$PY" scripts/make_bench_data.py --out "$WORK/LMUData" --mcq "$ITEMS" --vqa "$VQA_ITEMS" \
+  "$PY" scripts/fixtures/make_bench_data.py --out "$WORK/LMUData" --mcq "$ITEMS" --vqa "$VQA_ITEMS" \
     --steady "$STEADY_ITEMS" --steady-vqa "$VQA_STEADY_ITEMS" --scale "$SCALE" >&2
   echo "   $(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }') s" >&2
 fi
@@ -150,11 +152,11 @@ for shape in "$@"; do
     echo "== $shape: checkpoint and export" >&2
     rm -rf "$ckpt" "$model"
     if [ "$preset" = tiny ]; then
-      "$PY" scripts/make_tiny_checkpoint.py --out "$ckpt" --seed 0
+      "$PY" -m fixtures.make_tiny_checkpoint --out "$ckpt" --seed 0
       "$PY" scripts/export_internvl2.py --checkpoint "$ckpt" --out "$model" --dtype float32 \
         --no-golden --quiet
     else
-      "$PY" scripts/make_tiny_checkpoint.py --preset "$preset" ${layers:+--llm-layers "$layers"} \
+      "$PY" -m fixtures.make_tiny_checkpoint --preset "$preset" ${layers:+--llm-layers "$layers"} \
         --dtype bfloat16 --shards 4 --out "$ckpt"
       "$PY" scripts/export_internvl2.py --checkpoint "$ckpt" --out "$model" --dtype bfloat16 \
         --attention sdpa --no-golden --quiet

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Per-item benchmark of this runtime against transformers on real-size random-weight exports, on
-# one CUDA device. For each SHAPE (a preset name of scripts/internvl2_presets.py, optionally with
-# ":LAYERS" to keep only the first decoder layers): makes a bf16 checkpoint in the OpenGVLab
-# layout, exports it (bf16, sdpa), drops the page cache when allowed, runs bench/item_bench
-# (load, stages, peak memory, hardware bounds) and bench/transformers_item_bench.py on the same
-# checkpoint, image and input ids, and merges both into bench/results/item-<host>.json with the
-# ratios and the targets side by side.
+# Per-item benchmark of this runtime against transformers on real-size random-weight exports, on one
+# CUDA device. For each SHAPE (a preset name of scripts/internvl2_export/presets.py, optionally with
+# ":LAYERS" to keep only the first decoder layers): makes a bf16 checkpoint in the OpenGVLab layout,
+# exports it (bf16, sdpa), drops the page cache when allowed, runs bench/item_bench (load, stages,
+# peak memory, hardware bounds) and bench/transformers_item_bench.py on the same checkpoint, image
+# and input ids, and merges both into bench/results/item-<host>.json with the ratios and the issue's
+# targets side by side.
 # Usage: bench/run_item_bench.sh BUILD_DIR SHAPE [SHAPE...]
 #   e.g. bench/run_item_bench.sh build-gpu InternVL2-1B InternVL2-8B InternVL2-Llama3-76B:12
 # WORK (default /tmp/vlm-item-bench) holds the checkpoints and exports; each is deleted after use.
@@ -14,6 +14,8 @@ cd "$(dirname "$0")/.."
 BUILD=$1
 shift
 PY=${PYTHON:-$(command -v python3)}
+# scripts/ is the import root of fixtures/ and internvl2_export/, whose modules run with -m
+export PYTHONPATH="$PWD/scripts${PYTHONPATH:+:$PYTHONPATH}"
 WORK=${WORK:-/tmp/vlm-item-bench}
 REPS=${REPS:-10}
 mkdir -p "$WORK" bench/results
@@ -27,7 +29,7 @@ for shape in "$@"; do
   model=$WORK/model-$tag
   echo "== $shape: checkpoint" >&2
   t0=$(date +%s)
-  "$PY" scripts/make_tiny_checkpoint.py --preset "$preset" ${layers:+--llm-layers "$layers"} \
+  "$PY" -m fixtures.make_tiny_checkpoint --preset "$preset" ${layers:+--llm-layers "$layers"} \
     --dtype bfloat16 --shards 4 --out "$ckpt"
   t1=$(date +%s)
   echo "== $shape: export ($((t1 - t0)) s for the checkpoint)" >&2

@@ -8,10 +8,12 @@ cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 WORK=${2:-/tmp/vlm-load-bench}
 PY=${PYTHON:-$(command -v python3)}
+# scripts/ is the import root of fixtures/ and internvl2_export/, whose modules run with -m
+export PYTHONPATH="$PWD/scripts${PYTHONPATH:+:$PYTHONPATH}"
 CKPT=$WORK/ckpt-8b-16l
 MODEL=$WORK/model-8b-16l
 if [ ! -f "$MODEL/manifest.json" ]; then
-  "$PY" scripts/make_tiny_checkpoint.py --preset InternVL2-8B --llm-layers 16 --dtype bfloat16 \
+  "$PY" -m fixtures.make_tiny_checkpoint --preset InternVL2-8B --llm-layers 16 --dtype bfloat16 \
     --shards 4 --out "$CKPT"
   "$PY" scripts/export_internvl2.py --checkpoint "$CKPT" --out "$MODEL" --dtype bfloat16 \
     --no-golden >/dev/null

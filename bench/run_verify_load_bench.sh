@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Verify + load of real-size random-weight exports on one CUDA device, against the disk's cold
-# read rate measured in the same run (issue 19: verification inside the load). For each SHAPE (a
-# preset of scripts/internvl2_presets.py, optionally ":LAYERS"): makes a bf16 checkpoint, exports
+# Verify + load of real-size random-weight exports on one CUDA device, against the disk's cold read
+# rate measured in the same run (issue 19: verification inside the load). For each SHAPE (a preset
+# of scripts/internvl2_export/presets.py, optionally ":LAYERS"): makes a bf16 checkpoint, exports
 # it, measures the cold read rate of its unit files (bench/cold_read.py, page cache dropped), then
-# bench/load_bench --verify on cuda:0: loads without verification ("parallel", = --no-verify),
-# with every file hashed as it is read ("parallel_verify_hashed", a first run) and with the stamps
-# that run wrote ("parallel_verify_stamped", a re-run on unchanged files). Figures, with the ratios
+# bench/load_bench --verify on cuda:0: loads without verification ("parallel", = --no-verify), with
+# every file hashed as it is read ("parallel_verify_hashed", a first run) and with the stamps that
+# run wrote ("parallel_verify_stamped", a re-run on unchanged files). Figures, with the ratios
 # the issue's targets name, go to bench/results/verify-load-<host>.json (and $OUT).
 # Usage: bench/run_verify_load_bench.sh BUILD_DIR SHAPE [SHAPE...]
 set -euo pipefail
@@ -13,6 +13,8 @@ cd "$(dirname "$0")/.."
 BUILD=$1
 shift
 PY=${PYTHON:-$(command -v python3)}
+# scripts/ is the import root of fixtures/ and internvl2_export/, whose modules run with -m
+export PYTHONPATH="$PWD/scripts${PYTHONPATH:+:$PYTHONPATH}"
 WORK=${WORK:-/tmp/vlm-verify-load-bench}
 REPEATS=${REPEATS:-3}
 mkdir -p "$WORK" bench/results
@@ -24,7 +26,7 @@ for shape in "$@"; do
   tag=$(echo "$shape" | tr ':' '_')
   ckpt=$WORK/ckpt-$tag
   model=$WORK/model-$tag
-  "$PY" scripts/make_tiny_checkpoint.py --preset "$preset" ${layers:+--llm-layers "$layers"} \
+  "$PY" -m fixtures.make_tiny_checkpoint --preset "$preset" ${layers:+--llm-layers "$layers"} \
     --dtype bfloat16 --shards 4 --out "$ckpt" >/dev/null
   "$PY" scripts/export_internvl2.py --checkpoint "$ckpt" --out "$model" --dtype bfloat16 \
     --attention sdpa --no-golden --quiet

@@ -3,26 +3,25 @@
 
 Reads item_bench's JSON (the prompt's input ids, answer lengths, repetitions) and the JPEG it
 wrote, loads the same OpenGVLab-layout checkpoint into transformers (bf16, sdpa, weights mapped
-by scripts/transformers_reference.py) and times, per answer length: image decode (PIL), the
+by scripts/fixtures/transformers_reference.py) and times, per answer length: image decode (PIL), the
 upstream preprocessing (load_image / dynamic_preprocess with PIL BICUBIC, ToTensor, Normalize),
 vision (get_image_features), prefill (the first forward with the image, vision excluded),
 decode (one forward per further token with the KV cache, greedy, the id read back each step as
 the C++ loop does) and the total. Medians over the same repetitions. Writes JSON.
+Run with scripts/ on PYTHONPATH (the import root of the fixtures package), as run_item_bench.sh.
 """
 import argparse
 import io
 import json
 import os
 import statistics
-import sys
 import time
 
 import numpy as np
 import torch
 from PIL import Image
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
-from transformers_reference import load_hf_model  # noqa: E402
+from fixtures.transformers_reference import load_hf_model  # needs scripts/ on PYTHONPATH
 
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)

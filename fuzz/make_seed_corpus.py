@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Writes the seed corpora fuzz/corpus/<target>/ from the project's own fixtures: configs/,
-the Pillow fixture images (scripts/make_preprocess_reference.py), the exported manifests
-(scripts/make_test_model.sh, scripts/make_size_manifests.sh), the demo TSV and record file
-(scripts/demo.sh), and a few hand-written edge cases. Every seed is kept small (< 64 KiB).
+"""Writes the seed corpora fuzz/corpus/<target>/ from the project's own fixtures: configs/, the
+Pillow fixture images (scripts/fixtures/make_preprocess_reference.py), the exported manifests
+(scripts/fixtures/make_test_model.sh, scripts/fixtures/make_size_manifests.sh), the demo TSV and
+record file (scripts/demo.sh), and a few hand-written edge cases. Every seed is kept small (< 64
+KiB).
 
 Usage: /usr/bin/python3 fuzz/make_seed_corpus.py [--testdata BUILD/testdata] [--demo demo/]
 """

@@ -20,7 +20,7 @@ MODEL=$DEMO/models/InternVL2-Demo
 stale=1
 if [ -f "$MODEL/manifest.json" ]; then
   stale=0
-  for f in "$SRC"/* scripts/export_internvl2.py scripts/internvl2_units.py; do
+  for f in "$SRC"/* scripts/export_internvl2.py scripts/internvl2_export/*.py; do
     if [ "$f" -nt "$MODEL/manifest.json" ]; then stale=1; fi
   done
 fi

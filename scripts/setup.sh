@@ -16,7 +16,8 @@ for p in "${PACKAGES[@]}"; do
     missing+=("$p")
   fi
 done
-# Node and npm make the BPE tokenizer reference (scripts/bpe_reference/make.sh, a test fixture).
+# Node and npm make the BPE tokenizer reference (scripts/fixtures/bpe_reference/make.sh, a test
+# fixture).
 # Any node/npm already on PATH serves (e.g. NodeSource's, which bundles npm and conflicts with
 # Debian's npm package); otherwise Debian's.
 if ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then

@@ -22,14 +22,14 @@ process_answer maps "two" to "2", so the model's "2" and a "two" both match. `te
 
 The model is a tiny InternVL2 in the original OpenGVLab layout (InternViT-300M-style ViT, pixel
 shuffle + mlp1, InternLM2 LLM with packed wqkv, the sentencepiece tokenizer of tiny_tokenizer.py),
-written as float16 safetensors + config.json + tokenizer files, so export_internvl2.py exports it
-as it exports a real checkpoint. The prompts are built exactly as the C++ runtime builds
-InternVL2's MCQ prompts (internvl2_reference.build_query on "<image>\n" + question + "\nA. ...
-\nAnswer with the option's letter from the given choices directly."), and each 56 px image is
-exactly one tile of the model's 56 px input (no thumbnail). The forward is internvl2_reference's
-own math on trainable tensors; training runs the prompt prefix shared by every item once per
-batch (as cached keys/values) and the last layer only where a loss is taken, which gives the same
-numbers (forward_train vs forward_batch).
+written as float16 safetensors + config.json + tokenizer files, so export_internvl2.py exports it as
+it exports a real checkpoint. The prompts are built exactly as the C++ runtime builds InternVL2's
+MCQ prompts (internvl2_export.reference.build_query on "<image>\n" + question + "\nA. ...\nAnswer
+with the option's letter from the given choices directly."), and each 56 px image is exactly one
+tile of the model's 56 px input (no thumbnail). The forward is internvl2_export.reference's own math
+on trainable tensors; training runs the prompt prefix shared by every item once per batch (as cached
+keys/values) and the last layer only where a loss is taken, which gives the same numbers
+(forward_train vs forward_batch).
 
 Losses (Adam): the answer letter after the prompt, the <|im_end|> after the letter, and two
 auxiliary ones at positions generation never reads: " yes"/" no" after each option's text (is it
@@ -63,7 +63,6 @@ import os
 import random
 import re
 import shutil
-import sys
 import tempfile
 import time
 
@@ -72,11 +71,11 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageDraw
 
+from fixtures import tiny_tokenizer
+from internvl2_export import reference as R
+from internvl2_export import safetensors_io
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-import internvl2_reference as R  # noqa: E402
-import safetensors_io  # noqa: E402
-import tiny_tokenizer  # noqa: E402
 
 # ---- data ---------------------------------------------------------------------------------------
 IMAGE_SIZE = 56  # one tile of the model's input; quadrant cells of 28 px
@@ -387,7 +386,8 @@ def init_weights(cfg, seed):
 
 
 class TrainableInternVL2(R.InternVL2Reference):
-    """internvl2_reference's forward on trainable float32 tensors instead of checkpoint reads."""
+    """internvl2_export.reference's forward on trainable float32 tensors instead of checkpoint
+    reads."""
 
     def __init__(self, checkpoint_dir, params):
         super().__init__(checkpoint_dir, torch.float32)

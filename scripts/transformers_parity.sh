@@ -3,14 +3,16 @@
 # the Qwen2 family (InternVL2-1B's: q/k/v biases, tied head) and the Llama family (InternVL2-76B's,
 # with an InternViT-6B-style encoder), in float32 and in bf16: the export's golden cases (a 3-tile
 # image prompt and a text prompt, 20 greedy steps) run by transformers from the same weights
-# (scripts/transformers_reference.py) and compared by `generate --golden`. Needs a machine with
-# transformers (the GPU machine). Writes bench/results/parity-<host>.json.
+# (scripts/fixtures/transformers_reference.py) and compared by `generate --golden`. Needs a machine
+# with transformers (the GPU machine). Writes bench/results/parity-<host>.json.
 # Usage: scripts/transformers_parity.sh BUILD_DIR [DEVICE]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=$1
 DEVICE=${2:-cuda}
 PY=${PYTHON:-$(command -v python3)}
+# scripts/ is the import root of fixtures/ and internvl2_export/, whose modules run with -m
+export PYTHONPATH="$PWD/scripts${PYTHONPATH:+:$PYTHONPATH}"
 WORK=${WORK:-/tmp/vlm-parity}
 mkdir -p "$WORK" bench/results
 results=()
@@ -19,14 +21,14 @@ for family in qwen2 llama; do
   extra=()
   [ "$family" = qwen2 ] && extra=(--tie-embeddings)
   [ "$family" = llama ] && extra=(--vit 6b)
-  "$PY" scripts/make_tiny_checkpoint.py --family "$family" "${extra[@]}" --out "$ckpt" >/dev/null
+  "$PY" -m fixtures.make_tiny_checkpoint --family "$family" "${extra[@]}" --out "$ckpt" >/dev/null
   for dtype in float32 bfloat16; do
     attn=eager
     [ "$dtype" = bfloat16 ] && attn=sdpa
     model=$WORK/model-$family-$dtype
     "$PY" scripts/export_internvl2.py --checkpoint "$ckpt" --out "$model" --dtype "$dtype" \
       --attention "$attn" --quiet >/dev/null
-    "$PY" scripts/transformers_reference.py --checkpoint "$ckpt" --export "$model" \
+    "$PY" -m fixtures.transformers_reference --checkpoint "$ckpt" --export "$model" \
       --dtype "$dtype" --attn "$attn" --device "$DEVICE" --out "$WORK/hf-$family-$dtype.json"
     # float32: identical greedy ids and logits within 1e-3; bf16: report only (tolerance stated
     # from the figures).

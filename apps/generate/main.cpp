@@ -94,7 +94,8 @@ int main(int argc, char** argv) {
   auto* golden_opt = app.add_option(
       "--golden", golden,
       "instead of a prompt: compare with a golden.json-format reference (the export's own "
-      "golden.json, or scripts/transformers_reference.py's output); exit 1 when a greedy id "
+      "golden.json, or scripts/fixtures/transformers_reference.py's output); exit 1 when a greedy "
+      "id "
       "differs or a logit differs by more than --tolerance");
   golden_opt->excludes(prompt_opt);
   app.add_option("--tolerance", tolerance, "with --golden: max |logit difference| allowed");

@@ -31,17 +31,17 @@ inline std::filesystem::path tiny_model_dir() {
 }
 
 // A fresh data root `{tmp}/{prefix}{pid}` (ctest runs tests in parallel processes) whose LMUData/
-// holds scripts/make_demo_data.py's RealWorldQA.tsv: 5 demo items, then an undecodable image, a
-// missing question and a question of 5000 words (past the text budget of the KV cache). Returns
-// the root, or an empty path when the script failed.
+// holds scripts/fixtures/make_demo_data.py's RealWorldQA.tsv: 5 demo items, then an undecodable
+// image, a missing question and a question of 5000 words (past the text budget of the KV cache).
+// Returns the root, or an empty path when the script failed.
 inline std::filesystem::path make_bad_rows_data_root(const std::string& prefix) {
   const std::filesystem::path root =
       std::filesystem::temp_directory_path() / (prefix + std::to_string(getpid()));
   std::filesystem::remove_all(root);
   std::filesystem::create_directories(root / "LMUData");
-  const std::string cmd = python() + " " + (source_dir() / "scripts/make_demo_data.py").string() +
-                          " --out " + (root / "LMUData").string() +
-                          " --name RealWorldQA --n 5 --bad-rows --long-question 5000";
+  const std::string cmd =
+      python() + " " + (source_dir() / "scripts/fixtures/make_demo_data.py").string() + " --out " +
+      (root / "LMUData").string() + " --name RealWorldQA --n 5 --bad-rows --long-question 5000";
   if (std::system(cmd.c_str()) != 0) return {};
   return root;
 }

@@ -185,7 +185,7 @@ TEST(Dataset, Md5MismatchWarnsAndUsesTheFile) {
 TEST(Dataset, DemoDataMatchesItsSidecar) {
   ScratchDir dir;
   const std::string cmd = testing::python() + " " +
-                          (testing::source_dir() / "scripts" / "make_demo_data.py").string() +
+                          (testing::source_dir() / "scripts/fixtures/make_demo_data.py").string() +
                           " --out " + dir.path().string() + " --name Demo --n 24 --bad-rows";
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
   const auto sidecar = nlohmann::json::parse(testing::read_file(dir.path() / "Demo.json"));

@@ -1,7 +1,7 @@
 // The runtime against the exporter's eager reference forward (golden.json), for the tiny model of
-// every language-model family (scripts/make_test_model.sh): InternLM2, Qwen2 (biases, tied head,
-// InternViT-6B style), Phi-3 (packed projections, LongRoPE on both sides of its threshold) and
-// Llama (InternViT-6B style).
+// every language-model family (scripts/fixtures/make_test_model.sh): InternLM2, Qwen2 (biases, tied
+// head, InternViT-6B style), Phi-3 (packed projections, LongRoPE on both sides of its threshold)
+// and Llama (InternViT-6B style).
 #include <gtest/gtest.h>
 
 #include <cstdint>

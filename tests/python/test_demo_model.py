@@ -1,7 +1,7 @@
 """The shipped demo model (models/InternVL2-Demo) and its held-out set DemoShapes.
 
-- The eager reference (scripts/internvl2_reference.py: its own prompt builder, slow tokenizer and
-  greedy decoding by full recomputation) answers >= 90% of a subset of the shipped held-out TSV
+- The eager reference (scripts/internvl2_export/reference.py: its own prompt builder, slow tokenizer
+  and greedy decoding by full recomputation) answers >= 90% of a subset of the shipped held-out TSV
   correctly, and stops with <|im_end|> after the letter. The prompt, the pixels and the letter
   extraction are built here from the TSV columns, not by the training script.
 - The data generator (scripts/train_demo_model.py --data-only) writes the shipped TSVs again byte
@@ -31,11 +31,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
-SCRIPTS = os.path.join(ROOT, "scripts")
-sys.path.insert(0, SCRIPTS)
-import internvl2_reference as R  # noqa: E402
+from scripts_dir import ROOT, SCRIPTS  # first: puts scripts/ on sys.path
+from internvl2_export import reference as R
 
 MODEL = os.path.join(ROOT, "models", "InternVL2-Demo")
 TSV = os.path.join(MODEL, "DemoShapes.tsv")

@@ -277,9 +277,9 @@ TEST(DatasetScoring, HallusionScoreFile) {
             "\"map\",\"50.0\",\"0.0\",\"50.0\"\n");
 }
 
-// Every benchmark layout of scripts/make_demo_data.py --kind, loaded through its real config and
-// scored with the generator's own answers as predictions (the letter; an MMMU open question's
-// answer text; Yes/No): every scorer must give its top value.
+// Every benchmark layout of scripts/fixtures/make_demo_data.py --kind, loaded through its real
+// config and scored with the generator's own answers as predictions (the letter; an MMMU open
+// question's answer text; Yes/No): every scorer must give its top value.
 TEST(DatasetScoring, DemoLayoutsWithPerfectPredictionsScoreTop) {
   const fs::path dir = testing::scratch_dir("dataset_scoring_demo_layouts");
   struct Case {
@@ -301,7 +301,7 @@ TEST(DatasetScoring, DemoLayoutsWithPerfectPredictionsScoreTop) {
   for (const Case& c : cases) {
     const fs::path data = dir / c.kind;
     ASSERT_EQ(std::system((testing::python() + " " +
-                           (testing::source_dir() / "scripts" / "make_demo_data.py").string() +
+                           (testing::source_dir() / "scripts/fixtures/make_demo_data.py").string() +
                            " --out " + data.string() + " --name " + c.name + " --kind " + c.kind +
                            " --n 24")
                               .c_str()),

@@ -42,7 +42,7 @@ class RunApp : public ::testing::Test {
   static void SetUpTestSuite() {
     // ctest runs each test in its own process, possibly in parallel: one folder per process.
     root_ = new fs::path(testing::make_bad_rows_data_root("vlm_run_app_"));
-    ASSERT_FALSE(root_->empty()) << "scripts/make_demo_data.py failed";
+    ASSERT_FALSE(root_->empty()) << "scripts/fixtures/make_demo_data.py failed";
   }
   static void TearDownTestSuite() {
     fs::remove_all(*root_);
@@ -219,7 +219,7 @@ TEST_F(RunApp, TextVqaRunWritesVlmevalkitsFilesAndScoresItsOwnPredictionsAlike) 
 TEST_F(RunApp, DatasetConfigMinNewTokensForcesTheAnswerLength) {
   const fs::path data = *root_ / "LMUData";
   ASSERT_EQ(std::system((testing::python() + " " +
-                         (testing::source_dir() / "scripts/make_bench_data.py").string() +
+                         (testing::source_dir() / "scripts/fixtures/make_bench_data.py").string() +
                          " --out " + data.string() + " --mcq 0 --vqa 2 --scale 0.25 >/dev/null")
                             .c_str()),
             0);

@@ -51,10 +51,11 @@ class RunBatch : public ::testing::Test {
     fs::remove_all(*root_);
     fs::create_directories(*root_ / "LMUData");
     const std::string py = testing::python() + " " + testing::source_dir().string() + "/scripts/";
-    ASSERT_EQ(std::system((py + "make_demo_data.py --out " + (*root_ / "LMUData").string() +
-                           " --name RealWorldQA --n 12 --bad-rows --long-question 5000 >/dev/null")
-                              .c_str()),
-              0);
+    ASSERT_EQ(
+        std::system((py + "fixtures/make_demo_data.py --out " + (*root_ / "LMUData").string() +
+                     " --name RealWorldQA --n 12 --bad-rows --long-question 5000 >/dev/null")
+                        .c_str()),
+        0);
     ASSERT_EQ(std::system((py + "export_internvl2.py --checkpoint " +
                            (testing::source_dir() / "models" / "InternVL2-Demo").string() +
                            " --out " + (*root_ / "model").string() +

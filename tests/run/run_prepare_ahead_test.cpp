@@ -56,7 +56,7 @@ class RunPrepareAhead : public ::testing::Test {
   // KV cache: errors of the image decode (on the pool), of the prompt and of the device side.
   static void SetUpTestSuite() {
     root_ = new fs::path(testing::make_bad_rows_data_root("vlm_run_prepare_ahead_"));
-    ASSERT_FALSE(root_->empty()) << "scripts/make_demo_data.py failed";
+    ASSERT_FALSE(root_->empty()) << "scripts/fixtures/make_demo_data.py failed";
   }
   static void TearDownTestSuite() {
     fs::remove_all(*root_);

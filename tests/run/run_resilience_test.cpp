@@ -80,8 +80,9 @@ class RunResilience : public ::testing::Test {
     fs::remove_all(root_);
     fs::create_directories(root_ / "LMUData");
     const std::string cmd =
-        testing::python() + " " + (testing::source_dir() / "scripts/make_demo_data.py").string() +
-        " --out " + (root_ / "LMUData").string() + " --name RealWorldQA --n 8 --bad-rows";
+        testing::python() + " " +
+        (testing::source_dir() / "scripts/fixtures/make_demo_data.py").string() + " --out " +
+        (root_ / "LMUData").string() + " --name RealWorldQA --n 8 --bad-rows";
     ASSERT_EQ(std::system(cmd.c_str()), 0);
   }
   void TearDown() override { fs::remove_all(root_); }

@@ -1,6 +1,6 @@
 // The byte-level BPE tokenizer against transformers.js (@lenml/tokenizers) on the real Llama 3 and
-// Qwen tokenizer.json files (scripts/bpe_reference/make.sh, fixture tokenizer_reference), and
-// against hand-computed ids on tiny tokenizer.json files written here.
+// Qwen tokenizer.json files (scripts/fixtures/bpe_reference/make.sh, fixture tokenizer_reference),
+// and against hand-computed ids on tiny tokenizer.json files written here.
 #include "vlm/text/bpe_tokenizer.h"
 
 #include <gtest/gtest.h>
@@ -61,7 +61,7 @@ std::string ids_str(const std::vector<int64_t>& ids) {
 
 // One reference variant: the manifest block the exporter's code wrote, its tokenizer, Node's ids.
 struct Variant {
-  json section;  // {"tokenizer", "special_tokens", "stop_ids"} from internvl2_tokenizers.py
+  json section;  // {"tokenizer", "special_tokens", "stop_ids"} from internvl2_export/tokenizer.py
   TokenizerSpec spec;
   std::unique_ptr<Tokenizer> tokenizer;
   std::vector<std::vector<int64_t>> ids;
@@ -156,8 +156,8 @@ TEST_P(NodeReference, DecodeInvertsEncode) {
   EXPECT_LT(stripped, texts.size() / 10);
 }
 
-// The exporter's Python encoder (internvl2_tokenizers.BpeTokenizer, for eager references) agrees
-// with transformers.js too.
+// The exporter's Python encoder (internvl2_export.tokenizer.BpeTokenizer, for eager references)
+// agrees with transformers.js too.
 TEST_P(NodeReference, PythonEncoderGivesTransformersJsIds) {
   const auto node = read_json(ref_dir() / GetParam() / "reference.json")["ids"]
                         .get<std::vector<std::vector<int64_t>>>();
@@ -235,7 +235,7 @@ TEST(BpeTokenizer, ConstMethodsAreThreadSafe) {
 }
 
 // ---- Llama-style sentencepiece (Phi-3, Yi): HF's slow LlamaTokenizer, ported to Python and run
-// with python sentencepiece (scripts/bpe_reference/make_llama_sp_reference.py) ------------------
+// with python sentencepiece (scripts/fixtures/bpe_reference/make_llama_sp_reference.py) --------
 
 class LlamaSentencePiece : public ::testing::TestWithParam<std::string> {};
 

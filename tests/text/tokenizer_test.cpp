@@ -1,5 +1,5 @@
 // The sentencepiece tokenizer against python sentencepiece + a port of HF's slow tokenizer
-// (scripts/make_tokenizer_reference.py, fixture tokenizer_reference).
+// (scripts/fixtures/make_tokenizer_reference.py, fixture tokenizer_reference).
 #include <gtest/gtest.h>
 
 #include <algorithm>

@@ -1,4 +1,5 @@
-// The Pillow reference made by scripts/make_preprocess_reference.py (fixture.preprocess_reference).
+// The Pillow reference made by scripts/fixtures/make_preprocess_reference.py
+// (fixture.preprocess_reference).
 #pragma once
 
 #include <gtest/gtest.h>

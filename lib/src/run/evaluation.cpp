@@ -166,7 +166,7 @@ DatasetSpec require_dataset_file(const std::string& data_name, const RunOptions&
   check_user(fs::is_regular_file(tsv),
              "dataset " + data_name + ": " + tsv.string() +
                  " not found (set LMUData to the folder holding it; for the demo set make it with: "
-                 "scripts/make_demo_data.py --out " +
+                 "scripts/fixtures/make_demo_data.py --out " +
                  o.data_root.string() + " --name " + data_name + ")");
   return spec;
 }

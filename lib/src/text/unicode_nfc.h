@@ -1,5 +1,5 @@
 // Unicode NFC normalisation of UTF-8 text (the "NFC" normalizer of a tokenizer.json), with tables
-// generated from Python's unicodedata by scripts/bpe_reference/make_nfc_table.py.
+// generated from Python's unicodedata by scripts/fixtures/bpe_reference/make_nfc_table.py.
 #pragma once
 
 #include <string>

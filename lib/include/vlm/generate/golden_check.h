@@ -1,5 +1,5 @@
 // Checking an export on this machine against reference logits: the exporter's golden.json, or
-// the same format written by another implementation (scripts/transformers_reference.py writes it
+// the same format written by another implementation (scripts/fixtures/transformers_reference.py writes it
 // from transformers' InternVLForConditionalGeneration). See docs/model-format.md, "golden.json".
 #pragma once
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Eager reference forward of an InternVL2 checkpoint, written after upstream's modules.
 
 This is the outside reference the exported units and the C++ runtime are tested against, so it
@@ -30,13 +29,11 @@ modeling_internlm2.py, HF Llama/Qwen2 eager attention, conversation.py, the HF s
 import json
 import math
 import os
-import sys
 
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import safetensors_io  # noqa: E402
+from . import safetensors_io
 
 # conversation.py templates used by InternVL2 (SeparatorStyle.MPT).
 SYSTEM_MESSAGE = ("你是由上海人工智能实验室联合商汤科技开发的书生多模态大模型，英文名叫InternVL, "
@@ -190,11 +187,11 @@ class InternVL2Reference:
         self.template = self.cfg["template"]
         # The tokenizer VLMEvalKit loads: the slow sentencepiece one when tokenizer.model exists
         # (InternLM2, Phi-3, Yi), else the byte-level BPE of tokenizer.json (Qwen2, Llama 3),
-        # as the exporter decides (internvl2_tokenizers.tokenizer_block).
+        # as the exporter decides (tokenizer.tokenizer_block).
         if os.path.exists(os.path.join(checkpoint_dir, "tokenizer.model")):
             self.tokenizer = HFSlowTokenizer(checkpoint_dir)
         else:
-            from internvl2_tokenizers import BpeTokenizer
+            from .tokenizer import BpeTokenizer
             self.tokenizer = BpeTokenizer(checkpoint_dir)
         self.img_context_token_id = self.tokenizer.token_to_id(IMG_CONTEXT)
 

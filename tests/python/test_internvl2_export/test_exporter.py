@@ -1,4 +1,4 @@
-"""The exporter against the eager reference (scripts/internvl2_reference.py).
+"""The exporter (scripts/internvl2_export/exporter.py) against the eager reference (reference.py).
 
 The exported units are loaded back with torch.jit.load and chained by a small driver that follows
 docs/model-format.md (runtime-made RoPE tables and masks, a per-layer KV cache written in place,
@@ -17,13 +17,10 @@ import unittest
 
 import torch
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SCRIPTS = os.path.join(HERE, "..", "..", "scripts")
-sys.path.insert(0, SCRIPTS)
-import export_internvl2  # noqa: E402
-import internvl2_reference as R  # noqa: E402
-import make_tiny_checkpoint  # noqa: E402
-import safetensors_io  # noqa: E402
+from scripts_dir import SCRIPTS  # first: puts scripts/ on sys.path
+from fixtures import make_tiny_checkpoint
+from internvl2_export import exporter, safetensors_io
+from internvl2_export import reference as R
 
 torch.set_num_threads(1)
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -118,7 +115,7 @@ class TinyModel:
                 cls.model = fixture  # check the fixture's export itself
             else:
                 cls.model = os.path.join(cls.tmp, "model")
-                export_internvl2.export(cls.ckpt, cls.model, log=quiet)
+                exporter.export(cls.ckpt, cls.model, log=quiet)
         return cls
 
     @classmethod
@@ -289,7 +286,7 @@ class Variants(unittest.TestCase):
         for k in ck1.keys():
             self.assertTrue(torch.equal(ck1.get(k), ck3.get(k)), k)
         out = os.path.join(tm.tmp, "sharded_model")
-        export_internvl2.export(sharded, out, name="InternVL2-tiny", golden=False, log=quiet)
+        exporter.export(sharded, out, name="InternVL2-tiny", golden=False, log=quiet)
         single = tm.model
         m1, m2 = (load_json(os.path.join(d, "manifest.json")) for d in (single, out))
         for k in m1:
@@ -313,7 +310,7 @@ class Variants(unittest.TestCase):
         tm = TinyModel.get()
         out = os.path.join(tm.tmp, "bf16")
         # golden.json in bf16 is slow on CPU (image case); the reference runs the text case here
-        export_internvl2.export(tm.ckpt, out, dtype="bfloat16", golden=False, log=quiet)
+        exporter.export(tm.ckpt, out, dtype="bfloat16", golden=False, log=quiet)
         man = load_json(os.path.join(out, "manifest.json"))
         self.assertEqual(man["dtype"], "bfloat16")
         for u in man["units"]:
@@ -343,7 +340,7 @@ class Variants(unittest.TestCase):
         out = os.path.join(tm.tmp, "model_" + name)
         make_tiny_checkpoint.main(["--out", ckpt, "--seed", "3", "--llm-layers", "2"] +
                                   extra_args)
-        export_internvl2.export(ckpt, out, golden=False, log=quiet)
+        exporter.export(ckpt, out, golden=False, log=quiet)
         golden = R.make_golden(ckpt, steps=steps, cases=[
             {"name": "short", "question": "<image>\nWhat color?", "num_tiles": 1}])
         case = golden["cases"][0]
@@ -389,8 +386,8 @@ class Errors(unittest.TestCase):
         return d
 
     def _assert_fails(self, ckpt, *needles):
-        with self.assertRaises(export_internvl2.ExportError) as cm:
-            export_internvl2.export(ckpt, os.path.join(ckpt, "out"), golden=False, log=quiet)
+        with self.assertRaises(exporter.ExportError) as cm:
+            exporter.export(ckpt, os.path.join(ckpt, "out"), golden=False, log=quiet)
         for n in needles:
             self.assertIn(n, str(cm.exception))
         self.assertFalse(os.path.exists(os.path.join(ckpt, "out", "manifest.json")))

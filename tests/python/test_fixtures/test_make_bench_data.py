@@ -1,6 +1,6 @@
-"""scripts/make_bench_data.py: the whole-run benchmark's data (bench/run_dataset_bench.sh).
+"""scripts/fixtures/make_bench_data.py: the whole-run benchmark's data (bench/run_dataset_bench.sh).
 
-Run: /usr/bin/python3 -m unittest discover -s tests/python -p test_bench_data.py
+Run: /usr/bin/python3 -m unittest discover -s tests/python -p test_make_bench_data.py
 """
 import base64
 import csv
@@ -8,15 +8,13 @@ import io
 import json
 import os
 import shutil
-import sys
 import tempfile
 import unittest
 
 from PIL import Image
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "scripts"))
-import make_bench_data as B  # noqa: E402
+import scripts_dir  # noqa: F401  (first: puts scripts/ on sys.path)
+from fixtures import make_bench_data as B
 
 csv.field_size_limit(1 << 30)
 

@@ -1,19 +1,18 @@
-"""scripts/safetensors_io.py against the safetensors format as specified (bytes built by hand here)
-and, where the `safetensors` package is installed (torch 2.x machines), against it."""
+"""scripts/internvl2_export/safetensors_io.py against the safetensors format as specified (bytes
+built by hand here) and, where the `safetensors` package is installed (torch 2.x machines), against
+it."""
 import json
 import os
 import shutil
 import struct
-import sys
 import tempfile
 import unittest
 
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
-                                "scripts"))
-import safetensors_io  # noqa: E402
+import scripts_dir  # noqa: F401  (first: puts scripts/ on sys.path)
+from internvl2_export import safetensors_io
 
 
 def handmade(path, entries, metadata=None):

@@ -1,6 +1,6 @@
 """Every InternVL2 family through the exporter, against the eager reference
-(scripts/internvl2_reference.py), plus the export-at-scale behaviour: LongRoPE on both sides of its
-threshold, a tied head, half-precision sharded sources read one unit at a time, the progress
+(scripts/internvl2_export/reference.py), plus the export-at-scale behaviour: LongRoPE on both sides
+of its threshold, a tied head, half-precision sharded sources read one unit at a time, the progress
 output, and the source hash over every shard.
 
 Run: /usr/bin/python3 -m unittest discover -s tests/python -p test_families.py
@@ -18,16 +18,12 @@ import unittest
 import numpy as np
 import torch
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SCRIPTS = os.path.join(HERE, "..", "..", "scripts")
-sys.path.insert(0, SCRIPTS)
-sys.path.insert(0, HERE)
-import export_internvl2  # noqa: E402
-import internvl2_presets  # noqa: E402
-import internvl2_reference as R  # noqa: E402
-import make_tiny_checkpoint  # noqa: E402
-import safetensors_io  # noqa: E402
-from test_export import run_units  # noqa: E402
+from scripts_dir import SCRIPTS  # first: puts scripts/ on sys.path
+from fixtures import make_tiny_checkpoint
+from internvl2_export import exporter, presets, safetensors_io
+from internvl2_export import reference as R
+
+from .test_exporter import run_units
 
 torch.set_num_threads(1)
 
@@ -109,7 +105,7 @@ class LongRope(unittest.TestCase):
 
     def _units_vs_reference(self, ckpt, cases, steps):
         out = os.path.join(Tmp.dir(), os.path.basename(ckpt) + "_model")
-        export_internvl2.export(ckpt, out, golden=False, log=quiet)
+        exporter.export(ckpt, out, golden=False, log=quiet)
         golden = R.make_golden(ckpt, steps=steps, cases=cases)
         for case in golden["cases"]:
             ids, logits = run_units(out, case["input_ids"], case["num_tiles"], steps)
@@ -144,8 +140,8 @@ class LongRope(unittest.TestCase):
 
     def test_preset_4b_attention_factor(self):
         d = os.path.join(Tmp.dir(), "InternVL2-4B")
-        internvl2_presets.write_config("InternVL2-4B", d)
-        man = export_internvl2.export_config_only(d, d, log=quiet)
+        presets.write_config("InternVL2-4B", d)
+        man = exporter.export_config_only(d, d, log=quiet)
         rs = man["llm"]["rope_scaling"]
         self.assertAlmostEqual(rs["attention_factor"], math.sqrt(17 / 12), 12)  # 1.1902381
         self.assertEqual(rs["original_max_position_embeddings"], 4096)
@@ -157,7 +153,7 @@ class TiedHead(unittest.TestCase):
         ckpt = tiny("qwen2_tied", "--family", "qwen2", "--vit", "6b", "--tie-embeddings")
         self.assertNotIn("language_model.lm_head.weight", safetensors_io.Checkpoint(ckpt))
         out = os.path.join(Tmp.dir(), "qwen2_tied_model")
-        man = export_internvl2.export(ckpt, out, golden=False, log=quiet)
+        man = exporter.export(ckpt, out, golden=False, log=quiet)
         self.assertEqual(man["tied_groups"], [["language_model.model.embed_tokens",
                                                "language_model.lm_head"]])
         emb = torch.jit.load(os.path.join(out, man["units"][2]["file"])).state_dict()["weight"]
@@ -170,7 +166,7 @@ class TiedHead(unittest.TestCase):
         self.assertLess((logits - torch.tensor(case["step_logits"])).abs().max().item(), 1e-4)
         self.assertEqual(ids, case["greedy_ids"])
         # an untied checkpoint (the published layout) keeps its own head
-        untied = export_internvl2.export_config_only(tiny("qwen2_untied", "--family", "qwen2"),
+        untied = exporter.export_config_only(tiny("qwen2_untied", "--family", "qwen2"),
                                                      os.path.join(Tmp.dir(), "qu"), log=quiet)
         self.assertEqual(untied["tied_groups"], [])
 
@@ -199,7 +195,7 @@ class ScaleExport(unittest.TestCase):
                 torch.jit.save = save_spy
                 try:
                     out = os.path.join(Tmp.dir(), "shard_model_" + dtype)
-                    man = export_internvl2.export(ckpt, out, dtype=dtype, golden=False,
+                    man = exporter.export(ckpt, out, dtype=dtype, golden=False,
                                                   log=quiet)
                 finally:
                     safetensors_io.SafetensorsFile.get_tensor = orig
@@ -257,8 +253,8 @@ class FamilyErrors(unittest.TestCase):
         edit(cfg)
         with open(os.path.join(d, "config.json"), "w") as f:
             json.dump(cfg, f)
-        with self.assertRaises(export_internvl2.ExportError) as cm:
-            export_internvl2.export(d, os.path.join(d, "out"), golden=False, log=quiet)
+        with self.assertRaises(exporter.ExportError) as cm:
+            exporter.export(d, os.path.join(d, "out"), golden=False, log=quiet)
         for n in needles:
             self.assertIn(n, str(cm.exception))
 
@@ -289,8 +285,8 @@ class FamilyErrors(unittest.TestCase):
         w = {k: ck.get(k) for k in ck.keys()}
         w[name] = torch.zeros(64, 64)
         safetensors_io.save_checkpoint(w, d)
-        with self.assertRaises(export_internvl2.ExportError) as cm:
-            export_internvl2.export(d, os.path.join(d, "out"), golden=False, log=quiet)
+        with self.assertRaises(exporter.ExportError) as cm:
+            exporter.export(d, os.path.join(d, "out"), golden=False, log=quiet)
         self.assertIn(name, str(cm.exception))
         self.assertIn("[128, 64]", str(cm.exception))  # (nh + 2 nkv) hd
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """config.json of every published InternVL2 size, in the original OpenGVLab layout (top-level
 InternVLChatConfig fields, llm_config, vision_config, template), so the exporter's --config-only
 mode can size the real models without downloading them.
@@ -9,7 +8,7 @@ size as in §3.1: 8B and 26B verified against the full llm_config; 1B/4B/40B/76B
 config; 40B (64007) and 76B (128265) vocab sizes unverified (only the embedding/head bytes depend
 on them). The 4B LongRoPE factor lists are those of Phi-3-mini-128k-instruct (type "su").
 
-Usage: internvl2_presets.py --out DIR [--export]
+Usage (from scripts/): python3 -m internvl2_export.presets --out DIR [--export]
   writes DIR/<name>/config.json for every preset; with --export also runs
   export_internvl2.py --config-only --dtype bfloat16 into DIR/<name>/ (manifest.json).
 """
@@ -195,8 +194,7 @@ def main(argv=None):
     ap.add_argument("--names", nargs="*", default=PRESET_NAMES, help="presets (default: all)")
     args = ap.parse_args(argv)
     if args.export:
-        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-        import export_internvl2  # torch import only when exporting
+        from . import exporter as export_internvl2  # torch import only when exporting
     for name in args.names:
         folder = os.path.join(args.out, name)
         write_config(name, folder)

@@ -1,16 +1,17 @@
 #!/usr/bin/python3
 """The manifest's tokenizer block, special ids and stop ids, from a checkpoint's tokenizer files.
 
-Used by export_internvl2.py (tokenizer_section) and by scripts/bpe_reference/make.sh. Reads the
+Used by exporter.py (tokenizer_section) and by scripts/fixtures/bpe_reference/make.sh. Reads the
 files itself: no `tokenizers` or `transformers` (sentencepiece only for tokenizer.model).
 
   * tokenizer.model present -> kind "sentencepiece" (the slow tokenizer VLMEvalKit loads with
     use_fast=False: InternLM2Tokenizer, LlamaTokenizer for Phi-3 and Yi);
   * else tokenizer.json     -> kind "bpe" (Llama 3's PreTrainedTokenizerFast, Qwen2).
 
-CLI (for tests): internvl2_tokenizers.py FOLDER --encode STRINGS_JSON prints the ids of
+CLI (for tests; run from scripts/ or with it on the import path):
+`python3 -m internvl2_export.tokenizer FOLDER --encode STRINGS_JSON` prints the ids of
 BpeTokenizer (a Python byte-level BPE encoder for eager references) for each string;
-internvl2_tokenizers.py FOLDER [--sep SEP] prints
+`python3 -m internvl2_export.tokenizer FOLDER [--sep SEP]` prints
 {"tokenizer": ..., "special_tokens": ... or null, "stop_ids": ... or null} as JSON; special tokens
 and stop ids are given when the folder has InternVL's <img> tokens (and SEP, default
 "<|im_end|>", is a token).
@@ -303,7 +304,7 @@ class BpeTokenizer:
     """HF Tokenizer.encode(text, add_special_tokens=True) for the byte-level BPE tokenizer.json
     files of Llama 3 and Qwen2 (the subset lib/src/text/bpe_tokenizer.cpp implements: NFC,
     Split(Isolated) + ByteLevel, BPE with ignore_merges, TemplateProcessing), without `tokenizers`.
-    Checked against transformers.js by scripts/bpe_reference/make.sh (python_ids.json)."""
+    Checked against transformers.js by scripts/fixtures/bpe_reference/make.sh (python_ids.json)."""
 
     def __init__(self, folder):
         import re

@@ -1,5 +1,5 @@
-"""Config-only manifests of the published InternVL2 sizes (scripts/internvl2_presets.py,
-scripts/make_size_manifests.sh, export_internvl2.py --config-only).
+"""Config-only manifests of the published InternVL2 sizes (scripts/internvl2_export/presets.py,
+scripts/fixtures/make_size_manifests.sh, export_internvl2.py --config-only).
 
 The per-size figures are checked against /work/shared/reference/internvl2-architecture.md: the
 §3.1 shapes, the §2.3 ViT variants and the §3.3 size table (parameter counts, one decoder layer and
@@ -19,13 +19,10 @@ import unittest
 
 import torch
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SCRIPTS = os.path.join(HERE, "..", "..", "scripts")
-sys.path.insert(0, SCRIPTS)
-import export_internvl2  # noqa: E402
-import internvl2_presets as P  # noqa: E402
-import make_tiny_checkpoint  # noqa: E402
-import safetensors_io  # noqa: E402
+from scripts_dir import SCRIPTS  # first: puts scripts/ on sys.path
+from fixtures import make_tiny_checkpoint
+from internvl2_export import exporter, safetensors_io
+from internvl2_export import presets as P
 
 torch.set_num_threads(1)
 MiB, KiB = 1 << 20, 1 << 10
@@ -84,7 +81,8 @@ class Sizes:
         if cls.tmp is None:
             cls.tmp = tempfile.mkdtemp(prefix="vlm_presets_test_")
             cls.out = os.path.join(cls.tmp, "size_manifests")
-            cmd = ["sh", os.path.join(SCRIPTS, "make_size_manifests.sh"), sys.executable, cls.out]
+            cmd = ["sh", os.path.join(SCRIPTS, "fixtures", "make_size_manifests.sh"), sys.executable,
+                   cls.out]
             cls.first = subprocess.run(cmd, capture_output=True, text=True)
             cls.second = subprocess.run(cmd, capture_output=True, text=True)
         return cls
@@ -258,7 +256,7 @@ class SizeManifests(unittest.TestCase):
         d = tempfile.mkdtemp(prefix="vlm_presets_test_")
         try:
             P.write_config("InternVL2-4B", d, llm_layers=2)
-            man = export_internvl2.export_config_only(d, d, log=quiet)
+            man = exporter.export_config_only(d, d, log=quiet)
             layers = [u for u in man["units"] if u["kind"] == "decoder_layer"]
             self.assertEqual([u["layer"] for u in layers], [0, 1])
             self.assertEqual(layers[0]["param_bytes"],
@@ -324,8 +322,8 @@ class ConfigOnlyEqualsRealExport(unittest.TestCase):
     def _compare(self, ckpt, dtype, tag):
         real_dir = os.path.join(self.tmp, tag + "_real")
         conf_dir = os.path.join(self.tmp, tag + "_conf")
-        real = export_internvl2.export(ckpt, real_dir, dtype=dtype, golden=False, log=quiet)
-        conf = export_internvl2.export_config_only(ckpt, conf_dir, dtype=dtype, log=quiet)
+        real = exporter.export(ckpt, real_dir, dtype=dtype, golden=False, log=quiet)
+        conf = exporter.export_config_only(ckpt, conf_dir, dtype=dtype, log=quiet)
         key = lambda u: (u["name"], u["kind"], u.get("layer"), u["file"])  # noqa: E731
         self.assertEqual([key(u) for u in conf["units"]], [key(u) for u in real["units"]])
         self.assertEqual([u["param_bytes"] for u in conf["units"]],
@@ -350,7 +348,7 @@ class ConfigOnlyEqualsRealExport(unittest.TestCase):
         alone = os.path.join(self.tmp, "config_alone")
         os.makedirs(alone)
         shutil.copyfile(os.path.join(ckpt, "config.json"), os.path.join(alone, "config.json"))
-        self.assertEqual(export_internvl2.main(["--checkpoint", alone, "--out", alone,
+        self.assertEqual(exporter.main(["--checkpoint", alone, "--out", alone,
                                                 "--config-only"]), 0)
         man = load_json(os.path.join(alone, "manifest.json"))
         real = load_json(os.path.join(self.tmp, "internlm2_bf16_real", "manifest.json"))
@@ -393,7 +391,7 @@ class PresetTokenizer(unittest.TestCase):
 
     def test_covers_the_head_and_encodes_as_before(self):
         import sentencepiece as spm
-        import tiny_tokenizer
+        from fixtures import tiny_tokenizer
         tmp = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, tmp)
         plain_dir = os.path.join(tmp, "plain")
@@ -420,7 +418,7 @@ class PresetTokenizer(unittest.TestCase):
                 self.assertEqual(sp.encode(t), plain.encode(t), (name, t))
 
     def test_tiny_tokenizer_unchanged(self):
-        import tiny_tokenizer
+        from fixtures import tiny_tokenizer
         tmp = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, tmp)
         a, b = os.path.join(tmp, "a"), os.path.join(tmp, "b")

@@ -1,0 +1,1 @@
+"""Tests of the reference and fixture makers, scripts/fixtures/."""

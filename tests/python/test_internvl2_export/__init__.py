@@ -1,0 +1,1 @@
+"""Tests of the exporter package, scripts/internvl2_export/ (one module here per module there)."""
