@@ -110,6 +110,17 @@ std::function<void(const vlm::UnitSpec&)> unit_fault_from_env() {
   };
 }
 
+// A test hook: VLM_RUN_CRASH_AT=<point> makes the process SIGKILL itself at that point of the run
+// (RunOptions::at_point), so that tests can stop a run at a point no outside timing reaches
+// reliably (e.g. between two result files).
+std::function<void(const std::string&)> crash_point_from_env() {
+  const std::string at = env_or("VLM_RUN_CRASH_AT", "");
+  if (at.empty()) return {};
+  return [at](const std::string& point) {
+    if (point == at) std::raise(SIGKILL);
+  };
+}
+
 std::string ms_text(double ms) {
   std::ostringstream s;
   s << std::fixed << std::setprecision(ms < 10000 ? 0 : 1);
@@ -284,6 +295,7 @@ int main(int argc, char** argv) {
     for (int i = 0; i < argc; ++i) o.argv.emplace_back(argv[i]);
     o.interrupt = &g_interrupt;
     o.before_unit_call = unit_fault_from_env();
+    o.at_point = crash_point_from_env();
 
     if (!predictions.empty()) {
       vlm::check_user(

@@ -43,11 +43,9 @@ using nlohmann::json;
 
 namespace {
 
-// A test hook: VLM_RUN_CRASH_AT=<point> makes the process SIGKILL itself there, so that tests can
-// stop a run at a point no outside timing reaches reliably (e.g. between two result files).
-void crash_point(const std::string& point) {
-  const char* at = std::getenv("VLM_RUN_CRASH_AT");
-  if (at && point == at) std::raise(SIGKILL);
+// The test hook RunOptions::at_point, at `point`.
+void at_point(const RunOptions& o, const std::string& point) {
+  if (o.at_point) o.at_point(point);
 }
 
 // The model to run: its config (from configs/models, or defaults for a bare --model-dir), its
@@ -171,8 +169,9 @@ DatasetSpec require_dataset_file(const std::string& data_name, const RunOptions&
   return spec;
 }
 
-// The model of the outer loop, loaded at the first dataset that has items to answer.
-class LazyModel {
+// The model of the outer loop, loaded at the first dataset that has items to answer: the real
+// run's AnswererProvider.
+class LazyModel final : public AnswererProvider {
  public:
   LazyModel(ResolvedModel rm, PlacementPlan plan, PlanCapacity capacity, LoadOptions load,
             bool cuda_graphs)
@@ -181,11 +180,12 @@ class LazyModel {
         capacity_(capacity),
         load_(std::move(load)),
         cuda_graphs_(cuda_graphs) {}
-  const ModelConfig& config() const { return rm_.config; }
+  const ModelConfig& config() const override { return rm_.config; }
   const ResolvedModel& resolved() const { return rm_; }
   const PlacementPlan& plan() const { return plan_; }
-  bool loaded() const { return session_ != nullptr; }
-  double load_ms() const { return load_ms_; }
+  bool loaded() const override { return session_ != nullptr; }
+  double load_ms() const override { return load_ms_; }
+  Answerer& answerer() override { return session(); }
   // How the model files were checked as they loaded (run.json "model_files").
   const FileCheckTally& file_checks() const { return file_checks_; }
 
@@ -219,7 +219,7 @@ class LazyModel {
 // or the error that stopped the host half (raised as the item's error at its turn).
 struct PreparedItem {
   std::string prompt;        // the prompt text (the record's "prompt")
-  PreparedPrompt host;       // ModelSession::prepare_host's result
+  PreparedPrompt host;       // Answerer::prepare_host's result
   std::exception_ptr error;  // what prepare_host threw
   double error_ms = 0;       // how long it ran until then (the failed item's "total")
 };
@@ -227,7 +227,7 @@ struct PreparedItem {
 // Builds the item's prompt (an error here is the item's, with no prompt) and its host half. Runs
 // on the pool's threads: reads only what is immutable during the item loop.
 PreparedItem prepare_item(const Item& item, const DatasetSpec& spec, const std::string& data_name,
-                          const ModelConfig& cfg, const ModelSession& session,
+                          const ModelConfig& cfg, const Answerer& answerer,
                           const std::string& what) {
   PreparedItem p;
   const Prompt prompt = build_internvl_prompt(item, spec);
@@ -235,7 +235,7 @@ PreparedItem prepare_item(const Item& item, const DatasetSpec& spec, const std::
   const int tiles = cfg.tiles_for(data_name, static_cast<int>(prompt.images.size()));
   Stopwatch watch;
   try {
-    p.host = session.prepare_host(prompt, tiles, what);
+    p.host = answerer.prepare_host(prompt, tiles, what);
   } catch (...) {
     p.error = std::current_exception();
     p.error_ms = watch.elapsed_ms();
@@ -291,7 +291,8 @@ std::optional<AccTable> acc_table_from_json(const json& j) {
 // Writes the predictions ({model}_{data}.xlsx and .tsv): the TSV's columns minus `image`, then
 // `prediction`; dataset order.
 void write_predictions(const Dataset& ds, const std::vector<const Item*>& items,
-                       const std::map<std::string, ItemRecord>& records, const PairFiles& files) {
+                       const std::map<std::string, ItemRecord>& records, const PairFiles& files,
+                       const RunOptions& o) {
   ResultTable pred;
   std::vector<std::string> columns;
   for (const std::string& c : ds.columns())
@@ -311,12 +312,12 @@ void write_predictions(const Dataset& ds, const std::vector<const Item*>& items,
     pred.add_row(row);
   }
   pred.write_xlsx(files.predictions);
-  crash_point("after_predictions_xlsx");
+  at_point(o, "after_predictions_xlsx");
   pred.write_tsv(files.predictions_tsv);
 }
 
 struct PairContext {
-  LazyModel* model = nullptr;  // null in --mode eval
+  AnswererProvider* model = nullptr;  // null in --mode eval (unless a test gave one)
   std::string model_name;
   const RunOptions* o = nullptr;
   fs::path folder;
@@ -324,21 +325,21 @@ struct PairContext {
 };
 
 // The pending items of one dataset shard through the model, as a pipeline: prepared ahead on the
-// CPU pool (RunAhead, in item order) -> generated in batches (up to the session's batch in flight,
+// CPU pool (RunAhead, in item order) -> generated in batches (up to the answerer's batch in flight,
 // continuous batching) -> each finished item recorded (its record built, scored, appended and
 // fsynced) as it finishes. Records may land out of item order; every result file is written later
 // in dataset order, so the files do not depend on the batch size.
 class ItemLoop {
  public:
   ItemLoop(const PairContext& ctx, const DatasetSpec& spec, const std::string& data_name,
-           const ModelConfig& cfg, ModelSession& session, RecordFile& records, Progress& progress,
+           const ModelConfig& cfg, Answerer& answerer, RecordFile& records, Progress& progress,
            PairResult& res)
       : ctx_(ctx),
         o_(*ctx.o),
         spec_(spec),
         data_name_(data_name),
         cfg_(cfg),
-        session_(session),
+        answerer_(answerer),
         records_(records),
         progress_(progress),
         res_(res),
@@ -371,7 +372,7 @@ class ItemLoop {
   const DatasetSpec& spec_;
   const std::string& data_name_;
   const ModelConfig& cfg_;
-  ModelSession& session_;
+  Answerer& answerer_;
   RecordFile& records_;
   Progress& progress_;
   PairResult& res_;
@@ -381,19 +382,19 @@ class ItemLoop {
 };
 
 void ItemLoop::run(const std::vector<const Item*>& pending) {
-  session_.set_min_new_tokens(spec_.min_new_tokens);  // per dataset: the session is shared
+  answerer_.set_min_new_tokens(spec_.min_new_tokens);  // per dataset: the answerer is shared
   for (const Item* item : pending) work_.push_back({item, what_of(*item), {}, {}, 0});
   // The pending items' CPU stages run ahead of the device on a small pool, handed out in order;
   // enough of them to fill a batch.
-  const int ahead = std::max(1, 2 * o_.prepare_threads) + static_cast<int>(session_.batch()) - 1;
+  const int ahead = std::max(1, 2 * o_.prepare_threads) + static_cast<int>(answerer_.batch()) - 1;
   RunAhead<PreparedItem> pool(pending.size(), {o_.prepare_threads, ahead}, [&](size_t i) {
-    return prepare_item(*pending[i], spec_, data_name_, cfg_, session_, work_[i].what);
+    return prepare_item(*pending[i], spec_, data_name_, cfg_, answerer_, work_[i].what);
   });
   size_t next = 0;  // the next work to take from the pool
   for (;;) {
     const bool stopping = o_.interrupt && o_.interrupt->load() != 0;
     if (stopping && (next < work_.size() || !retry_.empty())) res_.interrupted = true;
-    while (!stopping && session_.has_free_slot()) {
+    while (!stopping && answerer_.has_free_slot()) {
       if (!retry_.empty()) {
         const size_t k = retry_.front();
         retry_.pop_front();
@@ -410,15 +411,15 @@ void ItemLoop::run(const std::vector<const Item*>& pending) {
         break;
       }
     }
-    if (session_.in_flight() == 0) {
+    if (answerer_.in_flight() == 0) {
       if (stopping || (next == work_.size() && retry_.empty())) break;
       continue;
     }
     // Wall time of the batched decode steps (shared by the items in flight), for run.json.
     Stopwatch step_watch;
-    std::vector<ModelSession::Answer> answers = session_.step();
+    std::vector<Answerer::Answer> answers = answerer_.step();
     res_.stages["decode"] += step_watch.elapsed_ms();
-    for (ModelSession::Answer& a : answers) finish(static_cast<size_t>(a.tag), a.output, a.error);
+    for (Answerer::Answer& a : answers) finish(static_cast<size_t>(a.tag), a.output, a.error);
   }
 }
 
@@ -432,9 +433,9 @@ void ItemLoop::admit(size_t k) {
   }
   // Wall time of the items' starts (device preprocessing, vision, prefill), for run.json.
   Stopwatch start_watch;
-  std::vector<ModelSession::Answer> answers = session_.start(k, w.prepared->host, max_new_);
+  std::vector<Answerer::Answer> answers = answerer_.start(k, w.prepared->host, max_new_);
   res_.stages["start"] += start_watch.elapsed_ms();
-  for (ModelSession::Answer& a : answers) finish(static_cast<size_t>(a.tag), a.output, a.error);
+  for (Answerer::Answer& a : answers) finish(static_cast<size_t>(a.tag), a.output, a.error);
 }
 
 void ItemLoop::finish(size_t k, const PromptOutput& out, const std::exception_ptr& error) {
@@ -505,7 +506,7 @@ void ItemLoop::record(const Work& w, ItemRecord rec) {
   res_.errors += rec.error.has_value();
   for (const auto& [stage, ms] : rec.times) res_.times[stage] += ms;
   progress_.advance();
-  crash_point("after_record_" + std::to_string(res_.answered));
+  at_point(o_, "after_record_" + std::to_string(res_.answered));
 }
 
 // One dataset of the run as a pair sees it: its spec and file, the --limit view and its items.
@@ -582,13 +583,13 @@ json infer_shard(const PairContext& ctx, const PairData& pd, PairResult& res) {
   const std::vector<const Item*> pending = pending_items(pd.items, files, o.shard, res);
   if (!pending.empty()) {
     const bool had_model = ctx.model->loaded();
-    ModelSession& session = ctx.model->session();
+    Answerer& answerer = ctx.model->answerer();
     if (!had_model) res.stages["load"] = ctx.model->load_ms();
     Progress progress(pd.label + (o.shard.world_size > 1 ? " shard " + o.shard.tag() : ""),
                       res.shard_items, res.resumed, progress_style_for_stderr(o.quiet));
     progress.set_stage("infer");
     Stopwatch infer_watch;
-    ItemLoop loop{ctx, pd.spec, pd.data_name, ctx.model->config(), session, own, progress, res};
+    ItemLoop loop{ctx, pd.spec, pd.data_name, ctx.model->config(), answerer, own, progress, res};
     loop.run(pending);
     progress.finish();
     res.stages["infer"] = infer_watch.elapsed_ms();
@@ -609,7 +610,7 @@ void write_merged(const PairContext& ctx, const PairData& pd,
   const std::vector<const Item*>& items = pd.items;
   const PairFiles& files = pd.files;
   Stopwatch merge_watch;
-  write_predictions(pd.ds(), items, records, files);
+  write_predictions(pd.ds(), items, records, files, *ctx.o);
   json errors = json::array();
   for (const Item* item : items) {
     const ItemRecord& r = records.at(item->index);
@@ -622,7 +623,7 @@ void write_merged(const PairContext& ctx, const PairData& pd,
     Stopwatch eval_watch;
     // score_dataset sees the items of this run (--limit) in dataset order.
     const DatasetScores scores = score_dataset(pd.spec, pd.ds(), records, ctx.o->can_infer, files);
-    crash_point("after_scoring");
+    at_point(*ctx.o, "after_scoring");
     res.acc = scores.acc;
     if (!scores.scores.is_null()) d["scores"] = scores.scores;
     if (scores.acc) d["acc_table"] = acc_table_json(*scores.acc);
@@ -772,11 +773,174 @@ fs::path make_run_folder(const RunOptions& o, const std::string& model) {
   return folder;
 }
 
+// One model of the run as its pairs see it: its run name, what answers its items (null in --mode
+// eval) and what run.json says of it.
+struct RunModel {
+  std::string name;
+  std::unique_ptr<LazyModel> lazy;          // the real model, planned, loaded at its first item
+  std::unique_ptr<AnswererProvider> given;  // a test's (AnswererProviders)
+  json model_json, placement_json;          // run.json "model" and "placement"; null unless lazy
+  AnswererProvider* provider() const { return lazy ? lazy.get() : given.get(); }
+};
+
+// Resolves and plans the model and checks everything that needs no load; the model itself loads
+// lazily, at its first item.
+RunModel plan_run_model(const std::string& model_name, const RunOptions& o) {
+  ResolvedModel rm = resolve_model(model_name, o);
+  const std::string tmpl =
+      rm.manifest.chat_template.is_object() ? rm.manifest.chat_template.value("name", "") : "";
+  if (!rm.config.chat_template.empty() && rm.config.chat_template != tmpl)
+    log::warning("model " + rm.config.name + ": config says template " + rm.config.chat_template +
+                 " but the export has " + tmpl);
+  PlacementPlan plan =
+      plan_for_run(rm.manifest, rm.config, o, capacity_for_run(rm.manifest, rm.config, o));
+  const PlanCapacity capacity = plan.capacity();  // .batch: the run's batch size
+  log::info("model " + rm.config.name + ": " + rm.dir.string() + ", placement " +
+            placement_name(rm.config, o) + " (" + plan.strategy() + "):\n" + plan.table());
+  check_user(plan.fits(), "model " + rm.config.name + ": placement " +
+                              placement_name(rm.config, o) + " does not fit" +
+                              batch_size_advice(plan) + ":\n" + plan.table());
+  require_devices_present(plan);
+  // Found before any dataset runs, although the model itself loads lazily.
+  check_user(!rm.manifest.config_only,
+             (rm.dir / "manifest.json").string() +
+                 " was written with --config-only: it has no weights (plan it with --plan-only)");
+  RunModel m;
+  m.name = rm.config.name;
+  m.model_json = {{"name", rm.config.name},
+                  {"dir", fs::absolute(rm.dir).string()},
+                  {"config", rm.config.file.string()},
+                  {"manifest_name", rm.manifest.name},
+                  {"family", rm.manifest.family},
+                  {"dtype", c10::toString(rm.manifest.dtype)},
+                  {"exported_with_torch", rm.manifest.torch_version},
+                  {"max_new_tokens", o.max_new_tokens.value_or(rm.config.max_new_tokens)},
+                  {"cuda_graphs", !o.no_cuda_graphs},
+                  {"jit_optimize", o.jit_optimize}};
+  m.model_json["batch_size"] = {{"requested", batch_for_run(rm.config, o).str()},
+                                {"resolved", capacity.batch}};
+  m.placement_json = plan.to_json();
+  m.placement_json["config"] = placement_name(rm.config, o);
+  LoadOptions load;
+  load.verify = !o.no_verify;
+  load.jit_optimize = o.jit_optimize;
+  load.before_unit_call = o.before_unit_call;
+  m.lazy = std::make_unique<LazyModel>(std::move(rm), std::move(plan), capacity, std::move(load),
+                                       !o.no_cuda_graphs);
+  return m;
+}
+
+RunModel set_up_model(const std::string& model_name, const RunOptions& o,
+                      const AnswererProviders& providers) {
+  RunModel m;
+  if (providers) {
+    m.given = providers(model_name);
+    check_internal(m.given != nullptr, "no answerer provider for model '" + model_name + "'");
+    m.name = m.given->config().name;
+  } else if (o.mode == RunMode::kEval) {
+    m.name = model_run_name(model_name, o);
+  } else {
+    m = plan_run_model(model_name, o);
+  }
+  return m;
+}
+
+// The model's run folder, with this rank's entry in run.json "running"; `writer` takes the
+// shard's writer lock (one process answers a shard in a folder: a second run stops here, before
+// it writes anything).
+fs::path open_run_folder(const RunOptions& o, const RunModel& m,
+                         std::optional<ShardWriterLock>& writer) {
+  const fs::path folder = make_run_folder(o, m.name);
+  const std::string tag = o.shard.tag();
+  if (o.mode != RunMode::kEval) {
+    std::string command_line;
+    for (const std::string& a : o.argv) command_line += (command_line.empty() ? "" : " ") + a;
+    writer.emplace(folder, tag, command_line);
+  }
+  update_run_json(folder, [&](json& j) {
+    j["eval_id"] = folder.filename().string();
+    j["commit"] = o.commit;
+    j["world_size"] = o.shard.world_size;
+    j["versions"] = library_versions();
+    j["versions"]["harness_commit"] = o.commit;
+    j["config"] = options_json(o);
+    if (!m.model_json.is_null()) j["model"] = m.model_json;
+    if (!m.placement_json.is_null()) {
+      if (o.shard.rank == 0 || !j.contains("placement")) j["placement"] = m.placement_json;
+      j["ranks"][tag]["placement"] = m.placement_json;
+    }
+    j["ranks"][tag]["argv"] = o.argv;
+    j["ranks"][tag]["host"] = host_info();
+    j["ranks"][tag]["status"] = "running";
+    j["ranks"][tag].erase("message");
+  });
+  return folder;
+}
+
+// This rank's final entry in run.json: its status and what it measured.
+void finish_rank(const fs::path& folder, const std::string& tag, LazyModel* lazy,
+                 const std::string& status, const std::string& message) {
+  std::vector<c10::Device> plan_devices;
+  if (lazy) plan_devices = lazy->plan().devices();
+  update_run_json(folder, [&](json& j) {
+    json& r = j["ranks"][tag];
+    r["status"] = status;
+    if (!message.empty()) r["message"] = message;
+    r["peak_memory_bytes"] = peak_memory(plan_devices);
+    if (lazy && lazy->loaded()) {
+      r["load_ms"] = lazy->load_ms();
+      r["model_files"] = lazy->file_checks().to_json();
+      // What the session allocated, beside the plan's kv_cache_bytes per device.
+      r["kv_cache_allocated_bytes"] = lazy->session().kv_cache_bytes();
+    }
+  });
+}
+
+// The model's pairs in dataset order into `summary`; a pair's failure (not an internal error) is
+// recorded and the run goes on; an interrupt stops after its pair.
+void run_pairs(PairContext& ctx, EvaluationSummary& summary) {
+  const RunOptions& o = *ctx.o;
+  for (const std::string& run_name : o.datasets) {
+    try {
+      PairResult r = run_pair(ctx, run_name);
+      const bool stop = r.interrupted;
+      summary.pairs.push_back(std::move(r));
+      if (stop) {
+        summary.interrupted_by = o.interrupt ? o.interrupt->load() : SIGINT;
+        break;
+      }
+    } catch (const Error& e) {
+      if (e.kind() == ErrorKind::kInternal) throw;  // a bug of ours: the run stops
+      summary.failures.push_back({ctx.model_name, run_name, e.what(), e.kind()});
+      try {
+        update_run_json(ctx.folder, [&](json& j) {
+          j["errors"].push_back(
+              {{"dataset", run_name}, {"shard", o.shard.tag()}, {"error", e.what()}});
+        });
+      } catch (const Error&) {
+        // run.json itself cannot be written (e.g. disk full): the message goes to stderr.
+      }
+    }
+  }
+}
+
+// The message of the exception being handled (within a catch block).
+std::string current_message() {
+  try {
+    throw;
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "unknown error";
+  }
+}
+
 }  // namespace
 
 EvaluationSummary run_evaluation(
     const RunOptions& o,
-    const std::function<void(const std::string&, const std::string&)>& on_response) {
+    const std::function<void(const std::string&, const std::string&)>& on_response,
+    const AnswererProviders& providers) {
   o.validate();
   // Every dataset is resolved and its TSV found before any model loads, so that a typo costs no
   // load time and the error is the only thing printed.
@@ -785,148 +949,33 @@ EvaluationSummary run_evaluation(
   std::vector<std::string> models = o.models;
   if (models.empty()) models.push_back("");  // --model-dir alone: the manifest's name
   for (const std::string& model_name : models) {
-    std::unique_ptr<LazyModel> lazy;
-    std::string name;
-    json model_json, placement_json;
-    if (o.mode == RunMode::kEval) {
-      name = model_run_name(model_name, o);
-    } else {
-      ResolvedModel rm = resolve_model(model_name, o);
-      const std::string tmpl =
-          rm.manifest.chat_template.is_object() ? rm.manifest.chat_template.value("name", "") : "";
-      if (!rm.config.chat_template.empty() && rm.config.chat_template != tmpl)
-        log::warning("model " + rm.config.name + ": config says template " +
-                     rm.config.chat_template + " but the export has " + tmpl);
-      PlacementPlan plan =
-          plan_for_run(rm.manifest, rm.config, o, capacity_for_run(rm.manifest, rm.config, o));
-      const PlanCapacity capacity = plan.capacity();  // .batch: the run's batch size
-      log::info("model " + rm.config.name + ": " + rm.dir.string() + ", placement " +
-                placement_name(rm.config, o) + " (" + plan.strategy() + "):\n" + plan.table());
-      check_user(plan.fits(), "model " + rm.config.name + ": placement " +
-                                  placement_name(rm.config, o) + " does not fit" +
-                                  batch_size_advice(plan) + ":\n" + plan.table());
-      require_devices_present(plan);
-      // Found before any dataset runs, although the model itself loads lazily.
-      check_user(
-          !rm.manifest.config_only,
-          (rm.dir / "manifest.json").string() +
-              " was written with --config-only: it has no weights (plan it with --plan-only)");
-      name = rm.config.name;
-      model_json = {{"name", rm.config.name},
-                    {"dir", fs::absolute(rm.dir).string()},
-                    {"config", rm.config.file.string()},
-                    {"manifest_name", rm.manifest.name},
-                    {"family", rm.manifest.family},
-                    {"dtype", c10::toString(rm.manifest.dtype)},
-                    {"exported_with_torch", rm.manifest.torch_version},
-                    {"max_new_tokens", o.max_new_tokens.value_or(rm.config.max_new_tokens)},
-                    {"cuda_graphs", !o.no_cuda_graphs},
-                    {"jit_optimize", o.jit_optimize}};
-      model_json["batch_size"] = {{"requested", batch_for_run(rm.config, o).str()},
-                                  {"resolved", capacity.batch}};
-      placement_json = plan.to_json();
-      placement_json["config"] = placement_name(rm.config, o);
-      LoadOptions load;
-      load.verify = !o.no_verify;
-      load.jit_optimize = o.jit_optimize;
-      load.before_unit_call = o.before_unit_call;
-      lazy = std::make_unique<LazyModel>(std::move(rm), std::move(plan), capacity, std::move(load),
-                                         !o.no_cuda_graphs);
-    }
-
-    const fs::path folder = make_run_folder(o, name);
-    const std::string tag = o.shard.tag();
-    // One process answers a shard in a folder: a second run stops here, before it writes anything.
+    RunModel m = set_up_model(model_name, o, providers);
     std::optional<ShardWriterLock> writer;
-    if (o.mode != RunMode::kEval) {
-      std::string command_line;
-      for (const std::string& a : o.argv) command_line += (command_line.empty() ? "" : " ") + a;
-      writer.emplace(folder, tag, command_line);
-    }
-    update_run_json(folder, [&](json& j) {
-      j["eval_id"] = folder.filename().string();
-      j["commit"] = o.commit;
-      j["world_size"] = o.shard.world_size;
-      j["versions"] = library_versions();
-      j["versions"]["harness_commit"] = o.commit;
-      j["config"] = options_json(o);
-      if (!model_json.is_null()) j["model"] = model_json;
-      if (!placement_json.is_null()) {
-        if (o.shard.rank == 0 || !j.contains("placement")) j["placement"] = placement_json;
-        j["ranks"][tag]["placement"] = placement_json;
-      }
-      j["ranks"][tag]["argv"] = o.argv;
-      j["ranks"][tag]["host"] = host_info();
-      j["ranks"][tag]["status"] = "running";
-      j["ranks"][tag].erase("message");
-    });
-
-    // This rank's final entry in run.json: its status and what it measured.
-    auto finish = [&](const std::string& status, const std::string& message) {
-      std::vector<c10::Device> plan_devices;
-      if (lazy) plan_devices = lazy->plan().devices();
-      update_run_json(folder, [&](json& j) {
-        json& r = j["ranks"][tag];
-        r["status"] = status;
-        if (!message.empty()) r["message"] = message;
-        r["peak_memory_bytes"] = peak_memory(plan_devices);
-        if (lazy && lazy->loaded()) {
-          r["load_ms"] = lazy->load_ms();
-          r["model_files"] = lazy->file_checks().to_json();
-          // What the session allocated, beside the plan's kv_cache_bytes per device.
-          r["kv_cache_allocated_bytes"] = lazy->session().kv_cache_bytes();
-        }
-      });
-    };
-
+    const fs::path folder = open_run_folder(o, m, writer);
+    const std::string tag = o.shard.tag();
     PairContext ctx;
-    ctx.model = lazy.get();
-    ctx.model_name = name;
+    ctx.model = m.provider();
+    ctx.model_name = m.name;
     ctx.o = &o;
     ctx.folder = folder;
     ctx.on_response = &on_response;
     try {
-      for (const std::string& run_name : o.datasets) {
-        try {
-          PairResult r = run_pair(ctx, run_name);
-          const bool stop = r.interrupted;
-          summary.pairs.push_back(std::move(r));
-          if (stop) {
-            summary.interrupted_by = o.interrupt ? o.interrupt->load() : SIGINT;
-            break;
-          }
-        } catch (const Error& e) {
-          if (e.kind() == ErrorKind::kInternal) throw;  // a bug of ours: the run stops
-          summary.failures.push_back({name, run_name, e.what(), e.kind()});
-          try {
-            update_run_json(folder, [&](json& j) {
-              j["errors"].push_back({{"dataset", run_name}, {"shard", tag}, {"error", e.what()}});
-            });
-          } catch (const Error&) {
-            // run.json itself cannot be written (e.g. disk full): the message goes to stderr.
-          }
-        }
-      }
+      run_pairs(ctx, summary);
     } catch (...) {
-      std::string message = "unknown error";
+      const std::string message = current_message();
       try {
-        throw;
-      } catch (const std::exception& e) {
-        message = e.what();
-      } catch (...) {
-      }
-      try {
-        finish("failed", message);
+        finish_rank(folder, tag, m.lazy.get(), "failed", message);
       } catch (const std::exception&) {
         // run.json cannot be written: the error itself is what main reports.
       }
       throw;
     }
     try {
-      finish(summary.interrupted_by     ? "interrupted"
-             : summary.failures.empty() ? "done"
-                                        : "failed",
-             summary.failures.empty() ? "" : summary.failures.front().message);
+      finish_rank(folder, tag, m.lazy.get(),
+                  summary.interrupted_by     ? "interrupted"
+                  : summary.failures.empty() ? "done"
+                                             : "failed",
+                  summary.failures.empty() ? "" : summary.failures.front().message);
     } catch (const Error&) {
       if (summary.failures.empty()) throw;
     }

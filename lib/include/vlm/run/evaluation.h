@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "vlm/core/timer.h"
 #include "vlm/eval/acc_report.h"
 #include "vlm/model/placement_plan.h"
+#include "vlm/run/answerer.h"
 #include "vlm/run/run_options.h"
 
 namespace vlm {
@@ -63,16 +65,26 @@ struct ModelPlan {
 // none given: the model's default). The model directory may hold a config-only manifest.
 std::vector<ModelPlan> plan_models(const RunOptions& options);
 
+// The models of a run given instead of found (the loop's unit tests, with a fake Answerer): for
+// each model name of the run (options.models, or "" for --model-dir alone), the provider whose
+// answerer() answers its items. With it, run_evaluation resolves, plans and loads no model: the
+// model's run name (folder and file names) is the provider's config().name, and run.json has no
+// "model" or "placement" entry; everything else (records, resume, shards, merge, scoring, --mode,
+// interrupts, RunOptions' hooks) is the real run's. Empty: the models of `options`.
+using AnswererProviders =
+    std::function<std::unique_ptr<AnswererProvider>(const std::string& model)>;
+
 // Runs everything `options` asks for. User errors found before any item runs (missing model
 // directory or TSV, bad config, a placement that does not fit) are thrown as UserError; an item's
 // own error (bad input, out of memory, a unit's runtime error) is recorded with the item; a pair's
 // failure is in the summary. An internal error, or any exception not of the project, stops the
 // run and is rethrown. Whatever happens, this rank's status in run.json ends final: "done",
 // "failed" (with the message), or "interrupted". `on_response` gets every prediction (--verbose)
-// when set.
+// when set. `providers`: see AnswererProviders (tests).
 EvaluationSummary run_evaluation(
     const RunOptions& options,
     const std::function<void(const std::string& what, const std::string& prediction)>& on_response =
-        {});
+        {},
+    const AnswererProviders& providers = {});
 
 }  // namespace vlm

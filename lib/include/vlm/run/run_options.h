@@ -68,6 +68,11 @@ struct RunOptions {
   CanInferOptions can_infer;      // answer extraction (VERBOSE env)
   // A test hook set by main (fault injection): passed to LoadOptions::before_unit_call.
   std::function<void(const UnitSpec&)> before_unit_call;
+  // A test hook set by main (fault injection) or a test: called at each point of the run that a
+  // crash test may stop at, with its name: "after_record_N" (the pair's Nth record appended by
+  // this invocation), "after_predictions_xlsx" (before the .tsv), "after_scoring" (score files
+  // written, before run.json). main's SIGKILLs the process at $VLM_RUN_CRASH_AT. Null: nothing.
+  std::function<void(const std::string& point)> at_point;
   // Set (to the signal number) by main's SIGINT/SIGTERM handler: finish the item in flight, write,
   // stop. Null: never interrupted.
   const std::atomic<int>* interrupt = nullptr;
