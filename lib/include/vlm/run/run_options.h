@@ -73,7 +73,7 @@ struct RunOptions {
   // this invocation), "after_predictions_xlsx" (before the .tsv), "after_scoring" (score files
   // written, before run.json). main's SIGKILLs the process at $VLM_RUN_CRASH_AT. Null: nothing.
   std::function<void(const std::string& point)> at_point;
-  // Set (to the signal number) by main's SIGINT/SIGTERM handler: finish the item in flight, write,
+  // Set (to the signal number) by main's SIGINT/SIGTERM handler: finish the items in flight, write,
   // stop. Null: never interrupted.
   const std::atomic<int>* interrupt = nullptr;
   // --prepare-threads: CPU threads that prepare the next items (decode, tiles, prompt, ids), up to
