@@ -8,12 +8,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "common/record_lines.h"
 #include "common/shell.h"
 #include "common/test_paths.h"
 
@@ -31,11 +30,7 @@ const char* const kResultFiles[] = {
 
 // The record file's lines without their "times_ms", sorted (records land as items finish).
 std::vector<std::string> sorted_records(const fs::path& file) {
-  static const std::regex kTimes(R"(,"times_ms":\{[^}]*\})");
-  std::vector<std::string> lines;
-  std::istringstream in(slurp(file));
-  for (std::string line; std::getline(in, line);)
-    lines.push_back(std::regex_replace(line, kTimes, ""));
+  std::vector<std::string> lines = testing::records_without_times(file);
   std::sort(lines.begin(), lines.end());
   return lines;
 }

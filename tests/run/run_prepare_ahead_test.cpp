@@ -7,11 +7,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "common/record_lines.h"
 #include "common/shell.h"
 #include "common/test_paths.h"
 
@@ -19,6 +19,7 @@ namespace vlm {
 namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
+using testing::records_without_times;
 using testing::Result;
 using testing::sh;
 using testing::slurp;
@@ -26,17 +27,6 @@ using testing::slurp;
 const char* const kResultFiles[] = {
     "InternVL2-tiny_RealWorldQA.xlsx", "InternVL2-tiny_RealWorldQA.tsv",
     "InternVL2-tiny_RealWorldQA_acc.csv", "InternVL2-tiny_RealWorldQA_exact_matching_result.xlsx"};
-
-// The record file's lines without their "times_ms" (the one field that differs between any two
-// runs), byte for byte otherwise, in file order.
-std::vector<std::string> records_without_times(const fs::path& file) {
-  static const std::regex kTimes(R"(,"times_ms":\{[^}]*\})");
-  std::vector<std::string> lines;
-  std::istringstream in(slurp(file));
-  for (std::string line; std::getline(in, line);)
-    lines.push_back(std::regex_replace(line, kTimes, ""));
-  return lines;
-}
 
 // The stages each record timed, in file order.
 std::vector<std::vector<std::string>> timed_stages(const fs::path& file) {
