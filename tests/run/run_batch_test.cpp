@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "common/record_lines.h"
+#include "common/run_files.h"
 #include "common/shell.h"
 #include "common/test_paths.h"
 
@@ -70,9 +70,7 @@ class RunBatch : public ::testing::Test {
               *root_);
   }
   static fs::path folder(const std::string& work) {
-    for (const auto& e : fs::directory_iterator(*root_ / work / "InternVL2-Demo"))
-      if (e.is_directory()) return e.path();
-    return {};
+    return testing::run_folder(*root_ / work, "InternVL2-Demo");
   }
   static fs::path records(const std::string& work) {
     return folder(work) / "InternVL2-Demo_RealWorldQA_records.jsonl";

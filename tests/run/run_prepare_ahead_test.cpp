@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "common/record_lines.h"
+#include "common/run_files.h"
 #include "common/shell.h"
 #include "common/test_paths.h"
 
@@ -61,9 +61,7 @@ class RunPrepareAhead : public ::testing::Test {
               *root_);
   }
   static fs::path folder(const std::string& work) {
-    for (const auto& e : fs::directory_iterator(*root_ / work / "InternVL2-tiny"))
-      if (e.is_directory()) return e.path();
-    return {};
+    return testing::run_folder(*root_ / work, "InternVL2-tiny");
   }
   static fs::path records(const std::string& work) {
     return folder(work) / "InternVL2-tiny_RealWorldQA_records.jsonl";

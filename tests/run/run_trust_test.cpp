@@ -11,6 +11,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <sstream>
 
+#include "common/run_files.h"
 #include "common/shell.h"
 #include "common/test_paths.h"
 #include "vlm/data/base64.h"
@@ -22,15 +23,9 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 using testing::Result;
+using testing::run_folder;
 using testing::sh;
 using testing::slurp;
-
-// The only run folder under {work}/{model}.
-fs::path run_folder(const fs::path& work, const std::string& model) {
-  for (const auto& e : fs::directory_iterator(work / model))
-    if (e.is_directory()) return e.path();
-  return {};
-}
 
 // index -> prediction, from a run's records.
 std::map<std::string, json> records_of(const fs::path& file) {

@@ -10,16 +10,12 @@
 
 namespace vlm {
 
-namespace {
-
-int64_t checked_batch(int64_t batch) {
+int64_t Generator::checked_batch(int64_t batch) {
   check_user(batch >= 1 && batch <= ModelForward::kDecodeRows,
              "batch size " + std::to_string(batch) + " is outside 1.." +
                  std::to_string(ModelForward::kDecodeRows));
   return batch;
 }
-
-}  // namespace
 
 Generator::Generator(std::shared_ptr<const LoadedModel> model, int64_t capacity, bool cuda_graphs,
                      int64_t batch)

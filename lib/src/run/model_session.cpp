@@ -36,11 +36,7 @@ ModelSession::ModelSession(std::shared_ptr<const LoadedModel> model, bool cuda_g
       preprocessor_(preprocess_options_from_json(model_->manifest().preprocess)),
       device_preprocessor_(preprocess_options_from_json(model_->manifest().preprocess)),
       cuda_graphs_(cuda_graphs),
-      batch_(batch) {
-  check_user(batch >= 1 && batch <= ModelForward::kDecodeRows,
-             "batch size " + std::to_string(batch) + " is outside 1.." +
-                 std::to_string(ModelForward::kDecodeRows));
-}
+      batch_(Generator::checked_batch(batch)) {}
 
 void ModelSession::reserve(int64_t capacity) {
   if (generator_ && generator_->capacity() >= capacity) return;
@@ -181,7 +177,7 @@ ModelSession::Answer ModelSession::failed(uint64_t tag) {
   Answer a;
   a.tag = tag;
   a.output = std::move(it->second.output);
-  a.output.times["total"] = it->second.host_ms + it->second.total.elapsed_ms();
+  a.output.times["total"] = it->second.total_ms();
   a.error = std::current_exception();
   flight_.erase(it);
   return a;
@@ -256,7 +252,7 @@ std::vector<ModelSession::Answer> ModelSession::collect_finished() {
       if (e.kind() == ErrorKind::kInternal) throw;
       a.error = std::current_exception();
     }
-    a.output.times["total"] = it->second.host_ms + it->second.total.elapsed_ms();
+    a.output.times["total"] = it->second.total_ms();
     flight_.erase(it);
     out.push_back(std::move(a));
   }

@@ -46,6 +46,10 @@ class Generator {
   Generator(const Generator&) = delete;
   Generator& operator=(const Generator&) = delete;
 
+  // `batch` when it is a batch a Generator can hold (1..ModelForward::kDecodeRows); a UserError
+  // otherwise. The one check of it below the option parser (run/batch_size.h).
+  static int64_t checked_batch(int64_t batch);
+
   // One prompt from start to finish, with no other sequence in flight.
   // input_ids [1,T] int64; pixel_values [N,3,S,S] float32 or undefined for a text-only prompt.
   // Greedy (argmax; ties go to the lowest id, as torch.argmax).

@@ -98,6 +98,8 @@ class ModelSession final : public Answerer {
     PromptOutput output;
     double host_ms = 0;
     Stopwatch total;
+    // The answer's "total": its host half plus its time since start().
+    double total_ms() const { return host_ms + total.elapsed_ms(); }
   };
   GenerationOptions generation_options(int64_t max_new_tokens) const;
   // The answers of the sequences the generator finished, completed into PromptOutputs.

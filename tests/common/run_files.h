@@ -1,4 +1,4 @@
-// A run's record file as tests compare it: its lines without "times_ms".
+// A run folder as the tests of `run` read it: where it is, and its record file's lines.
 #pragma once
 
 #include <filesystem>
@@ -10,6 +10,14 @@
 #include "common/shell.h"
 
 namespace vlm::testing {
+
+// The only run folder under {work}/{model} (empty when there is none).
+inline std::filesystem::path run_folder(const std::filesystem::path& work,
+                                        const std::string& model) {
+  for (const auto& e : std::filesystem::directory_iterator(work / model))
+    if (e.is_directory()) return e.path();
+  return {};
+}
 
 // The record file's lines without their "times_ms" (the one field that differs between any two
 // runs), byte for byte otherwise, in file order.
