@@ -288,16 +288,17 @@ TEST_F(RunResilience, AFullDiskStopsWithTheFileNamedAndKeepsFinishedRecords) {
   const fs::path f = folder("full");
   const fs::path rec = f / "InternVL2-tiny_RealWorldQA_records.jsonl";
   const size_t run_json = fs::file_size(f / "run.json");
-  // A limit just above run.json's size: the records fit, a later write (the scored run.json)
-  // does not. bash's ulimit -f counts 1024-byte blocks.
-  const size_t blocks = run_json / 1024 + 1;
-  ASSERT_LT(fs::file_size(folder("refr") / "InternVL2-tiny_RealWorldQA_records.jsonl"),
-            blocks * 1024);
-  ASSERT_GT(fs::file_size(folder("refr") / "run.json"), blocks * 1024)
-      << "the test needs a write past the limit after the records";
+  const size_t scored_json = fs::file_size(folder("refr") / "run.json");
+  // A file-size limit in bytes (prlimit; ulimit -f would round to 1024-byte blocks, coarser than
+  // the gap) halfway between the unscored run.json and the scored one: the records and the
+  // unscored run.json fit, a later write (the scored run.json) does not.
+  const size_t limit = (run_json + scored_json) / 2;
+  ASSERT_LT(fs::file_size(folder("refr") / "InternVL2-tiny_RealWorldQA_records.jsonl"), limit);
+  ASSERT_GT(scored_json, limit) << "the test needs a write past the limit after the records ("
+                                << run_json << " and " << scored_json << " bytes)";
   Result limited = run("full", "", "",
-                       "bash -c 'trap \"\" XFSZ; ulimit -f " + std::to_string(blocks) +
-                           "; exec \"$0\" \"$@\"' sh -c");
+                       "bash -c 'trap \"\" XFSZ; exec prlimit --fsize=" + std::to_string(limit) +
+                           " \"$0\" \"$@\"' sh -c");
   EXPECT_EQ(limited.rc, 2) << limited.err;
   EXPECT_NE(limited.err.find("File too large"), std::string::npos) << limited.err;
   EXPECT_NE(limited.err.find(f.string()), std::string::npos) << limited.err;
