@@ -19,12 +19,14 @@
 #include <iomanip>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <sstream>
 
 #include "vlm/core/error.h"
 #include "vlm/core/log.h"
 #include "vlm/core/progress.h"
 #include "vlm/eval/pandas_csv.h"
+#include "vlm/model/profile_trace.h"
 #include "vlm/run/batch_size.h"
 #include "vlm/run/evaluation.h"
 #include "vlm/run/placement_setup.h"
@@ -261,6 +263,11 @@ int main(int argc, char** argv) {
                  "CPU threads that prepare the next items (image decode, tiles, prompt, tokens) "
                  "while the device answers, up to 2 items per thread ahead (default 2); 0: each "
                  "item in turn on the main thread. Results are the same either way");
+  std::string profile;
+  app.add_option("--profile", profile,
+                 "record a torch profiler (Kineto) trace of the run, its operators and CUDA "
+                 "kernels, to FILE (Chrome trace JSON; bench/profile_report.py summarises it by "
+                 "stage). Slows the run; results are the same");
   app.add_flag("--verbose", o.verbose, "print every response; debug logs");
   app.add_flag("--quiet", o.quiet, "print errors only (no progress, no tables)");
   CLI11_PARSE(app, argc, argv);
@@ -329,10 +336,13 @@ int main(int argc, char** argv) {
                      std::to_string(o.shard.local_rank));
     install_signal_handlers();
     const bool verbose = o.verbose;
+    std::optional<vlm::ProfileTrace> trace;
+    if (!profile.empty()) trace.emplace(profile);
     const vlm::EvaluationSummary summary =
         vlm::run_evaluation(o, [verbose](const std::string& what, const std::string& prediction) {
           if (verbose) std::cout << what << ": " << prediction << std::endl;
         });
+    if (trace) trace->close();
     if (!o.quiet) {
       for (const auto& r : summary.pairs) print_scores(r);
       print_summary(summary);

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -281,6 +282,33 @@ TEST_F(RunApp, ARestartAfterACrashFinishesTheRestAndGivesTheSameFiles) {
                         "InternVL2-tiny_RealWorldQA_acc.csv",
                         "InternVL2-tiny_RealWorldQA_exact_matching_result.xlsx"})
     EXPECT_TRUE(slurp(a / f) == slurp(b / f)) << f << " differs from the uninterrupted run's";
+}
+
+// `--profile FILE`: with a Kineto LibTorch (pip, CUDA) the trace marks each answered item's
+// vision and prefill once and the result files are those of a run without it; a LibTorch without
+// Kineto (Debian's) is refused before any item, naming the file, and leaves no run folder.
+TEST_F(RunApp, AProfileTraceMarksEachItemsStagesOrIsRefusedBeforeAnyItem) {
+  const fs::path trace = *root_ / "profile" / "trace.json";
+  Result r = run(model_dir_arg() + " --data RealWorldQA --profile " + trace.string(), "profiled");
+  if (r.rc != 0) {
+    EXPECT_EQ(r.rc, 2) << r.err;
+    EXPECT_NE(r.err.find(trace.string()), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("Kineto"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(*root_ / "profiled")) << "a refused --profile ran items";
+    return;
+  }
+  const nlohmann::json j = nlohmann::json::parse(slurp(trace));
+  std::map<std::string, int> scopes;
+  for (const auto& e : j.at("traceEvents"))
+    if (e.value("cat", "") == "user_annotation") ++scopes[e.value("name", "")];
+  // 8 rows: 5 answered; the undecodable image and the missing question fail before vision, the
+  // 5000-word question at the capacity check before its prefill.
+  EXPECT_EQ(scopes["vlm::vision"], 5);
+  EXPECT_EQ(scopes["vlm::prefill"], 5);
+  Result plain = run(model_dir_arg() + " --data RealWorldQA", "unprofiled");
+  ASSERT_EQ(plain.rc, 0) << plain.err;
+  for (const char* f : {"InternVL2-tiny_RealWorldQA.xlsx", "InternVL2-tiny_RealWorldQA_acc.csv"})
+    EXPECT_TRUE(slurp(run_folder("profiled") / f) == slurp(run_folder("unprofiled") / f)) << f;
 }
 
 TEST_F(RunApp, MissingModelDirectoryIsOneLineNamingThePathAndTheCommand) {

@@ -1,5 +1,7 @@
 #include "vlm/generate/generator.h"
 
+#include <ATen/record_function.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <optional>
@@ -7,6 +9,7 @@
 
 #include "vlm/core/error.h"
 #include "vlm/model/device_handoff.h"
+#include "vlm/model/profile_trace.h"
 
 namespace vlm {
 
@@ -54,21 +57,27 @@ void Generator::start(uint64_t tag, const torch::Tensor& input_ids,
   const ModelForward::PromptTokens prompt = forward_.stage_prompt(input_ids);
   torch::Tensor image_embeds;
   if (pixel_values.defined() && pixel_values.size(0) > 0) {
+    RECORD_USER_SCOPE(kStageScopeVision);
     seq.vision_start = StageMark::on(model.vision().device);
     image_embeds = forward_.encode_images(pixel_values);
     seq.vision_end =
         StageMark::on(model.projector().device, model.projector().device != model.vision().device);
   }
   // The prefill runs alone, at the prompt's own length, into this sequence's row of the cache.
-  seq.prefill_start = StageMark::on(embed_device);
-  torch::Tensor hidden = forward_.embed(prompt, image_embeds);
-  hidden = forward_.decode_layers(hidden, cache_, 0, slot);
-  const torch::Tensor logits = forward_.head_logits(hidden);  // [1,1,V]
-  const torch::Tensor next = logits.argmax(-1);               // [1,1]: ties to the lowest id
-  seq.prefill_end = StageMark::on(head_device, head_device != embed_device);
+  torch::Tensor logits;
+  int64_t id = 0;
+  {
+    RECORD_USER_SCOPE(kStageScopePrefill);
+    seq.prefill_start = StageMark::on(embed_device);
+    torch::Tensor hidden = forward_.embed(prompt, image_embeds);
+    hidden = forward_.decode_layers(hidden, cache_, 0, slot);
+    logits = forward_.head_logits(hidden);         // [1,1,V]
+    const torch::Tensor next = logits.argmax(-1);  // [1,1]: ties to the lowest id
+    seq.prefill_end = StageMark::on(head_device, head_device != embed_device);
+    // Reading the first token for its stop check is the prefill's one host synchronisation.
+    id = next.item<int64_t>();
+  }
   seq.pos = seq.result.input_tokens;
-  // Reading the first token for its stop check is the prefill's one host synchronisation.
-  const int64_t id = next.item<int64_t>();
   *free = std::move(seq);
   accept(slot, id, logits);
 }
@@ -113,6 +122,7 @@ void Generator::step() {
   DecodeStep::Output out;
   torch::Tensor ids;
   try {
+    RECORD_USER_SCOPE(kStageScopeDecodeStep);
     out = step_.run(rows);
     // The step's one host synchronisation: every sequence's next id, for the stop checks.
     ids = out.next_id.reshape({-1}).to(torch::kCPU);

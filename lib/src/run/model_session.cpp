@@ -1,11 +1,14 @@
 #include "vlm/run/model_session.h"
 
+#include <ATen/record_function.h>
+
 #include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "vlm/core/error.h"
+#include "vlm/model/profile_trace.h"
 #include "vlm/model/stage_clock.h"
 #include "vlm/model/torch_error.h"
 #include "vlm/text/tokenizer_spec.h"
@@ -110,6 +113,7 @@ void ModelSession::prepare_device(PreparedPrompt& p) const {
   if (!vision_device.is_cuda()) return;
   with_device_errors("preprocessing", vision_device, [&] {
     // The resize and normalisation run on the GPU, as tensor ops, straight into the model dtype.
+    RECORD_USER_SCOPE(kStageScopePreprocess);
     const StageMark pre_start = StageMark::on(vision_device);
     std::vector<torch::Tensor> pixels;
     for (size_t k = 0; k < p.images.size(); ++k) {
