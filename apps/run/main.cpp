@@ -24,7 +24,7 @@
 #include "vlm/core/error.h"
 #include "vlm/core/log.h"
 #include "vlm/core/progress.h"
-#include "vlm/eval/pandas_csv.h"
+#include "vlm/results/pandas_csv.h"
 #include "vlm/run/batch_size.h"
 #include "vlm/run/evaluation.h"
 #include "vlm/run/placement_setup.h"

@@ -3,14 +3,14 @@
 // score_prediction_file (run --mode eval --predictions FILE) on them. Expected cells are what
 // pandas >= 2 gives (str() of each cell; NA as nullopt), worked out from the reference's round
 // trip rules (shared/reference/vlmevalkit-vqa.md §2).
-#include "vlm/run/prediction_file.h"
+#include "vlm/results/prediction_file.h"
 
 #include <gtest/gtest.h>
 
 #include "common/python_runner.h"
 #include "common/user_error.h"
+#include "vlm/results/result_table.h"
 #include "vlm/run/prediction_scoring.h"
-#include "vlm/run/result_table.h"
 
 namespace vlm {
 namespace {

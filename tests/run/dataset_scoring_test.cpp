@@ -10,9 +10,9 @@
 #include "common/python_runner.h"
 #include "vlm/core/error.h"
 #include "vlm/data/base64.h"
-#include "vlm/eval/excel_round_trip.h"
 #include "vlm/eval/numpy_mean.h"
 #include "vlm/eval/vqa_scorers.h"
+#include "vlm/results/excel_round_trip.h"
 
 namespace vlm {
 namespace {

@@ -12,13 +12,13 @@
 #include "common/user_error.h"
 #include "vlm/core/progress.h"
 #include "vlm/model/manifest.h"
+#include "vlm/results/run_journal.h"
+#include "vlm/results/work_dir.h"
 #include "vlm/run/batch_size.h"
 #include "vlm/run/placement_setup.h"
 #include "vlm/run/run_config_file.h"
-#include "vlm/run/run_journal.h"
 #include "vlm/run/run_options.h"
 #include "vlm/run/shard.h"
-#include "vlm/run/work_dir.h"
 
 namespace vlm {
 namespace {
@@ -374,11 +374,8 @@ TEST_F(Scratch, RecordFilesOfEveryShardAndReuseFolders) {
   EXPECT_EQ(find_reuse_folder(model, cur, "abcdef1234567890", "M_D"), old);
   EXPECT_EQ(find_reuse_folder(model, cur, "abcdef1234567890", "M_E"), fs::path());
   const PairFiles files = pair_files(cur, "M", "D");
-  Shard s;
-  EXPECT_EQ(shard_record_path(files, s), cur / "M_D_records.jsonl");
-  s.rank = 2;
-  s.world_size = 3;
-  EXPECT_EQ(shard_record_path(files, s), cur / "M_D_records.shard2of3.jsonl");
+  EXPECT_EQ(shard_record_path(files, 0, 1), cur / "M_D_records.jsonl");
+  EXPECT_EQ(shard_record_path(files, 2, 3), cur / "M_D_records.shard2of3.jsonl");
 }
 
 // ---- [auto] devices ---------------------------------------------------------------------------

@@ -6,8 +6,8 @@
 #include <set>
 
 #include "vlm/core/error.h"
-#include "vlm/eval/atomic_file.h"
-#include "vlm/eval/pandas_csv.h"
+#include "vlm/results/atomic_file.h"
+#include "vlm/results/pandas_csv.h"
 
 namespace vlm {
 namespace {

@@ -5,8 +5,8 @@
 
 #include "vlm/core/error.h"
 #include "vlm/core/python_float.h"
-#include "vlm/eval/atomic_file.h"
-#include "vlm/eval/pandas_csv.h"
+#include "vlm/results/atomic_file.h"
+#include "vlm/results/pandas_csv.h"
 
 namespace vlm {
 

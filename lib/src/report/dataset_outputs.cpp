@@ -6,10 +6,10 @@
 #include <sstream>
 
 #include "vlm/core/error.h"
-#include "vlm/run/prediction_file.h"
-#include "vlm/run/record_file.h"
-#include "vlm/run/result_table.h"
-#include "vlm/run/work_dir.h"
+#include "vlm/results/prediction_file.h"
+#include "vlm/results/record_file.h"
+#include "vlm/results/result_table.h"
+#include "vlm/results/work_dir.h"
 
 namespace vlm {
 namespace fs = std::filesystem;

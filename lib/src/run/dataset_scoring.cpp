@@ -10,7 +10,6 @@
 #include "vlm/core/python_float.h"
 #include "vlm/core/python_str.h"
 #include "vlm/eval/circular_eval.h"
-#include "vlm/eval/excel_round_trip.h"
 #include "vlm/eval/mcq_scorer.h"
 #include "vlm/eval/mmmu_preproc.h"
 #include "vlm/eval/numpy_mean.h"
@@ -18,7 +17,8 @@
 #include "vlm/eval/vqa_scorers.h"
 #include "vlm/eval/yorn_extraction.h"
 #include "vlm/eval/yorn_rating.h"
-#include "vlm/run/result_table.h"
+#include "vlm/results/excel_round_trip.h"
+#include "vlm/results/result_table.h"
 #include "vlm/run/scorer_table.h"
 
 namespace vlm {

@@ -27,15 +27,15 @@
 #include "vlm/model/loaded_model.h"
 #include "vlm/model/torch_error.h"
 #include "vlm/model/verify_files.h"
+#include "vlm/results/record_file.h"
+#include "vlm/results/result_table.h"
+#include "vlm/results/run_journal.h"
+#include "vlm/results/work_dir.h"
 #include "vlm/run/dataset_scoring.h"
 #include "vlm/run/model_config.h"
 #include "vlm/run/model_session.h"
 #include "vlm/run/placement_setup.h"
-#include "vlm/run/record_file.h"
-#include "vlm/run/result_table.h"
 #include "vlm/run/run_environment.h"
-#include "vlm/run/run_journal.h"
-#include "vlm/run/work_dir.h"
 
 namespace vlm {
 namespace fs = std::filesystem;
@@ -579,7 +579,7 @@ std::vector<const Item*> pending_items(const std::vector<const Item*>& items,
 json infer_shard(const PairContext& ctx, const PairData& pd, PairResult& res) {
   const RunOptions& o = *ctx.o;
   const PairFiles& files = pd.files;
-  RecordFile own(shard_record_path(files, o.shard));
+  RecordFile own(shard_record_path(files, o.shard.rank, o.shard.world_size));
   const std::vector<const Item*> pending = pending_items(pd.items, files, o.shard, res);
   if (!pending.empty()) {
     const bool had_model = ctx.model->loaded();

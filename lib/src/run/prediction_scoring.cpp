@@ -11,13 +11,13 @@
 #include "vlm/core/log.h"
 #include "vlm/data/dataset.h"
 #include "vlm/data/dataset_spec.h"
-#include "vlm/eval/pandas_csv.h"
+#include "vlm/results/pandas_csv.h"
+#include "vlm/results/prediction_file.h"
+#include "vlm/results/result_table.h"
+#include "vlm/results/run_journal.h"
+#include "vlm/results/work_dir.h"
 #include "vlm/run/dataset_scoring.h"
-#include "vlm/run/prediction_file.h"
-#include "vlm/run/result_table.h"
-#include "vlm/run/run_journal.h"
 #include "vlm/run/scorer_table.h"
-#include "vlm/run/work_dir.h"
 
 namespace vlm {
 namespace fs = std::filesystem;

@@ -26,8 +26,8 @@
 #include "vlm/eval/score_table.h"
 #include "vlm/eval/vqa_scorers.h"
 #include "vlm/eval/yorn_rating.h"
-#include "vlm/run/item_record.h"
-#include "vlm/run/work_dir.h"
+#include "vlm/results/item_record.h"
+#include "vlm/results/work_dir.h"
 
 namespace vlm {
 

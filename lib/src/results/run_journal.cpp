@@ -1,4 +1,4 @@
-#include "vlm/run/run_journal.h"
+#include "vlm/results/run_journal.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -11,7 +11,7 @@
 
 #include "vlm/core/error.h"
 #include "vlm/core/log.h"
-#include "vlm/eval/atomic_file.h"
+#include "vlm/results/atomic_file.h"
 
 namespace vlm {
 namespace fs = std::filesystem;
