@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "vlm/eval/score_table.h"
+#include "vlm/results/score_table.h"
 #include "vlm/eval/yorn_extraction.h"
 
 namespace vlm {

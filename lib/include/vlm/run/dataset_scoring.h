@@ -23,7 +23,7 @@
 #include "vlm/data/dataset_spec.h"
 #include "vlm/eval/acc_report.h"
 #include "vlm/eval/can_infer.h"
-#include "vlm/eval/score_table.h"
+#include "vlm/results/score_table.h"
 #include "vlm/eval/vqa_scorers.h"
 #include "vlm/eval/yorn_rating.h"
 #include "vlm/results/item_record.h"

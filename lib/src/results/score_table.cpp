@@ -1,4 +1,4 @@
-#include "vlm/eval/score_table.h"
+#include "vlm/results/score_table.h"
 
 #include <cmath>
 #include <limits>
