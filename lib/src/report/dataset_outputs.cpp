@@ -17,17 +17,18 @@ using nlohmann::json;
 
 DatasetOutputs read_dataset_outputs(const RunFolder& run, const std::string& dataset) {
   const fs::path run_json = run.folder / "run.json";
-  const json& datasets = run.run_json.at("datasets");
+  const auto found = run.report.datasets.find(dataset);
   check_user(
-      datasets.contains(dataset), run_json.string() + ": no dataset " + dataset + " (it has: " +
-                                      [&] {
-                                        std::string s;
-                                        for (const std::string& d : run.datasets)
-                                          s += (s.empty() ? "" : ", ") + d;
-                                        return s.empty() ? std::string("none") : s;
-                                      }() +
-                                      ")");
-  const json& entry = datasets[dataset];
+      found != run.report.datasets.end(), run_json.string() + ": no dataset " + dataset +
+                                              " (it has: " +
+                                              [&] {
+                                                std::string s;
+                                                for (const std::string& d : run.datasets)
+                                                  s += (s.empty() ? "" : ", ") + d;
+                                                return s.empty() ? std::string("none") : s;
+                                              }() +
+                                              ")");
+  const DatasetReport& entry = found->second;
   DatasetOutputs out;
   out.dataset = dataset;
   const PairFiles files = pair_files(run.folder, run.model, dataset);
@@ -46,7 +47,9 @@ DatasetOutputs read_dataset_outputs(const RunFolder& run, const std::string& dat
 
   if (run.layout == "vlmevalkit") {
     // VLMEvalKit's own prediction file (.xlsx, or .tsv under PRED_FORMAT=tsv), read as pandas.
-    out.predictions_file = entry.at("predictions_file").get<std::string>();
+    check_user(entry.predictions_file.has_value(),
+               run_json.string() + ": dataset " + dataset + " has no predictions file");
+    out.predictions_file = *entry.predictions_file;
     const PredictionFile pf = read_prediction_file(out.predictions_file);
     const size_t index_col = pf.column_index("index");
     const size_t pred_col = pf.column_index("prediction");
@@ -101,13 +104,10 @@ DatasetOutputs read_dataset_outputs(const RunFolder& run, const std::string& dat
   // items/s of the run: the dataset's own figure, else the sum over its shards (they run side by
   // side), else from the records.
   double shard_sum = 0;
-  if (entry.is_object() && entry.contains("shards") && entry["shards"].is_object())
-    for (const json& s : entry["shards"])
-      if (s.is_object() && s.contains("items_per_s") && s["items_per_s"].is_number() &&
-          s["items_per_s"].get<double>() > 0)
-        shard_sum += s["items_per_s"].get<double>();
-  if (entry.is_object() && entry.contains("items_per_s") && entry["items_per_s"].is_number()) {
-    out.items_per_s = entry["items_per_s"].get<double>();
+  for (const auto& [tag, s] : entry.shards)
+    if (s.items_per_s > 0) shard_sum += s.items_per_s;
+  if (entry.items_per_s) {
+    out.items_per_s = *entry.items_per_s;
     out.items_per_s_source = "run.json";
   } else if (shard_sum > 0) {
     out.items_per_s = shard_sum;
@@ -135,8 +135,8 @@ DatasetOutputs read_dataset_outputs(const RunFolder& run, const std::string& dat
     }
     out.scores = score_cells_from_json(j, p.string());
     out.scores_file = p;
-  } else if (entry.is_object() && entry.contains("scores") && !entry["scores"].is_null()) {
-    out.scores = score_cells_from_json(entry["scores"],
+  } else if (!entry.scores.is_null()) {
+    out.scores = score_cells_from_json(entry.scores,
                                        run_json.string() + ": datasets." + dataset + ".scores");
     out.scores_file = run_json;
   }
