@@ -90,8 +90,8 @@ TEST(RunReport, WhatRunWritesReadsIntoTheTypedFieldsAndWritesBackTheSameBytes) {
   EXPECT_EQ(d.merged->signature.records.size(), 2u);
   EXPECT_EQ(d.merged->by_shard, "1of2");
   ASSERT_TRUE(d.acc_table);
-  EXPECT_EQ(d.acc_table->values[0][0], 0.5);
-  EXPECT_TRUE(std::isnan(d.acc_table->values[0][1]));
+  EXPECT_EQ(d.acc_table->number(0, 1), 0.5);
+  EXPECT_TRUE(std::isnan(d.acc_table->number(0, 2)));
   EXPECT_EQ(d.errors->at(0).index, "5");
   const DatasetReport& v = r.datasets.at("TextVQA_VAL");
   EXPECT_EQ(v.predictions_file, "/p/M_TextVQA_VAL.xlsx");

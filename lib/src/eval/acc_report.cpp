@@ -53,8 +53,12 @@ std::map<std::string, std::string> mmbench_abbreviations() {
   };
 }
 
-AccTable report_acc(const std::vector<AccItem>& items, const AccReportOptions& options) {
-  AccTable table;
+ScoreTable report_acc(const std::vector<AccItem>& items, const AccReportOptions& options) {
+  // report_acc's columns, split names and [split][column - 1] means, assembled at the end.
+  struct {
+    std::vector<std::string> columns, splits;
+    std::vector<std::vector<double>> values;
+  } table;
   const bool has_split = column_present(items, &AccItem::split, "split");
   if (has_split) {
     std::set<std::string> splits;
@@ -93,7 +97,14 @@ AccTable report_acc(const std::vector<AccItem>& items, const AccReportOptions& o
       set_column(abbr == options.abbreviations.end() ? value : abbr->second, field, value);
     }
   }
-  return table;
+  ScoreTable out;
+  out.columns = table.columns;
+  for (std::size_t r = 0; r < table.splits.size(); ++r) {
+    std::vector<ScoreValue> row{table.splits[r]};
+    row.insert(row.end(), table.values[r].begin(), table.values[r].end());
+    out.rows.push_back(std::move(row));
+  }
+  return out;
 }
 
 }  // namespace vlm

@@ -394,30 +394,35 @@ std::vector<PlannedDevice> placement_devices(const PlacementReport& p) {
   return out;
 }
 
-json acc_table_to_json(const AccTable& t) {
+json acc_table_to_json(const ScoreTable& t) {
   json values = json::array();
-  for (const auto& row : t.values) {
+  for (size_t row = 0; row < t.rows.size(); ++row) {
     json r = json::array();
-    for (double v : row) r.push_back(std::isnan(v) ? json(nullptr) : json(v));
+    for (size_t c = 1; c < t.rows[row].size(); ++c) {
+      const double v = t.number(row, c);
+      r.push_back(std::isnan(v) ? json(nullptr) : json(v));
+    }
     values.push_back(r);
   }
-  return {{"columns", t.columns}, {"splits", t.splits}, {"values", values}};
+  return {{"columns", t.columns}, {"splits", split_names(t)}, {"values", values}};
 }
 
-AccTable acc_table_from_json(const json& j, const std::string& where) {
+ScoreTable acc_table_from_json(const json& j, const std::string& where) {
   ObjectReader r(j, where);
-  AccTable t;
+  ScoreTable t;
   t.columns = r.get<std::vector<std::string>>("columns", {});
-  t.splits = r.get<std::vector<std::string>>("splits", {});
-  if (const json* values = r.raw("values")) {
-    check_user(values->is_array(), r.path("values") + ": expected a JSON array");
-    for (const json& row : *values) {
-      check_user(row.is_array(), r.path("values") + ": expected rows of numbers");
-      std::vector<double> out;
-      for (const json& v : row)
-        out.push_back(v.is_null() ? std::nan("") : ObjectReader::as<double>(v, r.path("values")));
-      t.values.push_back(std::move(out));
-    }
+  const auto splits = r.get<std::vector<std::string>>("splits", {});
+  const json* values = r.raw("values");
+  check_user(splits.empty() || (values && values->is_array() && values->size() == splits.size()),
+             r.path("values") + ": expected one row of numbers per split");
+  for (size_t s = 0; s < splits.size(); ++s) {
+    const json& row = (*values)[s];
+    check_user(row.is_array(), r.path("values") + ": expected rows of numbers");
+    std::vector<ScoreValue> out{splits[s]};
+    for (const json& v : row)
+      out.emplace_back(std::in_place_type<double>,
+                       v.is_null() ? std::nan("") : ObjectReader::as<double>(v, r.path("values")));
+    t.rows.push_back(std::move(out));
   }
   return t;
 }

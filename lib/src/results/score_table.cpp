@@ -16,6 +16,19 @@ const ScoreValue& ScoreTable::at(size_t row, const std::string& column) const {
   throw InternalError("score table has no column '" + column + "'");
 }
 
+double ScoreTable::number(size_t row, size_t column) const {
+  return score_number(rows.at(row).at(column));
+}
+
+std::vector<std::string> split_names(const ScoreTable& table) {
+  std::vector<std::string> out;
+  for (const auto& row : table.rows) {
+    const std::string* s = row.empty() ? nullptr : std::get_if<std::string>(&row[0]);
+    out.push_back(s ? *s : "");
+  }
+  return out;
+}
+
 double score_number(const ScoreValue& v) {
   if (const auto* i = std::get_if<int64_t>(&v)) return static_cast<double>(*i);
   if (const auto* d = std::get_if<double>(&v)) return *d;

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "vlm/results/acc_table.h"
+#include "vlm/results/score_table.h"
 
 namespace vlm {
 
@@ -30,9 +30,13 @@ struct AccReportOptions {
 // VLMEvalKit's MMB_abbrs: MMBench category names and their short column names.
 std::map<std::string, std::string> mmbench_abbreviations();
 
-// Builds the table. A later column with the name of an earlier one replaces its values in place
-// (a Python dict). Throws UserError for an item lacking a value in an existing grouping column, or
-// a category named "split".
-AccTable report_acc(const std::vector<AccItem>& items, const AccReportOptions& options = {});
+// report_acc's DataFrame: columns "split", "Overall", then one per l2-category value and one per
+// category value (each group sorted by code point); one row per split ("none" without a split
+// column): the split's name, then each column's mean hit in [0, 1] (a float; NaN if no item).
+// Splits are sorted ascending (Python uses set order, which varies between runs). Its
+// {model}_{dataset}_acc.csv is score_table_csv's text. A later column with the name of an earlier
+// one replaces its values in place (a Python dict). Throws UserError for an item lacking a value
+// in an existing grouping column, or a category named "split".
+ScoreTable report_acc(const std::vector<AccItem>& items, const AccReportOptions& options = {});
 
 }  // namespace vlm

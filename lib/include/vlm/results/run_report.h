@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "vlm/core/timer.h"
-#include "vlm/results/acc_table.h"
+#include "vlm/results/score_table.h"
 
 namespace vlm {
 
@@ -166,9 +166,9 @@ struct DatasetReport {
   std::optional<Nullable<uint64_t>> limit;      // --limit, null when none
   std::map<std::string, ShardReport> shards;    // by shard tag
   std::optional<std::vector<ItemErrorReport>> errors;
-  std::optional<StageTimes> stage_ms;  // merge, evaluate
-  nlohmann::json scores;               // the scorer's scores (null: not scored)
-  std::optional<AccTable> acc_table;   // the score table printed at the end
+  std::optional<StageTimes> stage_ms;   // merge, evaluate
+  nlohmann::json scores;                // the scorer's scores (null: not scored)
+  std::optional<ScoreTable> acc_table;  // the table printed at the end ("split" first, in [0, 1])
   std::optional<MergeReport> merged;
   std::optional<double> items_per_s;             // older files: the dataset's items/s
   std::optional<DeviceBytes> peak_memory_bytes;  // older files
@@ -211,10 +211,11 @@ nlohmann::json to_json(const RunReport& report);
 // {"cuda:0": n} or [{"device": d, "bytes"|"peak_bytes": n}] (older files).
 RunReport run_report_from_json(const nlohmann::json& j, const std::string& where);
 
-// The score table under "acc_table": {"columns": [...], "splits": [...], "values": [[...]]},
-// NaN as null.
-nlohmann::json acc_table_to_json(const AccTable& t);
-AccTable acc_table_from_json(const nlohmann::json& j, const std::string& where);
+// The score table under "acc_table", a table in report_acc's shape (split names first, then
+// numbers): {"columns": [...], "splits": [...], "values": [[...]]}, every number a float, NaN as
+// null. (Version 1 keeps this second spelling of a score table beside "scores" for its bytes.)
+nlohmann::json acc_table_to_json(const ScoreTable& t);
+ScoreTable acc_table_from_json(const nlohmann::json& j, const std::string& where);
 
 // {folder}/run.json as `compare` reads it: UserError naming the file when it is missing,
 // unreadable, not valid JSON, not an object, has no `datasets` object, or has a key of the wrong
