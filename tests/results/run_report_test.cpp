@@ -52,12 +52,12 @@ json sample_run_json() {
             "jit_optimize": false, "manifest_name": "M", "max_new_tokens": 4, "name": "M"},
   "placement": {"config": "single", "devices": [{"device": "cpu", "total_bytes": 140717680}],
                 "fits": true, "strategy": "sequential"},
-  "ranks": {"0of2": {"argv": ["run", "--shard", "0/2"], "host": {"cpu_cores": 2},
+  "ranks": {"0of2": {"argv": ["run", "--shard", "0/2"], "host": {"cpu": "AMD EPYC", "cpu_cores": 2, "cuda_available": false, "cuda_devices": 0, "hostname": "vm"},
                      "kv_cache_allocated_bytes": {"cpu": 2952192}, "load_ms": 168.5,
-                     "model_files": {"verified": true}, "peak_memory_bytes": {"cpu": 633450496},
+                     "model_files": {"hashed_bytes": 0, "hashed_files": 0, "stamped_files": 12, "unrecorded_files": 0, "verified": true, "verify_s": 0.0}, "peak_memory_bytes": {"cpu": 633450496},
                      "placement": {"config": "single", "strategy": "sequential"},
                      "status": "failed", "message": "POPE.tsv not found"}},
-  "versions": {"cxx": 201703, "harness_commit": "0123", "torch": "1.13.0"},
+  "versions": {"compiler": "12.2.0", "cxx": 201703, "harness_commit": "0123", "nlohmann_json": "3.11.2", "opencv": "4.6.0", "pcre2": "10.42", "torch": "1.13.0"},
   "world_size": 2
 })");
 }
@@ -99,6 +99,9 @@ TEST(RunReport, WhatRunWritesReadsIntoTheTypedFieldsAndWritesBackTheSameBytes) {
   EXPECT_FALSE(v.limit.has_value());  // absent, not null
   EXPECT_EQ(r.errors.at(0).dataset, "POPE");
   EXPECT_EQ(r.versions->harness_commit, "0123");
+  EXPECT_EQ(r.versions->cxx, 201703);
+  EXPECT_EQ(rank.host->hostname, "vm");
+  EXPECT_EQ(rank.model_files->stamped_files, 12);
   EXPECT_EQ(r.other.at("future_key"), json::parse(R"({"kept": [1, 2]})"));
 }
 

@@ -166,18 +166,58 @@ PlacementReport placement_from_json(const json& j, const std::string& where) {
   return p;
 }
 
+HostReport host_from_json(const json& j, const std::string& where) {
+  ObjectReader r(j, where);
+  HostReport h;
+  h.hostname = r.opt<std::string>("hostname");
+  h.cpu = r.opt<std::string>("cpu");
+  h.cpu_cores = r.get<uint64_t>("cpu_cores", 0);
+  h.cuda_available = r.get<bool>("cuda_available", false);
+  h.cuda_devices = r.get<int64_t>("cuda_devices", 0);
+  h.other = r.rest();
+  return h;
+}
+
+ModelFilesReport model_files_from_json(const json& j, const std::string& where) {
+  ObjectReader r(j, where);
+  ModelFilesReport f;
+  f.verified = r.get<bool>("verified", false);
+  f.hashed_bytes = r.get<int64_t>("hashed_bytes", 0);
+  f.hashed_files = r.get<int64_t>("hashed_files", 0);
+  f.stamped_files = r.get<int64_t>("stamped_files", 0);
+  f.unrecorded_files = r.get<int64_t>("unrecorded_files", 0);
+  f.verify_s = r.get<double>("verify_s", 0);
+  f.other = r.rest();
+  return f;
+}
+
+VersionsReport versions_from_json(const json& j, const std::string& where) {
+  ObjectReader r(j, where);
+  VersionsReport v;
+  v.torch = r.get<std::string>("torch", "");
+  v.opencv = r.get<std::string>("opencv", "");
+  v.nlohmann_json = r.get<std::string>("nlohmann_json", "");
+  v.pcre2 = r.get<std::string>("pcre2", "");
+  v.compiler = r.get<std::string>("compiler", "");
+  v.cxx = r.get<int64_t>("cxx", 0);
+  v.harness_commit = r.opt<std::string>("harness_commit");
+  v.other = r.rest();
+  return v;
+}
+
 RankReport rank_from_json(const json& j, const std::string& where) {
   ObjectReader r(j, where);
   RankReport k;
   if (const json* p = r.raw("placement"))
     k.placement = placement_from_json(*p, r.path("placement"));
   k.argv = r.opt<std::vector<std::string>>("argv");
-  if (const json* h = r.raw("host")) k.host = *h;
+  if (const json* h = r.raw("host")) k.host = host_from_json(*h, r.path("host"));
   k.status = r.opt<std::string>("status");
   k.message = r.opt<std::string>("message");
   k.peak_memory_bytes = device_bytes_at(r, "peak_memory_bytes");
   k.load_ms = r.opt<double>("load_ms");
-  if (const json* f = r.raw("model_files")) k.model_files = *f;
+  if (const json* f = r.raw("model_files"))
+    k.model_files = model_files_from_json(*f, r.path("model_files"));
   k.kv_cache_allocated_bytes = device_bytes_at(r, "kv_cache_allocated_bytes");
   k.other = r.rest();
   return k;
@@ -311,16 +351,49 @@ json to_json(const PlacementReport& p) {
   return j;
 }
 
+json to_json(const HostReport& h) {
+  json j = h.other;
+  put(j, "hostname", h.hostname);
+  put(j, "cpu", h.cpu);
+  j["cpu_cores"] = h.cpu_cores;
+  j["cuda_available"] = h.cuda_available;
+  j["cuda_devices"] = h.cuda_devices;
+  return j;
+}
+
+json to_json(const ModelFilesReport& f) {
+  json j = f.other;
+  j["verified"] = f.verified;
+  j["verify_s"] = f.verify_s;
+  j["hashed_bytes"] = f.hashed_bytes;
+  j["hashed_files"] = f.hashed_files;
+  j["stamped_files"] = f.stamped_files;
+  j["unrecorded_files"] = f.unrecorded_files;
+  return j;
+}
+
+json to_json(const VersionsReport& v) {
+  json j = v.other;
+  j["torch"] = v.torch;
+  j["opencv"] = v.opencv;
+  j["nlohmann_json"] = v.nlohmann_json;
+  j["pcre2"] = v.pcre2;
+  j["compiler"] = v.compiler;
+  j["cxx"] = v.cxx;
+  put(j, "harness_commit", v.harness_commit);
+  return j;
+}
+
 json to_json(const RankReport& k) {
   json j = k.other;
   if (k.placement) j["placement"] = to_json(*k.placement);
   put(j, "argv", k.argv);
-  put(j, "host", k.host);
+  if (k.host) j["host"] = to_json(*k.host);
   put(j, "status", k.status);
   put(j, "message", k.message);
   put(j, "peak_memory_bytes", k.peak_memory_bytes);
   put(j, "load_ms", k.load_ms);
-  put(j, "model_files", k.model_files);
+  if (k.model_files) j["model_files"] = to_json(*k.model_files);
   put(j, "kv_cache_allocated_bytes", k.kv_cache_allocated_bytes);
   return j;
 }
@@ -432,11 +505,7 @@ json to_json(const RunReport& report) {
   put(j, "eval_id", report.eval_id);
   put(j, "commit", report.commit);
   put(j, "world_size", report.world_size);
-  if (report.versions) {
-    json v = report.versions->libraries.is_object() ? report.versions->libraries : json::object();
-    put(v, "harness_commit", report.versions->harness_commit);
-    j["versions"] = v;
-  }
+  if (report.versions) j["versions"] = to_json(*report.versions);
   if (report.config) j["config"] = to_json(*report.config);
   if (report.model) j["model"] = to_json(*report.model);
   if (report.placement) j["placement"] = to_json(*report.placement);
@@ -454,13 +523,8 @@ RunReport run_report_from_json(const json& j, const std::string& where) {
   report.eval_id = r.opt<std::string>("eval_id");
   report.commit = r.opt<std::string>("commit");
   report.world_size = r.opt<int>("world_size");
-  if (const json* v = r.raw("versions")) {
-    ObjectReader vr(*v, r.path("versions"));
-    VersionsReport versions;
-    versions.harness_commit = vr.opt<std::string>("harness_commit");
-    versions.libraries = vr.rest();
-    report.versions = std::move(versions);
-  }
+  if (const json* v = r.raw("versions"))
+    report.versions = versions_from_json(*v, r.path("versions"));
   if (const json* c = r.raw("config")) report.config = config_from_json(*c, r.path("config"));
   if (const json* m = r.raw("model")) report.model = model_from_json(*m, r.path("model"));
   if (const json* p = r.raw("placement"))

@@ -850,7 +850,7 @@ fs::path open_run_folder(const RunOptions& o, const RunModel& m,
     r.eval_id = folder.filename().string();
     r.commit = o.commit;
     r.world_size = o.shard.world_size;
-    r.versions = VersionsReport{library_versions(), o.commit};
+    r.versions = library_versions(o.commit);
     r.config = config_report(o);
     if (m.model) r.model = m.model;
     RankReport& rank = r.ranks[tag];
@@ -866,6 +866,18 @@ fs::path open_run_folder(const RunOptions& o, const RunModel& m,
   return folder;
 }
 
+// How the model files were checked as they loaded, for run.json.
+ModelFilesReport model_files_report(const FileCheckTally& t) {
+  ModelFilesReport f;
+  f.verified = t.verified;
+  f.hashed_bytes = t.hashed_bytes;
+  f.hashed_files = t.hashed_files;
+  f.stamped_files = t.stamped_files;
+  f.unrecorded_files = t.unrecorded_files;
+  f.verify_s = t.verify_s;
+  return f;
+}
+
 // This rank's final entry in run.json: its status and what it measured.
 void finish_rank(const fs::path& folder, const std::string& tag, LazyModel* lazy,
                  const std::string& status, const std::string& message) {
@@ -875,10 +887,10 @@ void finish_rank(const fs::path& folder, const std::string& tag, LazyModel* lazy
     RankReport& r = report.ranks[tag];
     r.status = status;
     if (!message.empty()) r.message = message;
-    r.peak_memory_bytes = peak_memory(plan_devices).get<DeviceBytes>();
+    r.peak_memory_bytes = peak_memory(plan_devices);
     if (lazy && lazy->loaded()) {
       r.load_ms = lazy->load_ms();
-      r.model_files = lazy->file_checks().to_json();
+      r.model_files = model_files_report(lazy->file_checks());
       // What the session allocated, beside the plan's kv_cache_bytes per device.
       r.kv_cache_allocated_bytes = lazy->session().kv_cache_bytes();
     }

@@ -105,16 +105,37 @@ struct PlannedDevice {
 std::string placement_strategy(const PlacementReport& p);
 std::vector<PlannedDevice> placement_devices(const PlacementReport& p);
 
+// A rank's "host": the machine it ran on.
+struct HostReport {
+  std::optional<std::string> hostname;  // absent when gethostname failed
+  std::optional<std::string> cpu;       // /proc/cpuinfo "model name", when there is one
+  uint64_t cpu_cores = 0;               // std::thread::hardware_concurrency()
+  bool cuda_available = false;
+  int64_t cuda_devices = 0;
+  nlohmann::json other = nlohmann::json::object();
+};
+
+// A rank's "model_files": how the model files were checked as they loaded (FileCheckTally).
+struct ModelFilesReport {
+  bool verified = false;     // hashes were checked (not --no-verify)
+  int64_t hashed_bytes = 0;  // bytes run through SHA-256
+  int64_t hashed_files = 0;
+  int64_t stamped_files = 0;     // matched a verified stamp: not hashed again
+  int64_t unrecorded_files = 0;  // no hash in the manifest
+  double verify_s = 0;           // seconds in SHA-256, summed over the loader threads
+  nlohmann::json other = nlohmann::json::object();
+};
+
 // "ranks.{r}of{W}": one process of the run.
 struct RankReport {
   std::optional<PlacementReport> placement;  // the plan this rank ran under
   std::optional<std::vector<std::string>> argv;
-  nlohmann::json host;                 // host_info(); null: absent
+  std::optional<HostReport> host;
   std::optional<std::string> status;   // "running" | "done" | "failed" | "interrupted"
   std::optional<std::string> message;  // the first failure's message
   std::optional<DeviceBytes> peak_memory_bytes;
   std::optional<double> load_ms;  // when this rank loaded the model
-  nlohmann::json model_files;     // FileCheckTally::to_json(); null: absent
+  std::optional<ModelFilesReport> model_files;
   std::optional<DeviceBytes> kv_cache_allocated_bytes;
   nlohmann::json other = nlohmann::json::object();
 };
@@ -182,10 +203,16 @@ struct RunErrorReport {
   std::string error;
 };
 
-// "versions": library versions (library_versions()) and the harness's commit.
+// "versions": the libraries the harness was built with, and its commit.
 struct VersionsReport {
-  nlohmann::json libraries = nlohmann::json::object();  // {"torch": ..., "opencv": ..., ...}
+  std::string torch;          // TORCH_VERSION
+  std::string opencv;         // CV_VERSION
+  std::string nlohmann_json;  // "3.11.2"
+  std::string pcre2;          // "10.42"
+  std::string compiler;       // __VERSION__
+  int64_t cxx = 0;            // __cplusplus
   std::optional<std::string> harness_commit;
+  nlohmann::json other = nlohmann::json::object();
 };
 
 struct RunReport {
