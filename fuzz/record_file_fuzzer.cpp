@@ -3,7 +3,7 @@
 #include <cstdlib>
 
 #include "fuzz/fuzz_common.h"
-#include "vlm/run/record_file.h"
+#include "vlm/results/record_file.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto path = vlm::fuzz::write_scratch("records.jsonl", vlm::fuzz::as_string(data, size));

@@ -10,11 +10,11 @@
 
 #include "vlm/core/error.h"
 #include "vlm/core/log.h"
-#include "vlm/eval/atomic_file.h"
 #include "vlm/report/comparison_chart.h"
 #include "vlm/report/comparison_table.h"
 #include "vlm/report/run_comparison.h"
 #include "vlm/report/run_folder.h"
+#include "vlm/results/atomic_file.h"
 
 int main(int argc, char** argv) {
   CLI::App app{

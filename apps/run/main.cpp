@@ -25,8 +25,8 @@
 #include "vlm/core/error.h"
 #include "vlm/core/log.h"
 #include "vlm/core/progress.h"
-#include "vlm/eval/pandas_csv.h"
 #include "vlm/model/profile_trace.h"
+#include "vlm/results/pandas_csv.h"
 #include "vlm/run/batch_size.h"
 #include "vlm/run/evaluation.h"
 #include "vlm/run/placement_setup.h"
@@ -142,16 +142,16 @@ void print_scores(const vlm::PairResult& r) {
   if (r.waiting) {
     std::cout << "other shards are still answering; the last one to finish merges and scores\n";
   } else if (r.acc) {
-    const vlm::AccTable& t = *r.acc;
+    const vlm::ScoreTable& t = *r.acc;
     size_t width = 8;
     for (const auto& c : t.columns) width = std::max(width, c.size());
     std::cout << std::left << std::setw(static_cast<int>(width) + 2) << "split";
-    for (const auto& s : t.splits) std::cout << std::setw(20) << s;
+    for (const auto& s : vlm::split_names(t)) std::cout << std::setw(20) << s;
     std::cout << "\n";
     for (size_t c = 1; c < t.columns.size(); ++c) {
       std::cout << std::setw(static_cast<int>(width) + 2) << t.columns[c];
-      for (size_t row = 0; row < t.splits.size(); ++row)
-        std::cout << std::setw(20) << vlm::python_float_repr(t.values[row][c - 1]);
+      for (size_t row = 0; row < t.rows.size(); ++row)
+        std::cout << std::setw(20) << vlm::python_float_repr(t.number(row, c));
       std::cout << "\n";
     }
   }
@@ -170,14 +170,14 @@ void print_summary(const vlm::EvaluationSummary& s) {
     // The headline: the first row's "Overall" (VQA: after the split columns; OCRBench: Final
     // Score / 1000).
     std::string overall = "-";
-    if (r.acc && !r.acc->values.empty()) {
+    if (r.acc && !r.acc->rows.empty()) {
       const auto& cols = r.acc->columns;
       const auto it = std::find(cols.begin(), cols.end(), "Overall");
       const size_t c = static_cast<size_t>(it - cols.begin());
-      if (it != cols.end() && c > 0 && c - 1 < r.acc->values[0].size() &&
-          !std::isnan(r.acc->values[0][c - 1])) {
+      if (it != cols.end() && c > 0 && c < r.acc->rows[0].size() &&
+          !std::isnan(r.acc->number(0, c))) {
         std::ostringstream o;
-        o << std::fixed << std::setprecision(2) << 100 * r.acc->values[0][c - 1];
+        o << std::fixed << std::setprecision(2) << 100 * r.acc->number(0, c);
         overall = o.str();
       }
     }

@@ -3,14 +3,14 @@
 // score_prediction_file (run --mode eval --predictions FILE) on them. Expected cells are what
 // pandas >= 2 gives (str() of each cell; NA as nullopt), worked out from the reference's round
 // trip rules (shared/reference/vlmevalkit-vqa.md §2).
-#include "vlm/run/prediction_file.h"
+#include "vlm/results/prediction_file.h"
 
 #include <gtest/gtest.h>
 
 #include "common/python_runner.h"
 #include "common/user_error.h"
+#include "vlm/results/result_table.h"
 #include "vlm/run/prediction_scoring.h"
-#include "vlm/run/result_table.h"
 
 namespace vlm {
 namespace {
@@ -200,7 +200,7 @@ TEST(ScorePredictionFile, TextVqaFromAnOpenpyxlFile) {
   EXPECT_EQ(run_json["scores"]["Overall"], 70.0);
   EXPECT_EQ(run_json["items"], 4);
   ASSERT_TRUE(r.acc);
-  EXPECT_DOUBLE_EQ(r.acc->values[0][0], 0.7);
+  EXPECT_DOUBLE_EQ(r.acc->number(0, 1), 0.7);
 }
 
 // DemoShapesVQA (configs/datasets/DemoShapesVQA.yaml) is scored with TextVQA's metric: a
@@ -253,7 +253,7 @@ TEST(ScorePredictionFile, McqAndErrors) {
   const PairResult r = score_prediction_file(options_for(dir), "M", "MMStar", dir / "p.tsv");
   ASSERT_TRUE(r.acc);
   EXPECT_EQ(r.acc->columns[1], "Overall");
-  EXPECT_DOUBLE_EQ(r.acc->values[0][0], 2.0 / 3);
+  EXPECT_DOUBLE_EQ(r.acc->number(0, 1), 2.0 / 3);
   EXPECT_TRUE(fs::exists(r.folder / "M_MMStar_acc.csv"));
 
   testing::write_bytes(dir / "noanswer.tsv", "index\tquestion\tprediction\n0\tq\tx\n");

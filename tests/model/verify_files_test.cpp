@@ -177,8 +177,6 @@ TEST_F(TinyCopy, ASecondLoadOfUnchangedFilesUsesTheStamps) {
   EXPECT_EQ(b.hashed_bytes, 0);
   EXPECT_EQ(b.hashed_files, 0);
   EXPECT_EQ(b.stamped_files, a.hashed_files);
-  EXPECT_EQ(b.to_json()["hashed_bytes"], 0);
-  EXPECT_EQ(b.to_json()["stamped_files"], a.hashed_files);
 
   LoadOptions no_verify;
   no_verify.verify = false;

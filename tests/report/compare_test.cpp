@@ -17,7 +17,7 @@
 #include "vlm/report/run_comparison.h"
 #include "vlm/report/run_folder.h"
 #include "vlm/report/score_cells.h"
-#include "vlm/run/result_table.h"
+#include "vlm/results/result_table.h"
 
 namespace vlm {
 namespace {

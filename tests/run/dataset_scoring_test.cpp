@@ -10,9 +10,9 @@
 #include "common/python_runner.h"
 #include "vlm/core/error.h"
 #include "vlm/data/base64.h"
-#include "vlm/eval/excel_round_trip.h"
 #include "vlm/eval/numpy_mean.h"
 #include "vlm/eval/vqa_scorers.h"
+#include "vlm/results/excel_round_trip.h"
 
 namespace vlm {
 namespace {
@@ -229,7 +229,7 @@ TEST(DatasetScoring, PopeFilesAndScores) {
   EXPECT_EQ(rows[3][5], "No");
   EXPECT_EQ(rows[3][6], "False");
   ASSERT_TRUE(s.acc.has_value());
-  EXPECT_EQ(s.acc->splits, (std::vector<std::string>{"Overall", "adversarial", "popular"}));
+  EXPECT_EQ(split_names(*s.acc), (std::vector<std::string>{"Overall", "adversarial", "popular"}));
 }
 
 // MME through score_dataset: pairs by image_path, sums in the score file.
@@ -378,7 +378,7 @@ TEST(DatasetScoring, TextVqaAccCsvAndResults) {
   EXPECT_EQ(s.scores["scorer"], "vqa_textvqa");
   ASSERT_TRUE(s.acc);
   EXPECT_EQ(s.acc->columns, (std::vector<std::string>{"split", "Overall"}));
-  EXPECT_DOUBLE_EQ(s.acc->values[0][0], 0.7);
+  EXPECT_DOUBLE_EQ(s.acc->number(0, 1), 0.7);
   const fs::path results = f.files.folder / "M_TextVQA_VAL_results.xlsx";
   ASSERT_EQ(s.files, (std::vector<fs::path>{results, f.files.acc}));
   const auto rows = xlsx_rows(f.dir, results);
@@ -517,7 +517,7 @@ TEST(DatasetScoring, OcrBenchScoreJson) {
   EXPECT_EQ(s.scores["Final Score"], 3);
   ASSERT_TRUE(s.acc);
   EXPECT_EQ(s.acc->columns.back(), "Overall");
-  EXPECT_DOUBLE_EQ(s.acc->values[0].back(), 0.003);
+  EXPECT_DOUBLE_EQ(s.acc->number(0, s.acc->rows[0].size() - 1), 0.003);
 }
 
 TEST(DatasetScoring, OcrBenchBadRowsNameTheLineAndColumn) {

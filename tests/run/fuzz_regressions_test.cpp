@@ -10,8 +10,8 @@
 #include <fstream>
 
 #include "vlm/core/error.h"
+#include "vlm/results/record_file.h"
 #include "vlm/run/model_config.h"
-#include "vlm/run/record_file.h"
 #include "vlm/run/run_config_file.h"
 
 namespace vlm {

@@ -15,7 +15,7 @@
 #include "common/shell.h"
 #include "common/test_paths.h"
 #include "vlm/data/base64.h"
-#include "vlm/run/run_journal.h"
+#include "vlm/results/run_journal.h"
 
 namespace vlm {
 namespace {

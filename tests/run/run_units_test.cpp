@@ -15,10 +15,8 @@
 #include "vlm/run/batch_size.h"
 #include "vlm/run/placement_setup.h"
 #include "vlm/run/run_config_file.h"
-#include "vlm/run/run_journal.h"
 #include "vlm/run/run_options.h"
 #include "vlm/run/shard.h"
-#include "vlm/run/work_dir.h"
 
 namespace vlm {
 namespace {
@@ -292,41 +290,6 @@ TEST_F(Scratch, ConfigFileBatchSizeIsANumberOrAutoNamingTheKeyPathWhenBad) {
             std::string::npos);
 }
 
-// A run.json that a resumed run cannot parse is started again from an empty object, with a
-// warning naming the file and the parse error (it used to be replaced silently).
-TEST_F(Scratch, ACorruptRunJsonIsRebuiltWithAWarningNamingTheFileAndTheError) {
-  write("run.json", R"({"commit": "abc", "datasets": {"D": {"items": 3}}})");
-  ::testing::internal::CaptureStderr();
-  const nlohmann::json good = read_run_json(dir_);
-  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
-  EXPECT_EQ(good["datasets"]["D"]["items"], 3);
-
-  write("run.json", R"({"commit": "abc", "datasets": {"D": {"items": 3)");
-  ::testing::internal::CaptureStderr();
-  const nlohmann::json cut = read_run_json(dir_);
-  const std::string err = ::testing::internal::GetCapturedStderr();
-  EXPECT_EQ(cut, nlohmann::json::object());
-  EXPECT_NE(err.find("warning: " + (dir_ / "run.json").string() + ": not valid JSON ("),
-            std::string::npos)
-      << err;
-  EXPECT_NE(err.find("parse error"), std::string::npos) << err;
-
-  write("run.json", "[1, 2]");
-  ::testing::internal::CaptureStderr();
-  EXPECT_EQ(read_run_json(dir_), nlohmann::json::object());
-  const std::string array = ::testing::internal::GetCapturedStderr();
-  EXPECT_NE(array.find((dir_ / "run.json").string() + ": is a JSON array, not an object"),
-            std::string::npos)
-      << array;
-
-  // The next update writes a whole new file over it.
-  write("run.json", "{not json");
-  ::testing::internal::CaptureStderr();
-  update_run_json(dir_, [](nlohmann::json& j) { j["commit"] = "def"; });
-  ::testing::internal::GetCapturedStderr();
-  EXPECT_EQ(read_run_json(dir_), nlohmann::json({{"commit", "def"}}));
-}
-
 TEST_F(Scratch, PlacementGroupsGiveEachLocalRankItsDevices) {
   const fs::path f = write("grouped.yaml",
                            "strategy: balanced\n"
@@ -357,28 +320,6 @@ TEST_F(Scratch, PlacementGroupsGiveEachLocalRankItsDevices) {
   const fs::path plain = write("plain.yaml", "devices: [cuda:1]\n");
   EXPECT_EQ(placement_for_rank(plain.string(), dir_, 3).devices,
             (std::vector<c10::Device>{c10::Device("cuda:1")}));
-}
-
-TEST_F(Scratch, RecordFilesOfEveryShardAndReuseFolders) {
-  const fs::path model = dir_ / "M";
-  const fs::path cur = model / "T20260102_Gabcdef12", old = model / "T20260101_Gabcdef12",
-                 other = model / "T20251231_G99999999";
-  for (const fs::path& p : {cur, old, other}) fs::create_directories(p);
-  std::ofstream(old / "M_D_records.shard0of2.jsonl") << "";
-  std::ofstream(old / "M_D_records.shard1of2.jsonl") << "";
-  std::ofstream(old / "M_DX_records.jsonl") << "";
-  std::ofstream(other / "M_D_records.jsonl") << "";
-  EXPECT_EQ(pair_record_files(old, "M_D"),
-            (std::vector<fs::path>{old / "M_D_records.shard0of2.jsonl",
-                                   old / "M_D_records.shard1of2.jsonl"}));
-  EXPECT_EQ(find_reuse_folder(model, cur, "abcdef1234567890", "M_D"), old);
-  EXPECT_EQ(find_reuse_folder(model, cur, "abcdef1234567890", "M_E"), fs::path());
-  const PairFiles files = pair_files(cur, "M", "D");
-  Shard s;
-  EXPECT_EQ(shard_record_path(files, s), cur / "M_D_records.jsonl");
-  s.rank = 2;
-  s.world_size = 3;
-  EXPECT_EQ(shard_record_path(files, s), cur / "M_D_records.shard2of3.jsonl");
 }
 
 // ---- [auto] devices ---------------------------------------------------------------------------

@@ -6,8 +6,6 @@
 #include <set>
 
 #include "vlm/core/error.h"
-#include "vlm/eval/atomic_file.h"
-#include "vlm/eval/pandas_csv.h"
 
 namespace vlm {
 namespace {
@@ -55,8 +53,12 @@ std::map<std::string, std::string> mmbench_abbreviations() {
   };
 }
 
-AccTable report_acc(const std::vector<AccItem>& items, const AccReportOptions& options) {
-  AccTable table;
+ScoreTable report_acc(const std::vector<AccItem>& items, const AccReportOptions& options) {
+  // report_acc's columns, split names and [split][column - 1] means, assembled at the end.
+  struct {
+    std::vector<std::string> columns, splits;
+    std::vector<std::vector<double>> values;
+  } table;
   const bool has_split = column_present(items, &AccItem::split, "split");
   if (has_split) {
     std::set<std::string> splits;
@@ -95,25 +97,14 @@ AccTable report_acc(const std::vector<AccItem>& items, const AccReportOptions& o
       set_column(abbr == options.abbreviations.end() ? value : abbr->second, field, value);
     }
   }
-  return table;
-}
-
-std::string acc_table_csv(const AccTable& table) {
-  std::vector<std::optional<std::string>> header(table.columns.begin(), table.columns.end());
-  std::string out = csv_quote_all_record(header);
+  ScoreTable out;
+  out.columns = table.columns;
   for (std::size_t r = 0; r < table.splits.size(); ++r) {
-    std::vector<std::optional<std::string>> record{table.splits[r]};
-    for (double v : table.values[r]) {
-      record.push_back(std::isnan(v) ? std::nullopt
-                                     : std::optional<std::string>(python_float_repr(v)));
-    }
-    out += csv_quote_all_record(record);
+    std::vector<ScoreValue> row{table.splits[r]};
+    row.insert(row.end(), table.values[r].begin(), table.values[r].end());
+    out.rows.push_back(std::move(row));
   }
   return out;
-}
-
-void write_acc_csv(const AccTable& table, const std::filesystem::path& path) {
-  write_file_atomically(path, acc_table_csv(table));
 }
 
 }  // namespace vlm

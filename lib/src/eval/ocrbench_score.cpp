@@ -5,7 +5,7 @@
 #include "vlm/core/error.h"
 #include "vlm/core/python_float.h"
 #include "vlm/core/python_str.h"
-#include "vlm/eval/atomic_file.h"
+#include "vlm/results/atomic_file.h"
 
 namespace vlm {
 namespace {

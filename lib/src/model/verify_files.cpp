@@ -144,12 +144,6 @@ void FileCheckTally::add(const CheckedFile& file) {
   verify_s += file.hash_s;
 }
 
-nlohmann::json FileCheckTally::to_json() const {
-  return {{"verified", verified},           {"verify_s", verify_s},
-          {"hashed_bytes", hashed_bytes},   {"hashed_files", hashed_files},
-          {"stamped_files", stamped_files}, {"unrecorded_files", unrecorded_files}};
-}
-
 FileCheckTally verify_model_files(const Manifest& manifest) {
   FileCheckTally tally;
   tally.verified = true;

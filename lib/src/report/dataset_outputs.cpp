@@ -6,84 +6,75 @@
 #include <sstream>
 
 #include "vlm/core/error.h"
-#include "vlm/run/prediction_file.h"
-#include "vlm/run/record_file.h"
-#include "vlm/run/result_table.h"
-#include "vlm/run/work_dir.h"
+#include "vlm/results/prediction_file.h"
+#include "vlm/results/record_file.h"
+#include "vlm/results/result_table.h"
+#include "vlm/results/work_dir.h"
 
 namespace vlm {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-DatasetOutputs read_dataset_outputs(const RunFolder& run, const std::string& dataset) {
-  const fs::path run_json = run.folder / "run.json";
-  const json& datasets = run.run_json.at("datasets");
-  check_user(
-      datasets.contains(dataset), run_json.string() + ": no dataset " + dataset + " (it has: " +
-                                      [&] {
-                                        std::string s;
-                                        for (const std::string& d : run.datasets)
-                                          s += (s.empty() ? "" : ", ") + d;
-                                        return s.empty() ? std::string("none") : s;
-                                      }() +
-                                      ")");
-  const json& entry = datasets[dataset];
-  DatasetOutputs out;
-  out.dataset = dataset;
-  const PairFiles files = pair_files(run.folder, run.model, dataset);
+namespace {
 
-  // Records of every shard, read without changing them (a run may still be writing): per-item
-  // times, and the predictions when there is no .tsv. As the merge does, a record without an
-  // error wins over one with an error.
+// Records of every shard, read without changing them (a run may still be writing). As the merge
+// does, a record without an error wins over one with an error.
+std::map<std::string, ItemRecord> read_all_records(const std::vector<fs::path>& record_files) {
   std::map<std::string, ItemRecord> records;
-  const std::vector<fs::path> record_files = pair_record_files(run.folder, files.stem);
   for (const fs::path& f : record_files)
     for (auto& [index, r] : RecordFile::read(f)) {
       auto it = records.find(index);
       if (it == records.end() || it->second.error || !r.error) records[index] = std::move(r);
     }
-  const bool have_records = !record_files.empty();
+  return records;
+}
 
-  if (run.layout == "vlmevalkit") {
-    // VLMEvalKit's own prediction file (.xlsx, or .tsv under PRED_FORMAT=tsv), read as pandas.
-    out.predictions_file = entry.at("predictions_file").get<std::string>();
-    const PredictionFile pf = read_prediction_file(out.predictions_file);
-    const size_t index_col = pf.column_index("index");
-    const size_t pred_col = pf.column_index("prediction");
-    std::set<std::string> seen;
-    for (size_t r = 0; r < pf.rows.size(); ++r) {
-      const std::string index = pf.rows[r][index_col].value_or("nan");
-      check_user(seen.insert(index).second, out.predictions_file.string() + " " + pf.row_unit +
-                                                " " + std::to_string(pf.lines[r]) +
-                                                " repeats index " + index);
-      out.predictions.emplace_back(index, pf.rows[r][pred_col].value_or(""));
-    }
-  } else if (fs::exists(files.predictions_tsv)) {
-    out.predictions_file = files.predictions_tsv;
-    const ResultTable table = ResultTable::read_tsv(files.predictions_tsv);
-    const auto index_col = table.find_column("index");
-    const auto pred_col = table.find_column("prediction");
-    check_user(index_col.has_value(), files.predictions_tsv.string() + ": no `index` column");
-    check_user(pred_col.has_value(), files.predictions_tsv.string() + ": no `prediction` column");
-    std::set<std::string> seen;
-    for (size_t r = 0; r < table.num_rows(); ++r) {
-      const std::string index = table.at(r, *index_col).value_or("");
-      check_user(seen.insert(index).second, files.predictions_tsv.string() + ": record " +
-                                                std::to_string(r + 2) + " repeats index " + index);
-      out.predictions.emplace_back(index, table.at(r, *pred_col).value_or(""));
-    }
-  } else {
-    check_user(have_records, "no predictions for " + dataset + " in " + run.folder.string() +
-                                 ": neither " + files.predictions_tsv.filename().string() +
-                                 " nor " + files.records.filename().string() + " exists");
-    out.predictions_file = record_files.front();
-    std::vector<const ItemRecord*> by_row;
-    for (const auto& [index, r] : records) by_row.push_back(&r);
-    std::stable_sort(by_row.begin(), by_row.end(),
-                     [](const ItemRecord* a, const ItemRecord* b) { return a->row < b->row; });
-    for (const ItemRecord* r : by_row) out.predictions.emplace_back(r->index, r->prediction);
+// (index, prediction) of a prediction file VLMEvalKit wrote (.xlsx, or .tsv under
+// PRED_FORMAT=tsv), read as pandas does.
+void read_vlmevalkit_predictions(const fs::path& file, DatasetOutputs& out) {
+  out.predictions_file = file;
+  const PredictionFile pf = read_prediction_file(file);
+  const size_t index_col = pf.column_index("index");
+  const size_t pred_col = pf.column_index("prediction");
+  std::set<std::string> seen;
+  for (size_t r = 0; r < pf.rows.size(); ++r) {
+    const std::string index = pf.rows[r][index_col].value_or("nan");
+    check_user(seen.insert(index).second, file.string() + " " + pf.row_unit + " " +
+                                              std::to_string(pf.lines[r]) + " repeats index " +
+                                              index);
+    out.predictions.emplace_back(index, pf.rows[r][pred_col].value_or(""));
   }
+}
 
+// (index, prediction) of the run's .tsv twin of the predictions.
+void read_tsv_predictions(const fs::path& tsv, DatasetOutputs& out) {
+  out.predictions_file = tsv;
+  const ResultTable table = ResultTable::read_tsv(tsv);
+  const auto index_col = table.find_column("index");
+  const auto pred_col = table.find_column("prediction");
+  check_user(index_col.has_value(), tsv.string() + ": no `index` column");
+  check_user(pred_col.has_value(), tsv.string() + ": no `prediction` column");
+  std::set<std::string> seen;
+  for (size_t r = 0; r < table.num_rows(); ++r) {
+    const std::string index = table.at(r, *index_col).value_or("");
+    check_user(seen.insert(index).second,
+               tsv.string() + ": record " + std::to_string(r + 2) + " repeats index " + index);
+    out.predictions.emplace_back(index, table.at(r, *pred_col).value_or(""));
+  }
+}
+
+// (index, prediction) of the records, in dataset row order.
+void record_predictions(const std::map<std::string, ItemRecord>& records, DatasetOutputs& out) {
+  std::vector<const ItemRecord*> by_row;
+  for (const auto& [index, r] : records) by_row.push_back(&r);
+  std::stable_sort(by_row.begin(), by_row.end(),
+                   [](const ItemRecord* a, const ItemRecord* b) { return a->row < b->row; });
+  for (const ItemRecord* r : by_row) out.predictions.emplace_back(r->index, r->prediction);
+}
+
+// Mean ms per stage over the timed records into `out`; returns their total ms (per item `total`
+// when recorded, else the sum of its stages).
+double record_times(const std::map<std::string, ItemRecord>& records, DatasetOutputs& out) {
   double total_ms = 0;
   for (const auto& [index, r] : records) {
     if (r.times.empty()) continue;
@@ -91,34 +82,39 @@ DatasetOutputs read_dataset_outputs(const RunFolder& run, const std::string& dat
     double sum = 0;
     for (const auto& [stage, ms] : r.times) {
       out.ms_per_stage[stage] += ms;
-      if (stage != "total") sum += ms;
+      if (stage != kItemTotalStage) sum += ms;
     }
-    auto total = r.times.find("total");
+    auto total = r.times.find(kItemTotalStage);
     total_ms += total != r.times.end() ? total->second : sum;
   }
   for (auto& [stage, ms] : out.ms_per_stage) ms /= static_cast<double>(out.timed_items);
+  return total_ms;
+}
 
-  // items/s of the run: the dataset's own figure, else the sum over its shards (they run side by
-  // side), else from the records.
+// items/s of the run: the dataset's own figure, else the sum over its shards (they run side by
+// side), else from the records' total time.
+void items_per_s(const DatasetReport& entry, double records_total_ms, DatasetOutputs& out) {
   double shard_sum = 0;
-  if (entry.is_object() && entry.contains("shards") && entry["shards"].is_object())
-    for (const json& s : entry["shards"])
-      if (s.is_object() && s.contains("items_per_s") && s["items_per_s"].is_number() &&
-          s["items_per_s"].get<double>() > 0)
-        shard_sum += s["items_per_s"].get<double>();
-  if (entry.is_object() && entry.contains("items_per_s") && entry["items_per_s"].is_number()) {
-    out.items_per_s = entry["items_per_s"].get<double>();
+  for (const auto& [tag, s] : entry.shards)
+    if (s.items_per_s > 0) shard_sum += s.items_per_s;
+  if (entry.items_per_s) {
+    out.items_per_s = *entry.items_per_s;
     out.items_per_s_source = "run.json";
   } else if (shard_sum > 0) {
     out.items_per_s = shard_sum;
     out.items_per_s_source = "run.json";
-  } else if (out.timed_items > 0 && total_ms > 0) {
-    out.items_per_s = static_cast<double>(out.timed_items) / (total_ms / 1000.0);
+  } else if (out.timed_items > 0 && records_total_ms > 0) {
+    out.items_per_s = static_cast<double>(out.timed_items) / (records_total_ms / 1000.0);
     out.items_per_s_source = "records";
   }
+}
 
-  const fs::path acc_json = run.folder / (files.stem + "_acc.json");      // EVAL_FORMAT=json
-  const fs::path score_json = run.folder / (files.stem + "_score.json");  // OCRBench
+// The scores: the _acc.csv, else an _acc.json (EVAL_FORMAT=json) or _score.json (OCRBench), else
+// run.json's.
+void read_scores(const RunFolder& run, const DatasetReport& entry, const PairFiles& files,
+                 const std::string& dataset, DatasetOutputs& out) {
+  const fs::path acc_json = run.folder / (files.stem + "_acc.json");
+  const fs::path score_json = run.folder / (files.stem + "_score.json");
   if (fs::exists(files.acc)) {
     out.scores = read_acc_csv(files.acc);
     out.scores_file = files.acc;
@@ -135,11 +131,49 @@ DatasetOutputs read_dataset_outputs(const RunFolder& run, const std::string& dat
     }
     out.scores = score_cells_from_json(j, p.string());
     out.scores_file = p;
-  } else if (entry.is_object() && entry.contains("scores") && !entry["scores"].is_null()) {
-    out.scores = score_cells_from_json(entry["scores"],
+  } else if (!entry.scores.is_null()) {
+    const fs::path run_json = run.folder / "run.json";
+    out.scores = score_cells_from_json(entry.scores,
                                        run_json.string() + ": datasets." + dataset + ".scores");
     out.scores_file = run_json;
   }
+}
+
+}  // namespace
+
+DatasetOutputs read_dataset_outputs(const RunFolder& run, const std::string& dataset) {
+  const fs::path run_json = run.folder / "run.json";
+  const auto found = run.report.datasets.find(dataset);
+  if (found == run.report.datasets.end()) {
+    std::string has;
+    for (const std::string& d : run.datasets) has += (has.empty() ? "" : ", ") + d;
+    throw UserError(run_json.string() + ": no dataset " + dataset +
+                    " (it has: " + (has.empty() ? std::string("none") : has) + ")");
+  }
+  const DatasetReport& entry = found->second;
+  DatasetOutputs out;
+  out.dataset = dataset;
+  const PairFiles files = pair_files(run.folder, run.model, dataset);
+
+  // Per-item times, and the predictions when there is no .tsv.
+  const std::vector<fs::path> record_files = pair_record_files(run.folder, files.stem);
+  const std::map<std::string, ItemRecord> records = read_all_records(record_files);
+  if (run.layout == "vlmevalkit") {
+    check_user(entry.predictions_file.has_value(),
+               run_json.string() + ": dataset " + dataset + " has no predictions file");
+    read_vlmevalkit_predictions(*entry.predictions_file, out);
+  } else if (fs::exists(files.predictions_tsv)) {
+    read_tsv_predictions(files.predictions_tsv, out);
+  } else {
+    check_user(!record_files.empty(), "no predictions for " + dataset + " in " +
+                                          run.folder.string() + ": neither " +
+                                          files.predictions_tsv.filename().string() + " nor " +
+                                          files.records.filename().string() + " exists");
+    out.predictions_file = record_files.front();
+    record_predictions(records, out);
+  }
+  items_per_s(entry, record_times(records, out), out);
+  read_scores(run, entry, files, dataset, out);
   return out;
 }
 

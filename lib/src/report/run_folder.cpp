@@ -1,49 +1,15 @@
 #include "vlm/report/run_folder.h"
 
 #include <algorithm>
-#include <fstream>
 #include <map>
 #include <optional>
-#include <sstream>
 
 #include "vlm/core/error.h"
-#include "vlm/core/json_int.h"
 
 namespace vlm {
 namespace fs = std::filesystem;
-using nlohmann::json;
 
 namespace {
-
-// Device -> bytes from {"cuda:0": n} or [{"device": d, "bytes"|"peak_bytes": n}]; other shapes
-// give nothing.
-std::vector<std::pair<std::string, int64_t>> device_bytes(const json& j) {
-  std::vector<std::pair<std::string, int64_t>> out;
-  if (j.is_object()) {
-    for (auto it = j.begin(); it != j.end(); ++it)
-      if (const auto bytes = json_number_as_int64(*it)) out.emplace_back(it.key(), *bytes);
-  } else if (j.is_array()) {
-    for (const json& e : j) {
-      if (!e.is_object() || !e.contains("device") || !e["device"].is_string()) continue;
-      for (const char* key : {"peak_bytes", "bytes"})
-        if (const auto bytes = e.contains(key) ? json_number_as_int64(e[key]) : std::nullopt) {
-          out.emplace_back(e["device"].get<std::string>(), *bytes);
-          break;
-        }
-    }
-  }
-  return out;
-}
-
-std::string string_at(const json& j, const char* a, const char* b = nullptr) {
-  const json* p = &j;
-  for (const char* key : {a, b}) {
-    if (!key) break;
-    if (!p->is_object() || !p->contains(key)) return "";
-    p = &(*p)[key];
-  }
-  return p->is_string() ? p->get<std::string>() : "";
-}
 
 // The evaluation files VLMEvalKit writes beside a prediction file (their stems end so).
 bool is_evaluation_stem(const std::string& stem) {
@@ -87,10 +53,9 @@ std::optional<RunFolder> open_vlmevalkit(const fs::path& folder, const std::stri
     const std::size_t g = name.find("_G");
     if (name.size() > 1 && name[0] == 'T' && g != std::string::npos)
       run.commit = name.substr(g + 2);
-    run.run_json = {{"layout", "vlmevalkit"}, {"datasets", json::object()}};
     for (const auto& [data, path] : found) {
       run.datasets.push_back(data);
-      run.run_json["datasets"][data] = {{"predictions_file", path.string()}};
+      run.report.datasets[data].predictions_file = path.string();
     }
     return run;
   }
@@ -112,31 +77,18 @@ RunFolder RunFolder::open(const fs::path& folder, const std::string& label) {
                  " not found: not a run folder (expected {work_dir}/{model}/"
                  "T{YYYYMMDD}_G{commit8}/ as `run` writes it, or VLMEvalKit's with "
                  "{model}_{data}.xlsx files)");
-  std::ifstream in(file, std::ios::binary);
-  check_user(static_cast<bool>(in), "cannot read " + file.string());
-  std::stringstream ss;
-  ss << in.rdbuf();
-  try {
-    run.run_json = json::parse(ss.str());
-  } catch (const json::exception& e) {
-    throw UserError(file.string() + ": not valid JSON: " + e.what());
-  }
-  const json& j = run.run_json;
-  check_user(j.is_object(), file.string() + ": not a JSON object");
-  check_user(j.contains("datasets") && j["datasets"].is_object(),
-             file.string() + ": no `datasets` object (a run that finished no dataset?)");
-
-  run.model = string_at(j, "model", "name");
+  run.report = load_run_report(file);
+  const RunReport& r = run.report;
+  run.model = r.model ? r.model->name : "";
   const fs::path abs = fs::weakly_canonical(fs::absolute(folder));
   const std::string model_folder = abs.parent_path().filename().string();
   if (run.model.empty()) run.model = model_folder;
   run.label = label.empty() ? model_folder + "/" + abs.filename().string() : label;
   run.label_given = !label.empty();
-  run.placement = string_at(j, "placement", "config");
-  run.strategy = string_at(j, "placement", "strategy");
-  run.commit = string_at(j, "commit");
-  for (auto it = j["datasets"].begin(); it != j["datasets"].end(); ++it)
-    run.datasets.push_back(it.key());
+  run.placement = r.placement ? r.placement->config : "";
+  run.strategy = r.placement ? placement_strategy(*r.placement) : "";
+  run.commit = r.commit.value_or("");
+  for (const auto& [name, d] : r.datasets) run.datasets.push_back(name);
 
   auto entry = [&run](const std::string& device) -> DeviceMemory& {
     for (DeviceMemory& m : run.memory)
@@ -146,26 +98,22 @@ RunFolder RunFolder::open(const fs::path& folder, const std::string& label) {
   };
   // Planned bytes, and the largest peak recorded for each device anywhere run.json keeps one.
   std::map<std::string, int64_t> peaks;
-  auto add_peaks = [&peaks](const json& where) {
-    for (const auto& [d, b] : device_bytes(where))
-      peaks[d] = std::max(peaks.count(d) ? peaks[d] : b, b);
+  auto add_peak = [&peaks](const std::string& d, int64_t b) {
+    peaks[d] = std::max(peaks.count(d) ? peaks[d] : b, b);
   };
-  if (j.contains("placement") && j["placement"].is_object() && j["placement"].contains("devices") &&
-      j["placement"]["devices"].is_array()) {
-    for (const json& d : j["placement"]["devices"]) {
-      if (!d.is_object() || !d.contains("device") || !d["device"].is_string()) continue;
-      DeviceMemory& m = entry(d["device"].get<std::string>());
-      if (const auto bytes =
-              d.contains("total_bytes") ? json_number_as_int64(d["total_bytes"]) : std::nullopt)
-        m.planned_bytes = *bytes;
+  auto add_peaks = [&add_peak](const std::optional<DeviceBytes>& where) {
+    if (where)
+      for (const auto& [d, b] : *where) add_peak(d, b);
+  };
+  if (r.placement)
+    for (const PlannedDevice& d : placement_devices(*r.placement)) {
+      DeviceMemory& m = entry(d.device);
+      if (d.total_bytes) m.planned_bytes = *d.total_bytes;
+      if (d.peak_bytes) add_peak(d.device, *d.peak_bytes);
     }
-    add_peaks(j["placement"]["devices"]);
-  }
-  if (j.contains("peak_memory_bytes")) add_peaks(j["peak_memory_bytes"]);
-  for (const char* group : {"ranks", "datasets"})
-    if (j.contains(group) && j[group].is_object())
-      for (const json& g : j[group])
-        if (g.is_object() && g.contains("peak_memory_bytes")) add_peaks(g["peak_memory_bytes"]);
+  add_peaks(r.peak_memory_bytes);
+  for (const auto& [tag, rank] : r.ranks) add_peaks(rank.peak_memory_bytes);
+  for (const auto& [name, d] : r.datasets) add_peaks(d.peak_memory_bytes);
   for (const auto& [d, b] : peaks) entry(d).peak_bytes = b;
   return run;
 }

@@ -10,7 +10,6 @@
 #include "vlm/core/python_float.h"
 #include "vlm/core/python_str.h"
 #include "vlm/eval/circular_eval.h"
-#include "vlm/eval/excel_round_trip.h"
 #include "vlm/eval/mcq_scorer.h"
 #include "vlm/eval/mmmu_preproc.h"
 #include "vlm/eval/numpy_mean.h"
@@ -18,26 +17,13 @@
 #include "vlm/eval/vqa_scorers.h"
 #include "vlm/eval/yorn_extraction.h"
 #include "vlm/eval/yorn_rating.h"
-#include "vlm/run/result_table.h"
+#include "vlm/results/excel_round_trip.h"
+#include "vlm/results/result_table.h"
 #include "vlm/run/scorer_table.h"
 
 namespace vlm {
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-json acc_json(const AccTable& acc) {
-  json rows = json::array();
-  for (size_t r = 0; r < acc.splits.size(); ++r) {
-    json row;
-    row["split"] = acc.splits[r];
-    for (size_t c = 1; c < acc.columns.size(); ++c) {
-      const double v = acc.values[r][c - 1];
-      row[acc.columns[c]] = std::isnan(v) ? json(nullptr) : json(v);
-    }
-    rows.push_back(row);
-  }
-  return rows;
-}
 
 namespace {
 
@@ -109,8 +95,8 @@ void finish_mcq(const std::vector<AccItem>& acc_items, const ResultTable& result
   AccReportOptions options;
   options.abbreviations = mmbench_abbreviations();
   out.acc = report_acc(acc_items, options);
-  write_acc_csv(*out.acc, files.acc);
-  out.scores = acc_json(*out.acc);
+  write_score_csv(*out.acc, files.acc);
+  out.scores = score_table_json(*out.acc);
   out.files = {files.result, files.acc};
 }
 
@@ -204,18 +190,19 @@ DatasetScores score_mcq_circular(const ScorerRow&, const DatasetScoringInput& in
 
 namespace {
 
-// A Y/N score table in report_acc's shape, for printing.
-AccTable acc_from_score_table(const ScoreTable& t) {
-  AccTable acc;
+// A Y/N score table in report_acc's shape, for printing: a "split" column first ("none" when the
+// table has none), then every other cell as a float.
+ScoreTable acc_from_score_table(const ScoreTable& t) {
+  ScoreTable acc;
   const bool has_split = !t.columns.empty() && t.columns[0] == "split";
   acc.columns = {"split"};
   for (size_t c = has_split ? 1 : 0; c < t.columns.size(); ++c) acc.columns.push_back(t.columns[c]);
   for (const auto& row : t.rows) {
-    std::vector<double> values;
-    for (size_t c = has_split ? 1 : 0; c < row.size(); ++c) values.push_back(score_number(row[c]));
     const std::string* split = has_split ? std::get_if<std::string>(&row[0]) : nullptr;
-    acc.splits.push_back(split ? *split : "none");
-    acc.values.push_back(std::move(values));
+    std::vector<ScoreValue> values{split ? *split : "none"};
+    for (size_t c = has_split ? 1 : 0; c < row.size(); ++c)
+      values.emplace_back(std::in_place_type<double>, score_number(row[c]));
+    acc.rows.push_back(std::move(values));
   }
   return acc;
 }
@@ -330,20 +317,19 @@ std::vector<std::string> split_order(const std::vector<std::optional<std::string
 // `acc` gets the same means in [0, 1] for printing.
 ScoreTable vqa_acc_table(const std::vector<std::string>& columns,
                          const std::vector<const Item*>& items, const std::vector<double>& hits,
-                         AccTable& acc) {
+                         ScoreTable& acc) {
   std::vector<std::optional<std::string>> splits;
   for (const Item* item : items) splits.push_back(field(*item, "split"));
   ScoreTable table;
   acc.columns = {"split"};
-  acc.splits = {"none"};
-  acc.values.emplace_back();
+  acc.rows = {{std::string("none")}};
   std::vector<ScoreValue> row;
   auto add = [&](const std::string& name, const std::vector<double>& h) {
     const double mean = numpy_mean(h);
     table.columns.push_back(name);
     row.push_back(mean * 100);
     acc.columns.push_back(name);
-    acc.values[0].push_back(mean);
+    acc.rows[0].emplace_back(std::in_place_type<double>, mean);
   };
   const bool has_split = std::find(columns.begin(), columns.end(), "split") != columns.end();
   if (has_split) {
@@ -394,18 +380,19 @@ VqaItemScore chartqa_era_item_score(const std::string& pred, const std::vector<s
 }
 
 // OCRBench's score for printing: each group over its maximum, "Overall" = Final Score / 1000.
-AccTable ocrbench_acc(const OcrBenchScore& score) {
+ScoreTable ocrbench_acc(const OcrBenchScore& score) {
   static const double kMax[] = {300, 200, 200, 200, 100};
-  AccTable acc;
+  ScoreTable acc;
   acc.columns = {"split"};
-  acc.splits = {"none"};
-  acc.values.emplace_back();
+  acc.rows = {{std::string("none")}};
   for (size_t g = 0; g < 5; ++g) {
     acc.columns.push_back(score.groups[g].first);
-    acc.values[0].push_back(static_cast<double>(score.groups[g].second) / kMax[g]);
+    acc.rows[0].emplace_back(std::in_place_type<double>,
+                             static_cast<double>(score.groups[g].second) / kMax[g]);
   }
   acc.columns.push_back("Overall");
-  acc.values[0].push_back(static_cast<double>(score.final_score) / 1000.0);
+  acc.rows[0].emplace_back(std::in_place_type<double>,
+                           static_cast<double>(score.final_score) / 1000.0);
   return acc;
 }
 
@@ -486,7 +473,7 @@ DatasetScores score_vqa(const ScorerRow&, const DatasetScoringInput& in, VqaItem
     hits.push_back(v.hit);
   }
 
-  AccTable acc;
+  ScoreTable acc;
   ScoreTable table = vqa_acc_table(columns, items, hits, acc);
   const fs::path result_path = in.files.folder / (in.files.stem + "_results.xlsx");
   result.write_xlsx(result_path);

@@ -27,19 +27,19 @@
 #include "vlm/model/loaded_model.h"
 #include "vlm/model/torch_error.h"
 #include "vlm/model/verify_files.h"
+#include "vlm/results/record_file.h"
+#include "vlm/results/result_table.h"
+#include "vlm/results/run_journal.h"
+#include "vlm/results/run_report.h"
+#include "vlm/results/work_dir.h"
 #include "vlm/run/dataset_scoring.h"
 #include "vlm/run/model_config.h"
 #include "vlm/run/model_session.h"
 #include "vlm/run/placement_setup.h"
-#include "vlm/run/record_file.h"
-#include "vlm/run/result_table.h"
 #include "vlm/run/run_environment.h"
-#include "vlm/run/run_journal.h"
-#include "vlm/run/work_dir.h"
 
 namespace vlm {
 namespace fs = std::filesystem;
-using nlohmann::json;
 
 namespace {
 
@@ -257,35 +257,12 @@ std::map<std::string, ItemRecord> read_pair_records(const PairFiles& files) {
 }
 
 // What identifies a merge: the record files it read (name and size) and the item count.
-json merge_signature(const PairFiles& files, size_t items) {
-  json sig;
-  sig["items"] = items;
+MergeSignature merge_signature(const PairFiles& files, size_t items) {
+  MergeSignature sig;
+  sig.items = items;
   for (const fs::path& f : pair_record_files(files.folder, files.stem))
-    sig["records"][f.filename().string()] = fs::file_size(f);
+    sig.records[f.filename().string()] = fs::file_size(f);
   return sig;
-}
-
-json acc_table_json(const AccTable& t) {
-  json values = json::array();
-  for (const auto& row : t.values) {
-    json r = json::array();
-    for (double v : row) r.push_back(std::isnan(v) ? json(nullptr) : json(v));
-    values.push_back(r);
-  }
-  return {{"columns", t.columns}, {"splits", t.splits}, {"values", values}};
-}
-
-std::optional<AccTable> acc_table_from_json(const json& j) {
-  if (!j.is_object()) return std::nullopt;
-  AccTable t;
-  t.columns = j.at("columns").get<std::vector<std::string>>();
-  t.splits = j.at("splits").get<std::vector<std::string>>();
-  for (const auto& row : j.at("values")) {
-    std::vector<double> r;
-    for (const auto& v : row) r.push_back(v.is_null() ? std::nan("") : v.get<double>());
-    t.values.push_back(r);
-  }
-  return t;
 }
 
 // Writes the predictions ({model}_{data}.xlsx and .tsv): the TSV's columns minus `image`, then
@@ -418,7 +395,7 @@ void ItemLoop::run(const std::vector<const Item*>& pending) {
     // Wall time of the batched decode steps (shared by the items in flight), for run.json.
     Stopwatch step_watch;
     std::vector<Answerer::Answer> answers = answerer_.step();
-    res_.stages["decode"] += step_watch.elapsed_ms();
+    res_.stages[run_stage::kDecode] += step_watch.elapsed_ms();
     for (Answerer::Answer& a : answers) finish(static_cast<size_t>(a.tag), a.output, a.error);
   }
 }
@@ -428,13 +405,13 @@ void ItemLoop::admit(size_t k) {
   if (w.not_prepared) return finish(k, PromptOutput{}, w.not_prepared);
   if (w.prepared->error) {
     PromptOutput partial;
-    partial.times["total"] = w.prepared->error_ms;
+    partial.times[kItemTotalStage] = w.prepared->error_ms;
     return finish(k, partial, w.prepared->error);
   }
   // Wall time of the items' starts (device preprocessing, vision, prefill), for run.json.
   Stopwatch start_watch;
   std::vector<Answerer::Answer> answers = answerer_.start(k, w.prepared->host, max_new_);
-  res_.stages["start"] += start_watch.elapsed_ms();
+  res_.stages[run_stage::kStart] += start_watch.elapsed_ms();
   for (Answerer::Answer& a : answers) finish(static_cast<size_t>(a.tag), a.output, a.error);
 }
 
@@ -576,15 +553,15 @@ std::vector<const Item*> pending_items(const std::vector<const Item*>& items,
 
 // Answers this shard's pending items (loading the model at the first that needs it) and returns
 // the shard's run.json entry.
-json infer_shard(const PairContext& ctx, const PairData& pd, PairResult& res) {
+ShardReport infer_shard(const PairContext& ctx, const PairData& pd, PairResult& res) {
   const RunOptions& o = *ctx.o;
   const PairFiles& files = pd.files;
-  RecordFile own(shard_record_path(files, o.shard));
+  RecordFile own(shard_record_path(files, o.shard.rank, o.shard.world_size));
   const std::vector<const Item*> pending = pending_items(pd.items, files, o.shard, res);
   if (!pending.empty()) {
     const bool had_model = ctx.model->loaded();
     Answerer& answerer = ctx.model->answerer();
-    if (!had_model) res.stages["load"] = ctx.model->load_ms();
+    if (!had_model) res.stages[run_stage::kLoad] = ctx.model->load_ms();
     Progress progress(pd.label + (o.shard.world_size > 1 ? " shard " + o.shard.tag() : ""),
                       res.shard_items, res.resumed, progress_style_for_stderr(o.quiet));
     progress.set_stage("infer");
@@ -592,51 +569,58 @@ json infer_shard(const PairContext& ctx, const PairData& pd, PairResult& res) {
     ItemLoop loop{ctx, pd.spec, pd.data_name, ctx.model->config(), answerer, own, progress, res};
     loop.run(pending);
     progress.finish();
-    res.stages["infer"] = infer_watch.elapsed_ms();
-    if (res.answered > 0 && res.stages["infer"] > 0)
-      res.items_per_s = static_cast<double>(res.answered) / (res.stages["infer"] / 1000.0);
+    const double infer_ms = infer_watch.elapsed_ms();
+    res.stages[run_stage::kInfer] = infer_ms;
+    if (res.answered > 0 && infer_ms > 0)
+      res.items_per_s = static_cast<double>(res.answered) / (infer_ms / 1000.0);
   }
-  return {{"items", res.shard_items},       {"answered", res.answered},
-          {"resumed", res.resumed},         {"errors_now", res.errors},
-          {"items_per_s", res.items_per_s}, {"stage_ms", res.stages},
-          {"item_stage_ms", res.times},     {"status", res.interrupted ? "interrupted" : "done"}};
+  ShardReport shard;
+  shard.items = res.shard_items;
+  shard.answered = res.answered;
+  shard.resumed = res.resumed;
+  shard.errors_now = res.errors;
+  shard.items_per_s = res.items_per_s;
+  shard.stage_ms = res.stages;
+  shard.item_stage_ms = res.times;
+  shard.status = res.interrupted ? "interrupted" : "done";
+  return shard;
 }
 
 // Writes the predictions of `records` (every item has one) and, with `score`, the score files;
 // their errors, stage times and scores go into the dataset's run.json entry `d`.
 void write_merged(const PairContext& ctx, const PairData& pd,
-                  const std::map<std::string, ItemRecord>& records, bool score, json& d,
+                  const std::map<std::string, ItemRecord>& records, bool score, DatasetReport& d,
                   PairResult& res) {
   const std::vector<const Item*>& items = pd.items;
   const PairFiles& files = pd.files;
   Stopwatch merge_watch;
   write_predictions(pd.ds(), items, records, files, *ctx.o);
-  json errors = json::array();
+  d.errors.emplace();
   for (const Item* item : items) {
     const ItemRecord& r = records.at(item->index);
-    if (r.error) errors.push_back({{"index", r.index}, {"error", *r.error}});
+    if (r.error) d.errors->push_back({r.index, *r.error});
   }
-  d["errors"] = errors;
-  d["stage_ms"]["merge"] = merge_watch.elapsed_ms();
-  res.stages["merge"] = merge_watch.elapsed_ms();
+  if (!d.stage_ms) d.stage_ms.emplace();
+  (*d.stage_ms)[run_stage::kMerge] = merge_watch.elapsed_ms();
+  res.stages[run_stage::kMerge] = merge_watch.elapsed_ms();
   if (score) {
     Stopwatch eval_watch;
     // score_dataset sees the items of this run (--limit) in dataset order.
     const DatasetScores scores = score_dataset(pd.spec, pd.ds(), records, ctx.o->can_infer, files);
     at_point(*ctx.o, "after_scoring");
     res.acc = scores.acc;
-    if (!scores.scores.is_null()) d["scores"] = scores.scores;
-    if (scores.acc) d["acc_table"] = acc_table_json(*scores.acc);
+    if (!scores.scores.is_null()) d.scores = scores.scores;
+    if (scores.acc) d.acc_table = scores.acc;
     link_pair_files(ctx.folder, files.stem);
-    d["stage_ms"]["evaluate"] = eval_watch.elapsed_ms();
-    res.stages["evaluate"] = eval_watch.elapsed_ms();
+    (*d.stage_ms)[run_stage::kEvaluate] = eval_watch.elapsed_ms();
+    res.stages[run_stage::kEvaluate] = eval_watch.elapsed_ms();
   }
 }
 
 // Merges every shard's records into the predictions and scores them (unless --mode infer), once
-// every item has its record; records this shard's `shard_json` in run.json either way.
-void merge_and_score(const PairContext& ctx, const PairData& pd, const json& shard_json,
-                     PairResult& res) {
+// every item has its record; records this shard's `shard` in run.json either way.
+void merge_and_score(const PairContext& ctx, const PairData& pd,
+                     const std::optional<ShardReport>& shard, PairResult& res) {
   const RunOptions& o = *ctx.o;
   const std::string& run_name = pd.run_name;
   const std::string& data_name = pd.data_name;
@@ -647,15 +631,15 @@ void merge_and_score(const PairContext& ctx, const PairData& pd, const json& sha
   // Merge and score, once every item of every shard has its record. The lock makes the shards
   // that finish at the same time take turns; the first to find the records complete does it.
   FolderLock lock(ctx.folder);
-  json run_json = read_run_json(ctx.folder);
-  json& d = run_json["datasets"][run_name];
-  if (!shard_json.is_null()) d["shards"][o.shard.tag()] = shard_json;
-  d["dataset"] = data_name;
-  d["file"] = fs::absolute(o.data_root / spec.file).string();
-  d["md5"] = pd.full.file_md5();
-  d["kind"] = to_string(spec.kind);
-  d["items"] = res.items;
-  d["limit"] = o.limit ? json(*o.limit) : json(nullptr);
+  RunReport report = read_run_report(ctx.folder);
+  DatasetReport& d = report.datasets[run_name];
+  if (shard) d.shards[o.shard.tag()] = *shard;
+  d.dataset = data_name;
+  d.file = fs::absolute(o.data_root / spec.file).string();
+  d.md5 = pd.full.file_md5();
+  d.kind = to_string(spec.kind);
+  d.items = res.items;
+  d.limit.emplace(o.limit);
 
   const std::map<std::string, ItemRecord> records = read_pair_records(files);
   size_t missing = 0;
@@ -670,28 +654,27 @@ void merge_and_score(const PairContext& ctx, const PairData& pd, const json& sha
     res.waiting = true;
     log::info(label + ": shard " + o.shard.tag() + " done; " + std::to_string(missing) +
               " items wait for other shards (the last shard to finish merges and scores)");
-    write_run_json(ctx.folder, run_json);
+    write_run_report(ctx.folder, report);
     return;
   }
 
   const bool score = o.mode != RunMode::kInfer;
-  const json signature = merge_signature(files, items.size());
-  const bool same_merge = d.contains("merged") &&
-                          d["merged"].value("signature", json()) == signature &&
+  const MergeSignature signature = merge_signature(files, items.size());
+  const bool same_merge = d.merged && d.merged->signature == signature &&
                           fs::exists(files.predictions) && fs::exists(files.predictions_tsv) &&
-                          (!score || d["merged"].value("scored", false));
+                          (!score || d.merged->scored);
   res.merged = true;
   if (same_merge) {
     // Another shard of this run (or an earlier identical invocation) merged these records.
     log::info(label + ": predictions already merged from these records");
-    if (d.contains("acc_table")) res.acc = acc_table_from_json(d["acc_table"]);
-    write_run_json(ctx.folder, run_json);
+    res.acc = d.acc_table;
+    write_run_report(ctx.folder, report);
     return;
   }
 
   write_merged(ctx, pd, records, score, d, res);
-  d["merged"] = {{"signature", signature}, {"scored", score}, {"by_shard", o.shard.tag()}};
-  write_run_json(ctx.folder, run_json);
+  d.merged = MergeReport{signature, score, o.shard.tag()};
+  write_run_report(ctx.folder, report);
 }
 
 // Runs this shard's part of one dataset (items read -> prepared ahead -> generated in batches ->
@@ -705,14 +688,15 @@ PairResult run_pair(PairContext& ctx, const std::string& run_name) {
   const PairData pd(ctx, run_name);
   res.items = pd.items.size();
   if (o.reuse) take_reused_records(ctx, pd.files, pd.label);
-  const json shard_json = o.mode != RunMode::kEval ? infer_shard(ctx, pd, res) : json();
+  std::optional<ShardReport> shard;
+  if (o.mode != RunMode::kEval) shard = infer_shard(ctx, pd, res);
   if (res.interrupted) {
-    update_run_json(ctx.folder, [&](json& j) {
-      j["datasets"][run_name]["shards"][o.shard.tag()] = shard_json;
+    update_run_report(ctx.folder, [&](RunReport& r) {
+      r.datasets[run_name].shards[o.shard.tag()] = shard.value_or(ShardReport{});
     });
     return res;
   }
-  merge_and_score(ctx, pd, shard_json, res);
+  merge_and_score(ctx, pd, shard, res);
   return res;
 }
 
@@ -734,29 +718,26 @@ std::vector<ModelPlan> plan_models(const RunOptions& o) {
 namespace {
 
 // The resolved configuration, for run.json.
-json options_json(const RunOptions& o) {
-  json j;
-  j["models"] = o.models;
-  j["datasets"] = o.datasets;
-  j["dataset_of"] = o.dataset_of;
-  j["work_dir"] = fs::absolute(o.work_dir).string();
-  j["model_root"] = o.model_root.string();
-  j["model_dir"] = o.model_dir.string();
-  j["data_root"] = fs::absolute(o.data_root).string();
-  j["configs_dir"] = fs::absolute(o.configs_dir).string();
-  j["config_file"] = o.config_file.string();
-  j["mode"] = to_string(o.mode);
-  j["reuse"] = o.reuse;
-  j["limit"] = o.limit ? json(*o.limit) : json(nullptr);
-  j["judge"] = o.judge;
-  j["device"] = o.device;
-  j["placement"] = o.placement;
-  j["max_new_tokens"] = o.max_new_tokens ? json(*o.max_new_tokens) : json(nullptr);
-  j["shard"] = {{"rank", o.shard.rank},
-                {"world_size", o.shard.world_size},
-                {"local_rank", o.shard.local_rank},
-                {"source", o.shard.source}};
-  return j;
+RunConfigReport config_report(const RunOptions& o) {
+  RunConfigReport c;
+  c.models = o.models;
+  c.datasets = o.datasets;
+  c.dataset_of = o.dataset_of;
+  c.work_dir = fs::absolute(o.work_dir).string();
+  c.model_root = o.model_root.string();
+  c.model_dir = o.model_dir.string();
+  c.data_root = fs::absolute(o.data_root).string();
+  c.configs_dir = fs::absolute(o.configs_dir).string();
+  c.config_file = o.config_file.string();
+  c.mode = to_string(o.mode);
+  c.reuse = o.reuse;
+  c.limit.emplace(o.limit);
+  c.judge = o.judge;
+  c.device = o.device;
+  c.placement = o.placement;
+  c.max_new_tokens.emplace(o.max_new_tokens);
+  c.shard = ShardConfigReport{o.shard.rank, o.shard.world_size, o.shard.local_rank, o.shard.source};
+  return c;
 }
 
 fs::path make_run_folder(const RunOptions& o, const std::string& model) {
@@ -777,11 +758,31 @@ fs::path make_run_folder(const RunOptions& o, const std::string& model) {
 // eval) and what run.json says of it.
 struct RunModel {
   std::string name;
-  std::unique_ptr<LazyModel> lazy;          // the real model, planned, loaded at its first item
-  std::unique_ptr<AnswererProvider> given;  // a test's (AnswererProviders)
-  json model_json, placement_json;          // run.json "model" and "placement"; null unless lazy
+  std::unique_ptr<LazyModel> lazy;           // the real model, planned, loaded at its first item
+  std::unique_ptr<AnswererProvider> given;   // a test's (AnswererProviders)
+  std::optional<ModelReport> model;          // run.json "model"; none unless lazy
+  std::optional<PlacementReport> placement;  // run.json "placement"; none unless lazy
   AnswererProvider* provider() const { return lazy ? lazy.get() : given.get(); }
 };
+
+// What run.json says of the model ("model").
+ModelReport model_report(const ResolvedModel& rm, const RunOptions& o,
+                         const PlanCapacity& capacity) {
+  ModelReport m;
+  m.name = rm.config.name;
+  m.dir = fs::absolute(rm.dir).string();
+  m.config = rm.config.file.string();
+  m.manifest_name = rm.manifest.name;
+  m.family = rm.manifest.family;
+  m.dtype = c10::toString(rm.manifest.dtype);
+  m.exported_with_torch = rm.manifest.torch_version;
+  m.max_new_tokens = o.max_new_tokens.value_or(rm.config.max_new_tokens);
+  m.cuda_graphs = !o.no_cuda_graphs;
+  m.jit_optimize = o.jit_optimize;
+  m.batch_size_requested = batch_for_run(rm.config, o).str();
+  m.batch_size_resolved = capacity.batch;
+  return m;
+}
 
 // Resolves and plans the model and checks everything that needs no load; the model itself loads
 // lazily, at its first item.
@@ -807,20 +808,8 @@ RunModel plan_run_model(const std::string& model_name, const RunOptions& o) {
                  " was written with --config-only: it has no weights (plan it with --plan-only)");
   RunModel m;
   m.name = rm.config.name;
-  m.model_json = {{"name", rm.config.name},
-                  {"dir", fs::absolute(rm.dir).string()},
-                  {"config", rm.config.file.string()},
-                  {"manifest_name", rm.manifest.name},
-                  {"family", rm.manifest.family},
-                  {"dtype", c10::toString(rm.manifest.dtype)},
-                  {"exported_with_torch", rm.manifest.torch_version},
-                  {"max_new_tokens", o.max_new_tokens.value_or(rm.config.max_new_tokens)},
-                  {"cuda_graphs", !o.no_cuda_graphs},
-                  {"jit_optimize", o.jit_optimize}};
-  m.model_json["batch_size"] = {{"requested", batch_for_run(rm.config, o).str()},
-                                {"resolved", capacity.batch}};
-  m.placement_json = plan.to_json();
-  m.placement_json["config"] = placement_name(rm.config, o);
+  m.model = model_report(rm, o, capacity);
+  m.placement = PlacementReport{placement_name(rm.config, o), plan.to_json()};
   LoadOptions load;
   load.verify = !o.no_verify;
   load.jit_optimize = o.jit_optimize;
@@ -857,24 +846,36 @@ fs::path open_run_folder(const RunOptions& o, const RunModel& m,
     for (const std::string& a : o.argv) command_line += (command_line.empty() ? "" : " ") + a;
     writer.emplace(folder, tag, command_line);
   }
-  update_run_json(folder, [&](json& j) {
-    j["eval_id"] = folder.filename().string();
-    j["commit"] = o.commit;
-    j["world_size"] = o.shard.world_size;
-    j["versions"] = library_versions();
-    j["versions"]["harness_commit"] = o.commit;
-    j["config"] = options_json(o);
-    if (!m.model_json.is_null()) j["model"] = m.model_json;
-    if (!m.placement_json.is_null()) {
-      if (o.shard.rank == 0 || !j.contains("placement")) j["placement"] = m.placement_json;
-      j["ranks"][tag]["placement"] = m.placement_json;
+  update_run_report(folder, [&](RunReport& r) {
+    r.eval_id = folder.filename().string();
+    r.commit = o.commit;
+    r.world_size = o.shard.world_size;
+    r.versions = library_versions(o.commit);
+    r.config = config_report(o);
+    if (m.model) r.model = m.model;
+    RankReport& rank = r.ranks[tag];
+    if (m.placement) {
+      if (o.shard.rank == 0 || !r.placement) r.placement = m.placement;
+      rank.placement = m.placement;
     }
-    j["ranks"][tag]["argv"] = o.argv;
-    j["ranks"][tag]["host"] = host_info();
-    j["ranks"][tag]["status"] = "running";
-    j["ranks"][tag].erase("message");
+    rank.argv = o.argv;
+    rank.host = host_info();
+    rank.status = "running";
+    rank.message.reset();
   });
   return folder;
+}
+
+// How the model files were checked as they loaded, for run.json.
+ModelFilesReport model_files_report(const FileCheckTally& t) {
+  ModelFilesReport f;
+  f.verified = t.verified;
+  f.hashed_bytes = t.hashed_bytes;
+  f.hashed_files = t.hashed_files;
+  f.stamped_files = t.stamped_files;
+  f.unrecorded_files = t.unrecorded_files;
+  f.verify_s = t.verify_s;
+  return f;
 }
 
 // This rank's final entry in run.json: its status and what it measured.
@@ -882,16 +883,16 @@ void finish_rank(const fs::path& folder, const std::string& tag, LazyModel* lazy
                  const std::string& status, const std::string& message) {
   std::vector<c10::Device> plan_devices;
   if (lazy) plan_devices = lazy->plan().devices();
-  update_run_json(folder, [&](json& j) {
-    json& r = j["ranks"][tag];
-    r["status"] = status;
-    if (!message.empty()) r["message"] = message;
-    r["peak_memory_bytes"] = peak_memory(plan_devices);
+  update_run_report(folder, [&](RunReport& report) {
+    RankReport& r = report.ranks[tag];
+    r.status = status;
+    if (!message.empty()) r.message = message;
+    r.peak_memory_bytes = peak_memory(plan_devices);
     if (lazy && lazy->loaded()) {
-      r["load_ms"] = lazy->load_ms();
-      r["model_files"] = lazy->file_checks().to_json();
+      r.load_ms = lazy->load_ms();
+      r.model_files = model_files_report(lazy->file_checks());
       // What the session allocated, beside the plan's kv_cache_bytes per device.
-      r["kv_cache_allocated_bytes"] = lazy->session().kv_cache_bytes();
+      r.kv_cache_allocated_bytes = lazy->session().kv_cache_bytes();
     }
   });
 }
@@ -913,9 +914,8 @@ void run_pairs(PairContext& ctx, EvaluationSummary& summary) {
       if (e.kind() == ErrorKind::kInternal) throw;  // a bug of ours: the run stops
       summary.failures.push_back({ctx.model_name, run_name, e.what(), e.kind()});
       try {
-        update_run_json(ctx.folder, [&](json& j) {
-          j["errors"].push_back(
-              {{"dataset", run_name}, {"shard", o.shard.tag()}, {"error", e.what()}});
+        update_run_report(ctx.folder, [&](RunReport& r) {
+          r.errors.push_back({run_name, o.shard.tag(), e.what()});
         });
       } catch (const Error&) {
         // run.json itself cannot be written (e.g. disk full): the message goes to stderr.

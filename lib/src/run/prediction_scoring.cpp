@@ -11,17 +11,16 @@
 #include "vlm/core/log.h"
 #include "vlm/data/dataset.h"
 #include "vlm/data/dataset_spec.h"
-#include "vlm/eval/pandas_csv.h"
+#include "vlm/results/pandas_csv.h"
+#include "vlm/results/prediction_file.h"
+#include "vlm/results/result_table.h"
+#include "vlm/results/run_journal.h"
+#include "vlm/results/work_dir.h"
 #include "vlm/run/dataset_scoring.h"
-#include "vlm/run/prediction_file.h"
-#include "vlm/run/result_table.h"
-#include "vlm/run/run_journal.h"
 #include "vlm/run/scorer_table.h"
-#include "vlm/run/work_dir.h"
 
 namespace vlm {
 namespace fs = std::filesystem;
-using nlohmann::json;
 
 namespace {
 
@@ -132,18 +131,19 @@ PairResult score_prediction_file(const RunOptions& o, const std::string& model,
   const DatasetScores scores = score_dataset(spec, *ds, records, o.can_infer, files);
   link_pair_files(folder, files.stem);
 
-  update_run_json(folder, [&](json& j) {
-    j["eval_id"] = folder.filename().string();
-    j["commit"] = o.commit;
-    j["config"]["mode"] = "eval";
-    j["config"]["models"] = {model};
-    json& d = j["datasets"][data_name];
-    d["dataset"] = data_name;
-    d["predictions_file"] = fs::absolute(file).string();
-    d["kind"] = to_string(spec.kind);
-    d["scorer"] = to_string(spec.scorer);
-    d["items"] = pf.rows.size();
-    if (!scores.scores.is_null()) d["scores"] = scores.scores;
+  update_run_report(folder, [&](RunReport& r) {
+    r.eval_id = folder.filename().string();
+    r.commit = o.commit;
+    if (!r.config) r.config.emplace();
+    r.config->mode = "eval";
+    r.config->models = std::vector<std::string>{model};
+    DatasetReport& d = r.datasets[data_name];
+    d.dataset = data_name;
+    d.predictions_file = fs::absolute(file).string();
+    d.kind = to_string(spec.kind);
+    d.scorer = to_string(spec.scorer);
+    d.items = pf.rows.size();
+    if (!scores.scores.is_null()) d.scores = scores.scores;
   });
 
   PairResult res;

@@ -15,45 +15,44 @@
 #include "vlm/model/device_memory.h"
 
 namespace vlm {
-using nlohmann::json;
 
 #define VLM_STR2(x) #x
 #define VLM_STR(x) VLM_STR2(x)
 
-json library_versions() {
-  json v;
-  v["torch"] = TORCH_VERSION;
-  v["opencv"] = CV_VERSION;
-  v["nlohmann_json"] = std::to_string(NLOHMANN_JSON_VERSION_MAJOR) + "." +
-                       std::to_string(NLOHMANN_JSON_VERSION_MINOR) + "." +
-                       std::to_string(NLOHMANN_JSON_VERSION_PATCH);
-  v["pcre2"] = std::to_string(PCRE2_MAJOR) + "." + std::to_string(PCRE2_MINOR);
-  v["compiler"] = __VERSION__;
-  v["cxx"] = static_cast<long>(__cplusplus);
+VersionsReport library_versions(const std::string& harness_commit) {
+  VersionsReport v;
+  v.torch = TORCH_VERSION;
+  v.opencv = CV_VERSION;
+  v.nlohmann_json = std::to_string(NLOHMANN_JSON_VERSION_MAJOR) + "." +
+                    std::to_string(NLOHMANN_JSON_VERSION_MINOR) + "." +
+                    std::to_string(NLOHMANN_JSON_VERSION_PATCH);
+  v.pcre2 = std::to_string(PCRE2_MAJOR) + "." + std::to_string(PCRE2_MINOR);
+  v.compiler = __VERSION__;
+  v.cxx = static_cast<long>(__cplusplus);
+  v.harness_commit = harness_commit;
   return v;
 }
 
-json host_info() {
-  json h;
+HostReport host_info() {
+  HostReport h;
   char name[256] = {0};
-  if (::gethostname(name, sizeof(name) - 1) == 0) h["hostname"] = name;
+  if (::gethostname(name, sizeof(name) - 1) == 0) h.hostname = std::string(name);
   std::ifstream cpuinfo("/proc/cpuinfo");
   for (std::string line; std::getline(cpuinfo, line);) {
     if (line.rfind("model name", 0) == 0) {
       const size_t colon = line.find(':');
-      if (colon != std::string::npos)
-        h["cpu"] = line.substr(line.find_first_not_of(" \t", colon + 1));
+      if (colon != std::string::npos) h.cpu = line.substr(line.find_first_not_of(" \t", colon + 1));
       break;
     }
   }
-  h["cpu_cores"] = std::thread::hardware_concurrency();
-  h["cuda_available"] = torch::cuda::is_available();
-  h["cuda_devices"] = torch::cuda::device_count();
+  h.cpu_cores = std::thread::hardware_concurrency();
+  h.cuda_available = torch::cuda::is_available();
+  h.cuda_devices = static_cast<int64_t>(torch::cuda::device_count());
   return h;
 }
 
-json peak_memory(const std::vector<c10::Device>& devices) {
-  json m;
+DeviceBytes peak_memory(const std::vector<c10::Device>& devices) {
+  DeviceBytes m;
   rusage usage{};
   if (::getrusage(RUSAGE_SELF, &usage) == 0)
     m["cpu"] = static_cast<int64_t>(usage.ru_maxrss) * 1024;

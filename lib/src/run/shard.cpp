@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "vlm/core/error.h"
+#include "vlm/results/work_dir.h"
 
 namespace vlm {
 
@@ -45,7 +46,7 @@ std::optional<int> slurm_tasks_on_node(const std::string& text, int node) {
 }  // namespace
 
 std::string Shard::tag() const {
-  return std::to_string(rank) + "of" + std::to_string(world_size);
+  return shard_tag(rank, world_size);
 }
 
 Shard resolve_shard(const std::string& flag,

@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "run/loop/fake_answerer.h"
+#include "vlm/results/run_journal.h"
 #include "vlm/run/evaluation.h"
-#include "vlm/run/run_journal.h"
 
 namespace vlm {
 namespace {

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "vlm/results/score_table.h"
+
 namespace vlm {
 
 // One scored item. A grouping column (split, category, l2-category) exists in the table when any
@@ -30,23 +32,11 @@ std::map<std::string, std::string> mmbench_abbreviations();
 
 // report_acc's DataFrame: columns "split", "Overall", then one per l2-category value and one per
 // category value (each group sorted by code point); one row per split ("none" without a split
-// column). Splits are sorted ascending (Python uses set order, which varies between runs).
-struct AccTable {
-  std::vector<std::string> columns;         // all column names, starting with "split"
-  std::vector<std::string> splits;          // the `split` cell of each row
-  std::vector<std::vector<double>> values;  // [row][column - 1]: mean hit in [0, 1]; NaN if no item
-};
-
-// Builds the table. A later column with the name of an earlier one replaces its values in place
-// (a Python dict). Throws UserError for an item lacking a value in an existing grouping column, or
-// a category named "split".
-AccTable report_acc(const std::vector<AccItem>& items, const AccReportOptions& options = {});
-
-// The table as pandas to_csv(index=False, quoting=QUOTE_ALL) writes it: e.g.
-// "split","Overall"\n"none","0.6666666666666666"\n. NaN is written as "".
-std::string acc_table_csv(const AccTable& table);
-
-// Writes acc_table_csv(table) to `path` through `path`.tmp.
-void write_acc_csv(const AccTable& table, const std::filesystem::path& path);
+// column): the split's name, then each column's mean hit in [0, 1] (a float; NaN if no item).
+// Splits are sorted ascending (Python uses set order, which varies between runs). Its
+// {model}_{dataset}_acc.csv is score_table_csv's text. A later column with the name of an earlier
+// one replaces its values in place (a Python dict). Throws UserError for an item lacking a value
+// in an existing grouping column, or a category named "split".
+ScoreTable report_acc(const std::vector<AccItem>& items, const AccReportOptions& options = {});
 
 }  // namespace vlm

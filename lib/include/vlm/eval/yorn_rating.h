@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "vlm/eval/score_table.h"
 #include "vlm/eval/yorn_extraction.h"
+#include "vlm/results/score_table.h"
 
 namespace vlm {
 

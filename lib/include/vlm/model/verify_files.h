@@ -66,7 +66,6 @@ struct FileCheckTally {
   double verify_s = 0;       // seconds in SHA-256, summed over the loader threads
 
   void add(const CheckedFile& file);
-  nlohmann::json to_json() const;
 };
 
 // Checks every unit archive and every file of the manifest's "files" map (tokenizer files)

@@ -4,10 +4,11 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "vlm/results/run_report.h"
 
 namespace vlm {
 
@@ -28,7 +29,7 @@ struct RunFolder {
   std::string commit;                 // run.json commit, "" when absent
   std::vector<std::string> datasets;  // keys of run.json datasets, in file order
   std::vector<DeviceMemory> memory;   // devices in plan order, then devices only measured
-  nlohmann::json run_json;            // the whole file (VLMEvalKit folders: made up, see open())
+  RunReport report;                   // run.json (VLMEvalKit folders: made up, see open())
   // "harness" (run.json), "vlmevalkit" (a folder of VLMEvalKit's: classic
   // {work_dir}/{model}/T{YYYYMMDD}_G{hash}/, newer T{YYYYMMDD}-{HHMMSS}/, or {work_dir}/{model}/
   // itself with its links).
@@ -42,9 +43,8 @@ struct RunFolder {
   // A folder without run.json is read as VLMEvalKit's when it holds prediction files
   // {model}_{data}.xlsx (or .tsv, PRED_FORMAT=tsv), with {model} the name of the folder above
   // (or of the folder itself): its datasets are those files (not the evaluation files beside them:
-  // _acc, _results, _result, _auxmatch, _score, _PREV, ...), run_json is
-  // {"datasets": {data: {"predictions_file": path}}, "layout": "vlmevalkit"}, and commit is the
-  // folder name's G part when it has one.
+  // _acc, _results, _result, _auxmatch, _score, _PREV, ...), `report` has a dataset entry with
+  // only its predictions_file for each, and commit is the folder name's G part when it has one.
   static RunFolder open(const std::filesystem::path& folder, const std::string& label = "");
 };
 

@@ -23,11 +23,11 @@
 #include "vlm/data/dataset_spec.h"
 #include "vlm/eval/acc_report.h"
 #include "vlm/eval/can_infer.h"
-#include "vlm/eval/score_table.h"
 #include "vlm/eval/vqa_scorers.h"
 #include "vlm/eval/yorn_rating.h"
-#include "vlm/run/item_record.h"
-#include "vlm/run/work_dir.h"
+#include "vlm/results/item_record.h"
+#include "vlm/results/score_table.h"
+#include "vlm/results/work_dir.h"
 
 namespace vlm {
 
@@ -36,7 +36,7 @@ struct DatasetScores {
   // table for MCQ; for Y/N the _score.csv table, given a "split" column ("none") when it has none;
   // for VQA the _acc.csv row as means in [0, 1] (split "none"); for OCRBench each group over its
   // maximum and "Overall" = Final Score / 1000.
-  std::optional<AccTable> acc;
+  std::optional<ScoreTable> acc;
   std::optional<ScoreTable> table;  // the table exactly as written to the score file
   // The scores for run.json (null: dataset not scored). VQA: {"<column>": value x 100, ...,
   // "scorer": name, "chartqa_era": "2025-09-01" | "2024-03-27" for ChartQA}; OCRBench: its dict.
@@ -70,9 +70,6 @@ RecordScore record_score(const DatasetSpec& spec, const Item& item, const std::s
 // the match log of its (partial) prediction; Y/N -> "Unknown", hit 0; other scorers -> nothing.
 // The record's score and the MCQ result table both take it from here.
 RecordScore failed_record_score(const DatasetSpec& spec, const std::string& prediction);
-
-// The score table as run.json rows: [{"split": ..., "<column>": value or null}, ...].
-nlohmann::json acc_json(const AccTable& acc);
 
 // ---- The functions the scorer table's rows point to ---------------------------------------------
 

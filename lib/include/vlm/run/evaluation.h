@@ -14,8 +14,8 @@
 
 #include "vlm/core/error.h"
 #include "vlm/core/timer.h"
-#include "vlm/eval/acc_report.h"
 #include "vlm/model/placement_plan.h"
+#include "vlm/results/score_table.h"
 #include "vlm/run/answerer.h"
 #include "vlm/run/run_options.h"
 
@@ -24,20 +24,20 @@ namespace vlm {
 // The outcome of one model x dataset pair in this process.
 struct PairResult {
   std::string model;
-  std::string dataset;           // the --data / config name
-  std::filesystem::path folder;  // the run folder
-  size_t items = 0;              // items of the dataset in this run (--limit applied)
-  size_t shard_items = 0;        // of them, this shard's
-  size_t answered = 0;           // items answered by this invocation
-  size_t resumed = 0;            // this shard's items taken from earlier records
-  size_t errors = 0;             // items answered now with an error
-  bool interrupted = false;      // SIGINT/SIGTERM stopped the pair before its last item
-  bool merged = false;           // the predictions were merged (by this or another process)
-  bool waiting = false;          // other shards still have items to answer
-  std::optional<AccTable> acc;   // scores (MCQ datasets)
-  StageTimes times;              // ms per item stage (summed over the items answered now)
-  StageTimes stages;             // ms per run stage: load, infer, merge, evaluate
-  double items_per_s = 0;        // answered / infer seconds
+  std::string dataset;            // the --data / config name
+  std::filesystem::path folder;   // the run folder
+  size_t items = 0;               // items of the dataset in this run (--limit applied)
+  size_t shard_items = 0;         // of them, this shard's
+  size_t answered = 0;            // items answered by this invocation
+  size_t resumed = 0;             // this shard's items taken from earlier records
+  size_t errors = 0;              // items answered now with an error
+  bool interrupted = false;       // SIGINT/SIGTERM stopped the pair before its last item
+  bool merged = false;            // the predictions were merged (by this or another process)
+  bool waiting = false;           // other shards still have items to answer
+  std::optional<ScoreTable> acc;  // the score table in report_acc's shape, for printing
+  StageTimes times;               // ms per item stage (summed over the items answered now)
+  StageTimes stages;              // ms per run stage: load, infer, merge, evaluate
+  double items_per_s = 0;         // answered / infer seconds
 };
 
 // A pair that failed as a whole (missing file, disk full, ...); the run went on with the next.

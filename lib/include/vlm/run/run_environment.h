@@ -3,19 +3,22 @@
 
 #include <c10/core/Device.h>
 
-#include <nlohmann/json.hpp>
+#include <string>
 #include <vector>
+
+#include "vlm/results/run_report.h"
 
 namespace vlm {
 
-// {"torch": ..., "opencv": ..., "nlohmann_json": ..., "pcre2": ..., "compiler": ..., "cxx": ...}
-nlohmann::json library_versions();
+// The libraries this binary was built with (torch, OpenCV, nlohmann_json, PCRE2, the compiler and
+// the C++ standard) and the harness's commit.
+VersionsReport library_versions(const std::string& harness_commit);
 
-// {"hostname": ..., "cpu": ..., "cpu_cores": n, "cuda_available": bool, "cuda_devices": n}
-nlohmann::json host_info();
+// This machine: host name, CPU model and cores, CUDA availability and device count.
+HostReport host_info();
 
-// Peak memory of this process: {"cpu": ru_maxrss bytes, "cuda:N": peak allocated bytes} for the
+// Peak memory of this process: "cpu" (ru_maxrss bytes) and "cuda:N" (peak allocated bytes) for the
 // CUDA devices in `devices`.
-nlohmann::json peak_memory(const std::vector<c10::Device>& devices);
+DeviceBytes peak_memory(const std::vector<c10::Device>& devices);
 
 }  // namespace vlm

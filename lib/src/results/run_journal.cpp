@@ -1,4 +1,4 @@
-#include "vlm/run/run_journal.h"
+#include "vlm/results/run_journal.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -11,7 +11,7 @@
 
 #include "vlm/core/error.h"
 #include "vlm/core/log.h"
-#include "vlm/eval/atomic_file.h"
+#include "vlm/results/atomic_file.h"
 
 namespace vlm {
 namespace fs = std::filesystem;
@@ -115,6 +115,27 @@ void update_run_json(const fs::path& folder, const std::function<void(nlohmann::
   nlohmann::json j = read_run_json(folder);
   change(j);
   write_run_json(folder, j);
+}
+
+RunReport read_run_report(const fs::path& folder) {
+  const nlohmann::json j = read_run_json(folder);
+  try {
+    return run_report_from_json(j, (folder / "run.json").string());
+  } catch (const UserError& e) {
+    log::warning(std::string(e.what()) + "; starting it again from an empty object");
+    return RunReport{};
+  }
+}
+
+void write_run_report(const fs::path& folder, const RunReport& report) {
+  write_run_json(folder, to_json(report));
+}
+
+void update_run_report(const fs::path& folder, const std::function<void(RunReport&)>& change) {
+  FolderLock lock(folder);
+  RunReport report = read_run_report(folder);
+  change(report);
+  write_run_report(folder, report);
 }
 
 }  // namespace vlm

@@ -1,5 +1,7 @@
-// A small score DataFrame as VLMEvalKit's Y/N raters build it (pd.DataFrame(res) or d2df(res)) and
-// its csv file (`{model}_{dataset}_score.csv`, written by dump() with quoting=QUOTE_ALL).
+// The score table of a dataset, one type for every scorer: a small DataFrame as VLMEvalKit builds
+// it (report_acc's accuracy table, a Y/N rater's pd.DataFrame(res) or d2df(res), a VQA _acc row),
+// its csv file (`{model}_{dataset}_acc.csv` / `_score.csv`, written by dump() with
+// quoting=QUOTE_ALL) and its JSON rows (run.json's "scores").
 #pragma once
 
 #include <cstdint>
@@ -22,7 +24,12 @@ struct ScoreTable {
 
   // The value at `row` of the column named `column`; throws InternalError when there is none.
   const ScoreValue& at(size_t row, const std::string& column) const;
+  // The cell at [row][column] as a number (score_number).
+  double number(size_t row, size_t column) const;
 };
+
+// The first column's text of each row: the split names of a table in report_acc's shape.
+std::vector<std::string> split_names(const ScoreTable& table);
 
 // The cell as a double (ints converted); NaN for text.
 double score_number(const ScoreValue& v);
@@ -34,7 +41,8 @@ std::string score_table_csv(const ScoreTable& table);
 // Writes score_table_csv(table) to `path` through `path`.tmp.
 void write_score_csv(const ScoreTable& table, const std::filesystem::path& path);
 
-// The rows as JSON objects ({column: value}); NaN becomes null.
+// The rows as JSON objects ({column: value}); numbers as floats, NaN as null. The one JSON
+// encoding of a score table (run.json "scores").
 nlohmann::json score_table_json(const ScoreTable& table);
 
 }  // namespace vlm

@@ -6,6 +6,8 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
+#include "vlm/results/run_report.h"
+
 namespace vlm {
 
 // An exclusive flock() on `{folder}/run.json.lock`, held for the object's lifetime. It also
@@ -49,5 +51,16 @@ void write_run_json(const std::filesystem::path& folder, const nlohmann::json& j
 // Locks, reads, applies `change`, writes.
 void update_run_json(const std::filesystem::path& folder,
                      const std::function<void(nlohmann::json&)>& change);
+
+// {folder}/run.json as a RunReport: read_run_json's value, or an empty report when a key has the
+// wrong type (a warning names it; the next write replaces the file).
+RunReport read_run_report(const std::filesystem::path& folder);
+
+// Writes to_json(report) as write_run_json does. The caller holds the FolderLock.
+void write_run_report(const std::filesystem::path& folder, const RunReport& report);
+
+// Locks, reads, applies `change`, writes.
+void update_run_report(const std::filesystem::path& folder,
+                       const std::function<void(RunReport&)>& change);
 
 }  // namespace vlm

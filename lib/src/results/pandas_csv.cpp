@@ -1,4 +1,4 @@
-#include "vlm/eval/pandas_csv.h"
+#include "vlm/results/pandas_csv.h"
 
 #include <charconv>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "vlm/run/work_dir.h"
+#include "vlm/results/work_dir.h"
 
 #include <algorithm>
 #include <system_error>
@@ -30,9 +30,13 @@ PairFiles pair_files(const fs::path& run_folder, const std::string& model,
   return f;
 }
 
-fs::path shard_record_path(const PairFiles& files, const Shard& shard) {
-  if (shard.world_size == 1) return files.records;
-  return files.folder / (files.stem + "_records.shard" + shard.tag() + ".jsonl");
+std::string shard_tag(int rank, int world_size) {
+  return std::to_string(rank) + "of" + std::to_string(world_size);
+}
+
+fs::path shard_record_path(const PairFiles& files, int rank, int world_size) {
+  if (world_size == 1) return files.records;
+  return files.folder / (files.stem + "_records.shard" + shard_tag(rank, world_size) + ".jsonl");
 }
 
 std::vector<fs::path> pair_record_files(const fs::path& folder, const std::string& stem) {

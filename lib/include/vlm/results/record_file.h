@@ -7,7 +7,7 @@
 #include <map>
 #include <string>
 
-#include "vlm/run/item_record.h"
+#include "vlm/results/item_record.h"
 
 namespace vlm {
 

@@ -1,4 +1,4 @@
-#include "vlm/run/prediction_file.h"
+#include "vlm/results/prediction_file.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,7 @@
 #include "vlm/core/error.h"
 #include "vlm/core/python_float.h"
 #include "vlm/data/xlsx_sheet.h"
-#include "vlm/eval/excel_round_trip.h"
+#include "vlm/results/excel_round_trip.h"
 
 namespace vlm {
 namespace {

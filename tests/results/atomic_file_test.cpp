@@ -1,6 +1,6 @@
 // Result files are written through a temporary file this process creates itself (issue 17): a
 // leftover or a link planted at the temporary name is replaced, never written through.
-#include "vlm/eval/atomic_file.h"
+#include "vlm/results/atomic_file.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -1,12 +1,12 @@
-#include "vlm/eval/score_table.h"
+#include "vlm/results/score_table.h"
 
 #include <cmath>
 #include <limits>
 
 #include "vlm/core/error.h"
 #include "vlm/core/python_float.h"
-#include "vlm/eval/atomic_file.h"
-#include "vlm/eval/pandas_csv.h"
+#include "vlm/results/atomic_file.h"
+#include "vlm/results/pandas_csv.h"
 
 namespace vlm {
 
@@ -14,6 +14,19 @@ const ScoreValue& ScoreTable::at(size_t row, const std::string& column) const {
   for (size_t c = 0; c < columns.size(); ++c)
     if (columns[c] == column) return rows.at(row).at(c);
   throw InternalError("score table has no column '" + column + "'");
+}
+
+double ScoreTable::number(size_t row, size_t column) const {
+  return score_number(rows.at(row).at(column));
+}
+
+std::vector<std::string> split_names(const ScoreTable& table) {
+  std::vector<std::string> out;
+  for (const auto& row : table.rows) {
+    const std::string* s = row.empty() ? nullptr : std::get_if<std::string>(&row[0]);
+    out.push_back(s ? *s : "");
+  }
+  return out;
 }
 
 double score_number(const ScoreValue& v) {

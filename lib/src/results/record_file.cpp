@@ -1,4 +1,4 @@
-#include "vlm/run/record_file.h"
+#include "vlm/results/record_file.h"
 
 #include <unistd.h>
 

@@ -1,4 +1,4 @@
-#include "vlm/run/result_table.h"
+#include "vlm/results/result_table.h"
 
 #include <xlsxwriter.h>
 
@@ -8,8 +8,8 @@
 #include <sstream>
 
 #include "vlm/core/error.h"
-#include "vlm/eval/atomic_file.h"
-#include "vlm/eval/pandas_csv.h"
+#include "vlm/results/atomic_file.h"
+#include "vlm/results/pandas_csv.h"
 
 namespace vlm {
 namespace {

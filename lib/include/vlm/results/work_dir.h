@@ -6,8 +6,6 @@
 #include <string>
 #include <vector>
 
-#include "vlm/run/shard.h"
-
 namespace vlm {
 
 // "T{YYYYMMDD}_G{first 8 of commit}" for the local date of `now`; same day + same commit give the
@@ -28,9 +26,13 @@ struct PairFiles {
 PairFiles pair_files(const std::filesystem::path& run_folder, const std::string& model,
                      const std::string& dataset);
 
-// The record file of `shard`: files.records for a single process, else
-// {model}_{data}_records.shard{r}of{W}.jsonl.
-std::filesystem::path shard_record_path(const PairFiles& files, const Shard& shard);
+// "{rank}of{world_size}": a shard's name in record file names and in run.json ("ranks", a
+// dataset's "shards").
+std::string shard_tag(int rank, int world_size);
+
+// The record file of shard `rank` of `world_size`: files.records for a single process, else
+// {model}_{data}_records.shard{rank}of{world_size}.jsonl.
+std::filesystem::path shard_record_path(const PairFiles& files, int rank, int world_size);
 
 // Every record file of the pair in `folder` ({stem}_records.jsonl and {stem}_records.*.jsonl, of
 // any world size), sorted by name.

@@ -1,4 +1,4 @@
-#include "vlm/eval/excel_round_trip.h"
+#include "vlm/results/excel_round_trip.h"
 
 #include <cstdio>
 

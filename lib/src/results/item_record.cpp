@@ -1,4 +1,4 @@
-#include "vlm/run/item_record.h"
+#include "vlm/results/item_record.h"
 
 #include <cstdint>
 #include <optional>

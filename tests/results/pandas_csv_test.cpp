@@ -1,5 +1,5 @@
 // Float and CSV formatting against CPython's repr() and csv module (what pandas.to_csv uses).
-#include "vlm/eval/pandas_csv.h"
+#include "vlm/results/pandas_csv.h"
 
 #include <gtest/gtest.h>
 

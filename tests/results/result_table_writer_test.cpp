@@ -6,7 +6,7 @@
 
 #include "common/python_runner.h"
 #include "vlm/core/error.h"
-#include "vlm/run/result_table.h"
+#include "vlm/results/result_table.h"
 
 namespace vlm {
 namespace {

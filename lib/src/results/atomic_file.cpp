@@ -1,4 +1,4 @@
-#include "vlm/eval/atomic_file.h"
+#include "vlm/results/atomic_file.h"
 
 #include <fcntl.h>
 #include <unistd.h>
