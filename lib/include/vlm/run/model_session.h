@@ -92,10 +92,6 @@ class ModelSession final : public Answerer {
   // The device half: on a GPU vision device, the held images preprocessed there into
   // pixel_values and "preprocess" timed; nothing otherwise. On the thread that generates.
   void prepare_device(PreparedPrompt& prepared) const;
-  // The device half without its time: the held images preprocessed into pixel_values on the
-  // vision device's current stream (nothing waits), images cleared; returns the marks around the
-  // work ("preprocess" is the time between them). Only with a CUDA vision device.
-  std::pair<StageMark, StageMark> queue_preprocess(PreparedPrompt& prepared) const;
   // The second half without the text: greedy generation on a prepared prompt.
   GenerationResult generate(const PreparedPrompt& prepared, int64_t max_new_tokens);
 
@@ -121,6 +117,10 @@ class ModelSession final : public Answerer {
   std::vector<Answer> collect_finished();
   // Fails the started prompt `tag` with the exception being handled (within a catch block).
   Answer failed(uint64_t tag);
+  // The device half without its time: the held images preprocessed into pixel_values on the
+  // vision device's current stream (nothing waits), images cleared; returns the marks around the
+  // work ("preprocess" is the time between them). Only with a CUDA vision device.
+  std::pair<StageMark, StageMark> queue_preprocess(PreparedPrompt& prepared) const;
   // start()'s device work before the generator's: prepare_device(), or the preprocessing that
   // prepare_ahead() queued (its error rethrown, its time read).
   void finish_device_half(PreparedPrompt& p) const;
