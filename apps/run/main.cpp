@@ -263,6 +263,12 @@ int main(int argc, char** argv) {
                  "CPU threads that prepare the next items (image decode, tiles, prompt, tokens) "
                  "while the device answers, up to 2 items per thread ahead (default 2); 0: each "
                  "item in turn on the main thread. Results are the same either way");
+  app.add_flag("--overlap", o.overlap,
+               "queue the next item's image preprocessing, vision and projector on side streams "
+               "while the item before it runs (its layers on the next device, or its decode), so "
+               "that devices overlap; the plan reserves the vision activations beside the "
+               "layers'. Does nothing unless the vision side is on CUDA. Results are the same "
+               "either way");
   std::string profile;
   app.add_option("--profile", profile,
                  "record a torch profiler (Kineto) trace of the run, its operators and CUDA "

@@ -115,6 +115,35 @@ TEST(RunAhead, WithoutWorkersEachItemIsMadeByTakeOnTheCallersThread) {
   for (const auto& id : made_on) EXPECT_EQ(id, std::this_thread::get_id());
 }
 
+TEST(RunAhead, NextReadySaysWhetherTakeWouldWaitAndNeverWaitsItself) {
+  std::atomic<bool> open{false};
+  std::atomic<int> made{0};
+  RunAhead<int> ahead(2, {1, 2}, [&](size_t i) {
+    while (!open.load()) std::this_thread::yield();  // item 0 waits for the test
+    ++made;
+    return static_cast<int>(i);
+  });
+  EXPECT_FALSE(ahead.next_ready());  // item 0 is in computation: take() would wait
+  open = true;
+  while (!ahead.next_ready()) std::this_thread::yield();
+  EXPECT_GE(made.load(), 1);
+  EXPECT_EQ(ahead.take(), 0);
+  while (!ahead.next_ready()) std::this_thread::yield();
+  EXPECT_EQ(ahead.take(), 1);
+  EXPECT_FALSE(ahead.next_ready());  // past the last item
+
+  // Without workers take() computes the item itself: always ready, and asking computes nothing.
+  int calls = 0;
+  RunAhead<int> inline_ahead(1, {0, 4}, [&](size_t i) {
+    ++calls;
+    return static_cast<int>(i);
+  });
+  EXPECT_TRUE(inline_ahead.next_ready());
+  EXPECT_EQ(calls, 0);
+  EXPECT_EQ(inline_ahead.take(), 0);
+  EXPECT_FALSE(inline_ahead.next_ready());
+}
+
 TEST(RunAhead, DestroyedEarlyItFinishesWhatRunsStartsNothingMoreAndJoins) {
   for (const size_t taken : {size_t{0}, size_t{3}}) {
     std::atomic<int> started{0}, finished{0};

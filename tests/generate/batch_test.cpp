@@ -1,5 +1,6 @@
 // Continuous batching (issue 14): sequences started into free slots of one Generator, decoded
-// together and finishing at different steps, give each sequence the ids and logits it gets alone.
+// together and finishing at different steps, give each sequence the ids and logits it gets alone;
+// so do sequences started on images encoded ahead (run --overlap).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -77,6 +78,44 @@ TEST_P(BatchTest, AFailedStartTakesNoSlot) {
   EXPECT_EQ(gen.in_flight(), 0);
   EXPECT_TRUE(gen.take_finished().empty());
   EXPECT_THROW(Generator(model_, 64, true, ModelForward::kDecodeRows + 1), UserError);
+}
+
+// start() on images encode_images() made earlier (the way run --overlap encodes the next item
+// ahead) gives the ids and logits of start() on the pixels, with its vision time; its checks come
+// before the images are used, as start()'s before vision.
+TEST_P(BatchTest, ImagesEncodedAheadGiveTheIdsAndLogitsOfAStartOnThePixels) {
+  Generator gen(model_, 1024, /*cuda_graphs=*/true, 3);
+  std::vector<EncodedImages> encoded;
+  for (const Request& r : requests_) encoded.push_back(gen.encode_images(r.pixels));
+  std::vector<GenerationResult> got(requests_.size()), want(requests_.size());
+  size_t next = 0, done = 0;
+  while (done < requests_.size()) {
+    while (next < requests_.size() && gen.has_free_slot()) {
+      gen.start(next, requests_[next].ids, encoded[next], requests_[next].options);
+      ++next;
+    }
+    if (gen.in_flight() > 0) gen.step();
+    for (Generator::Finished& f : gen.take_finished()) {
+      got[f.tag] = std::move(f.result);
+      ++done;
+    }
+  }
+  Generator one(model_, 1024);
+  for (size_t k = 0; k < requests_.size(); ++k) {
+    SCOPED_TRACE("request " + std::to_string(k));
+    const Request& r = requests_[k];
+    const GenerationResult alone = one.generate(r.ids, r.pixels, r.options);
+    EXPECT_EQ(got[k].ids, alone.ids);
+    ASSERT_EQ(got[k].logits.size(), alone.logits.size());
+    for (size_t s = 0; s < alone.logits.size(); ++s)
+      EXPECT_TRUE(torch::equal(got[k].logits[s], alone.logits[s])) << "step " << s;
+    EXPECT_EQ(got[k].times.count("vision"), alone.times.count("vision"));
+  }
+
+  Generator small(model_, 64, true, 2);
+  EXPECT_THROW(small.start(0, requests_[0].ids, encoded[0], requests_[0].options), UserError);
+  EXPECT_THROW(small.check_start(requests_[0].ids.size(1), requests_[0].options), UserError);
+  EXPECT_EQ(small.in_flight(), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, BatchTest,

@@ -463,6 +463,39 @@ TEST(PlacementSizes, ActivationEstimateFollowsTheDocumentedFormula) {
   EXPECT_EQ(budget_of(PlacementPlan::make(m, c, cap), cuda(2)).activations, 3 * kGiB);
 }
 
+// run --overlap: the next item's vision runs beside an item's prefill and decode, so a device
+// holding both sides reserves both; a device with one side, and every plan without overlap, keeps
+// the largest estimate.
+TEST(PlacementSizes, OverlapReservesVisionBesideTheLayersOnADeviceWithBoth) {
+  const Manifest m = size_manifest("InternVL2-Llama3-76B");
+  PlanCapacity cap;
+  cap.max_sequence = 1000;
+  cap.max_tiles = 7;
+  const int64_t vision = 7LL * 1025 * 3200 * 2 * 10 + 7LL * 25 * 1025 * 1025 * 2;
+  const int64_t layers = 1000LL * (4 * 8192 + 2 * 28672) * 2;
+  const int64_t head = 32LL * 128265 * 4;
+  PlacementConfig c = config(PlacementStrategy::kExplicit, 2);
+  c.map.insert_or_assign("vision_model", cuda(0));
+  c.map.insert_or_assign("mlp1", cuda(0));
+  c.map.insert_or_assign("language_model.model", cuda(0));
+  c.map.insert_or_assign("language_model.lm_head", cuda(1));
+  const PlacementPlan plain = PlacementPlan::make(m, c, cap);
+  EXPECT_EQ(budget_of(plain, cuda(0)).activations, std::max(vision, layers));
+  cap.overlap = true;
+  const PlacementPlan overlap = PlacementPlan::make(m, c, cap);
+  EXPECT_EQ(budget_of(overlap, cuda(0)).activations, vision + layers);
+  EXPECT_EQ(budget_of(overlap, cuda(1)).activations, head);  // no vision there
+  EXPECT_NE(overlap.table().find(", overlap"), std::string::npos) << overlap.table();
+  EXPECT_EQ(plain.table().find("overlap"), std::string::npos) << plain.table();
+  EXPECT_TRUE(overlap.to_json()["capacity"]["overlap"].get<bool>());
+  EXPECT_FALSE(plain.to_json()["capacity"].contains("overlap"));
+
+  // The vision side alone on its device: nothing runs beside it there.
+  c.map.insert_or_assign("language_model.model", cuda(1));
+  EXPECT_EQ(budget_of(PlacementPlan::make(m, c, cap), cuda(0)).activations, vision);
+  EXPECT_EQ(budget_of(PlacementPlan::make(m, c, cap), cuda(1)).activations, std::max(layers, head));
+}
+
 // ---- batch size -------------------------------------------------------------------------------
 
 // The KV cache is per item: N items hold N times one item's, on every device; the weights and the

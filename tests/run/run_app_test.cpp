@@ -518,6 +518,25 @@ TEST_F(PlanOnly, BatchSizeIsPrintedWithTheKvCacheOfThatManyItems) {
       << big.out;
 }
 
+// --overlap: the next item's vision runs beside an item's layers, so the device holding both
+// (balanced-1x80: all of InternVL2-8B on cuda:0) reserves both; weights and KV cache stay.
+TEST_F(PlanOnly, OverlapReservesTheVisionActivationsBesideTheLayers) {
+  const std::string args =
+      "--model-dir " + sizes() + "/InternVL2-8B --placement balanced-1x80 --plan-only";
+  const Result plain = run(args), overlap = run(args + " --overlap");
+  ASSERT_EQ(plain.rc, 0) << plain.err;
+  ASSERT_EQ(overlap.rc, 0) << overlap.err;
+  EXPECT_EQ(plain.out.find("overlap"), std::string::npos) << plain.out;
+  EXPECT_NE(overlap.out.find(" tiles, overlap"), std::string::npos) << overlap.out;
+  EXPECT_NE(overlap.out.find("note: overlap: "), std::string::npos) << overlap.out;
+  const auto p = cuda0_row(plain.out), o = cuda0_row(overlap.out);
+  ASSERT_EQ(p.size(), 8u) << plain.out;
+  ASSERT_EQ(o.size(), 8u) << overlap.out;
+  EXPECT_EQ(o[2], p[2]);                        // weights
+  EXPECT_EQ(o[3], p[3]);                        // KV cache
+  EXPECT_GT(std::stod(o[4]), std::stod(p[4]));  // activations: vision + layers > the larger
+}
+
 TEST_F(PlanOnly, BatchSizeOutOfRangeExitsTwoNamingTheOption) {
   for (const std::string bad : {"0", "33", "many"}) {
     const Result r =

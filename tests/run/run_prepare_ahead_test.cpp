@@ -1,5 +1,6 @@
 // `run --prepare-threads N` (issue 13): the items' CPU stages run ahead of the device on a pool,
-// and every result file, the records and their order are the same as with the pool off (0).
+// and every result file, the records and their order are the same as with the pool off (0); and
+// so they are with `--overlap` (the next item's device work queued ahead; nothing on the CPU).
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -129,6 +130,20 @@ TEST_F(RunPrepareAhead, AResumedRunWithThePoolGivesTheFilesOfAFullRunWithout) {
   ASSERT_EQ(rest.rc, 0) << rest.err;
   EXPECT_NE(rest.out.find("(5 answered now, 3 resumed"), std::string::npos) << rest.out;
   expect_same_files("full_off", "resumed");
+}
+
+// `run --overlap` on the CPU: prepare_ahead has nothing to queue there (the vision side is not on
+// CUDA), and nothing changes but run.json's config.
+TEST_F(RunPrepareAhead, OverlapOnTheCpuChangesNoResultFile) {
+  Result off = run("overlap_off", "");
+  ASSERT_EQ(off.rc, 0) << off.err;
+  Result on = run("overlap_on", "--overlap");
+  ASSERT_EQ(on.rc, 0) << on.err;
+  expect_same_files("overlap_off", "overlap_on");
+  EXPECT_TRUE(
+      json::parse(slurp(folder("overlap_on") / "run.json"))["config"]["overlap"].get<bool>());
+  EXPECT_FALSE(
+      json::parse(slurp(folder("overlap_off") / "run.json"))["config"]["overlap"].get<bool>());
 }
 
 TEST_F(RunPrepareAhead, ANegativeThreadCountIsRefused) {

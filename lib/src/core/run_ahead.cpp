@@ -87,6 +87,12 @@ size_t RunAheadScheduler::wait_next() {
   return slot;
 }
 
+bool RunAheadScheduler::next_ready() {
+  if (workers_ == 0) return next_take_ < count_;
+  std::lock_guard<std::mutex> lock(mutex_);
+  return next_take_ < count_ && ready_[next_take_ % slots_] != 0;
+}
+
 void RunAheadScheduler::release() {
   if (workers_ == 0) return;
   {

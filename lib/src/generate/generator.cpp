@@ -31,10 +31,49 @@ int64_t Generator::in_flight() const {
   return std::count_if(slots_.begin(), slots_.end(), [](const auto& s) { return s.has_value(); });
 }
 
+void Generator::check_start(int64_t input_tokens, const GenerationOptions& options) const {
+  options.validate();
+  check_internal(has_free_slot(), "Generator::start without a free slot");
+  check_user(input_tokens + options.max_new_tokens <= capacity(),
+             "prompt of " + std::to_string(input_tokens) + " tokens + max_new_tokens " +
+                 std::to_string(options.max_new_tokens) + " exceeds the KV-cache capacity " +
+                 std::to_string(capacity()));
+}
+
+EncodedImages Generator::encode_images(const torch::Tensor& pixel_values) const {
+  EncodedImages out;
+  if (!pixel_values.defined() || pixel_values.size(0) == 0) return out;
+  c10::InferenceMode inference;
+  const LoadedModel& model = forward_.model();
+  RECORD_USER_SCOPE(kStageScopeVision);
+  out.vision_start = StageMark::on(model.vision().device);
+  out.embeds = forward_.encode_images(pixel_values);
+  out.vision_end =
+      StageMark::on(model.projector().device, model.projector().device != model.vision().device);
+  out.ready = StageMark::on(model.embedding().device);
+  return out;
+}
+
 void Generator::start(uint64_t tag, const torch::Tensor& input_ids,
                       const torch::Tensor& pixel_values, const GenerationOptions& options) {
-  options.validate();
+  check_start(input_ids.size(1), options);
   c10::InferenceMode guard;
+  // The ids go to the device before vision is queued, without waiting for it: from vision to the
+  // first token's stop check nothing synchronises with the host.
+  const ModelForward::PromptTokens prompt = forward_.stage_prompt(input_ids);
+  prefill(tag, prompt, encode_images(pixel_values), options);
+}
+
+void Generator::start(uint64_t tag, const torch::Tensor& input_ids, const EncodedImages& images,
+                      const GenerationOptions& options) {
+  check_start(input_ids.size(1), options);
+  c10::InferenceMode guard;
+  const ModelForward::PromptTokens prompt = forward_.stage_prompt(input_ids);
+  prefill(tag, prompt, images, options);
+}
+
+void Generator::prefill(uint64_t tag, const ModelForward::PromptTokens& prompt,
+                        const EncodedImages& images, const GenerationOptions& options) {
   auto free = std::find_if(slots_.begin(), slots_.end(), [](const auto& s) { return !s; });
   check_internal(free != slots_.end(), "Generator::start without a free slot");
   const int64_t slot = free - slots_.begin();
@@ -42,34 +81,25 @@ void Generator::start(uint64_t tag, const torch::Tensor& input_ids,
   Sequence seq;
   seq.tag = tag;
   seq.options = options;
-  seq.result.input_tokens = input_ids.size(1);
-  check_user(seq.result.input_tokens + options.max_new_tokens <= capacity(),
-             "prompt of " + std::to_string(seq.result.input_tokens) + " tokens + max_new_tokens " +
-                 std::to_string(options.max_new_tokens) + " exceeds the KV-cache capacity " +
-                 std::to_string(capacity()));
+  seq.result.input_tokens = prompt.ids.size(1);
+  seq.vision_start = images.vision_start;
+  seq.vision_end = images.vision_end;
+  // The embeddings may come from other streams (encoded ahead): this device's stream waits for
+  // them on the device, and the allocator keeps their memory until this stream is done with it.
+  if (images.ready) images.ready->block_current_stream();
+  if (images.embeds.defined()) record_use_on_current_stream(images.embeds);
 
   // Stage times: CUDA events where a stage starts and ends on one device, so that nothing waits
   // for the GPU before the first stop check (see stage_clock.h).
   const c10::Device embed_device = model.embedding().device;
   const c10::Device head_device = model.head().device;
-  // The ids go to the device before vision is queued, without waiting for it: from vision to the
-  // first token's stop check nothing synchronises with the host.
-  const ModelForward::PromptTokens prompt = forward_.stage_prompt(input_ids);
-  torch::Tensor image_embeds;
-  if (pixel_values.defined() && pixel_values.size(0) > 0) {
-    RECORD_USER_SCOPE(kStageScopeVision);
-    seq.vision_start = StageMark::on(model.vision().device);
-    image_embeds = forward_.encode_images(pixel_values);
-    seq.vision_end =
-        StageMark::on(model.projector().device, model.projector().device != model.vision().device);
-  }
   // The prefill runs alone, at the prompt's own length, into this sequence's row of the cache.
   torch::Tensor logits;
   int64_t id = 0;
   {
     RECORD_USER_SCOPE(kStageScopePrefill);
     seq.prefill_start = StageMark::on(embed_device);
-    torch::Tensor hidden = forward_.embed(prompt, image_embeds);
+    torch::Tensor hidden = forward_.embed(prompt, images.embeds);
     hidden = forward_.decode_layers(hidden, cache_, 0, slot);
     logits = forward_.head_logits(hidden);         // [1,1,V]
     const torch::Tensor next = logits.argmax(-1);  // [1,1]: ties to the lowest id

@@ -121,17 +121,20 @@ struct ActivationModel {
   int64_t layers = 0;  // one decoder layer on one item's prefill (also embedding and norm)
   int64_t head = 0;    // float32 logits of a decode step's kDecodeRows rows
 
+  bool overlap = false;  // the next item's vision beside an item's layers (PlanCapacity)
+
   int64_t reserve(const std::set<UnitKind>& kinds) const {
     if (kinds.empty()) return 0;
     if (configured >= 0) return configured;
-    int64_t r = 0;
-    if (kinds.count(UnitKind::kVision) || kinds.count(UnitKind::kProjector))
-      r = std::max(r, vision);
+    const int64_t v =
+        kinds.count(UnitKind::kVision) || kinds.count(UnitKind::kProjector) ? vision : 0;
+    int64_t rest = 0;
     if (kinds.count(UnitKind::kEmbedding) || kinds.count(UnitKind::kDecoderLayer) ||
         kinds.count(UnitKind::kNorm))
-      r = std::max(r, layers);
-    if (kinds.count(UnitKind::kHead)) r = std::max(r, head);
-    return r;
+      rest = std::max(rest, layers);
+    if (kinds.count(UnitKind::kHead)) rest = std::max(rest, head);
+    // With overlap, vision activations of the next item live beside this item's layer or head.
+    return overlap ? v + rest : std::max(v, rest);
   }
 };
 
@@ -139,6 +142,7 @@ ActivationModel activation_model(const Manifest& m, const PlanCapacity& cap, int
   const int64_t d = static_cast<int64_t>(c10::elementSize(m.dtype));
   ActivationModel a;
   a.configured = configured;
+  a.overlap = cap.overlap;
   const int64_t patch = raw_int(m.raw, "vision", "patch_size", 14);
   const int64_t side = m.vision.image_size / std::max<int64_t>(1, patch);
   const int64_t tokens = side * side + 1;  // 1025 for 448 / 14, CLS included
@@ -554,6 +558,11 @@ void note_activations(const Manifest& manifest, const PlacementConfig& config,
                   std::to_string(capacity.max_tiles) + " tiles), decoder layers " +
                   format_gib(act.layers) + ", head " + format_gib(act.head) +
                   "; set activation_reserve to override");
+  if (capacity.overlap)
+    notes.push_back(
+        "overlap: a device with vision units and layer, embedding or head units "
+        "reserves vision plus the larger of the others (the next item's vision runs "
+        "beside an item's prefill and decode)");
   if (manifest.raw.is_object() && manifest.raw.value("attention", "") == "eager") {
     const int64_t dsize = static_cast<int64_t>(c10::elementSize(manifest.dtype));
     notes.push_back("the manifest's attention is eager: prefill attention scores need up to " +
@@ -568,18 +577,21 @@ std::string plan_title(const Manifest& manifest, const PlacementConfig& config,
   return "placement of " + manifest.name + " (" + dtype_name(manifest.dtype) + ") by " +
          strategy_name(config.strategy) + " (" + config.name + "), batch " +
          std::to_string(capacity.batch) + " x " + std::to_string(capacity.max_sequence) +
-         " positions, " + std::to_string(capacity.max_tiles) + " tiles";
+         " positions, " + std::to_string(capacity.max_tiles) + " tiles" +
+         (capacity.overlap ? ", overlap" : "");
 }
 
 json plan_summary(const Manifest& manifest, const PlacementConfig& config,
                   const PlanCapacity& capacity) {
-  return {{"model", manifest.name},
-          {"config", config.name},
-          {"config_file", config.file.string()},
-          {"capacity",
-           {{"batch", capacity.batch},
-            {"max_sequence", capacity.max_sequence},
-            {"max_tiles", capacity.max_tiles}}}};
+  json j = {{"model", manifest.name},
+            {"config", config.name},
+            {"config_file", config.file.string()},
+            {"capacity",
+             {{"batch", capacity.batch},
+              {"max_sequence", capacity.max_sequence},
+              {"max_tiles", capacity.max_tiles}}}};
+  if (capacity.overlap) j["capacity"]["overlap"] = true;  // absent without it: plans unchanged
+  return j;
 }
 
 }  // namespace

@@ -39,4 +39,10 @@ double StageMark::elapsed_ms(const StageMark& from, const StageMark& to) {
   return std::chrono::duration<double, std::milli>(to.host_ - from.host_).count();
 }
 
+void StageMark::block_current_stream() const {
+#ifdef VLM_WITH_CUDA
+  if (event_) event_->event.block(c10::cuda::getCurrentCUDAStream(device_.index()));
+#endif
+}
+
 }  // namespace vlm

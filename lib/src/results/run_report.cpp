@@ -131,6 +131,7 @@ RunConfigReport config_from_json(const json& j, const std::string& where) {
   c.device = r.opt<std::string>("device");
   c.placement = r.opt<std::string>("placement");
   c.max_new_tokens = r.nullable<int64_t>("max_new_tokens");
+  c.overlap = r.opt<bool>("overlap");
   if (const json* s = r.raw("shard")) c.shard = shard_config_from_json(*s, r.path("shard"));
   c.other = r.rest();
   return c;
@@ -321,6 +322,7 @@ json to_json(const RunConfigReport& c) {
   put(j, "device", c.device);
   put(j, "placement", c.placement);
   put(j, "max_new_tokens", c.max_new_tokens);
+  put(j, "overlap", c.overlap);
   if (c.shard)
     j["shard"] = {{"rank", c.shard->rank},
                   {"world_size", c.shard->world_size},

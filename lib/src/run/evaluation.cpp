@@ -152,6 +152,7 @@ PlacementPlan plan_for_run(const Manifest& manifest, const ModelConfig& cfg, con
                            PlanCapacity capacity) {
   const BatchSize batch = batch_for_run(cfg, o);
   capacity.batch = batch.items;
+  capacity.overlap = o.overlap;
   return plan_placement(manifest, placement_name(cfg, o), o.device, capacity,
                         o.configs_dir / "placements", o.shard, current_device_inventory(),
                         batch.automatic);
@@ -333,10 +334,17 @@ class ItemLoop {
     std::optional<PreparedItem> prepared;
     std::exception_ptr not_prepared;  // RunAhead::take() threw
     int attempt = 0;
+    bool staged = false;  // given to the answerer's prepare_ahead (--overlap)
   };
   std::string what_of(const Item& item) const {
     return data_name_ + " item " + item.index + " (row " + std::to_string(item.row + 1) + ")";
   }
+  // Takes work k, the next in order, from the run-ahead pool (waits for it).
+  void take(size_t k);
+  // --overlap: gives work k, not started yet, to the answerer's prepare_ahead (once), so that its
+  // device work queues ahead of the blocking call that follows; only when the pool has it ready
+  // (never waits for the CPU) and its host half succeeded. Called before every start() and step().
+  void stage_ahead(size_t k);
   // Starts work k on the model, or finishes it at once when its host half failed.
   void admit(size_t k);
   // An item's answer or error: its record, or (out of memory, first attempt) a second attempt.
@@ -356,6 +364,8 @@ class ItemLoop {
   const int64_t max_new_;
   std::vector<Work> work_;
   std::deque<size_t> retry_;  // works to start again (out of memory once), before new ones
+  RunAhead<PreparedItem>* pool_ = nullptr;  // run()'s
+  size_t taken_ = 0;                        // works taken from the pool so far
 };
 
 void ItemLoop::run(const std::vector<const Item*>& pending) {
@@ -367,7 +377,8 @@ void ItemLoop::run(const std::vector<const Item*>& pending) {
   RunAhead<PreparedItem> pool(pending.size(), {o_.prepare_threads, ahead}, [&](size_t i) {
     return prepare_item(*pending[i], spec_, data_name_, cfg_, answerer_, work_[i].what);
   });
-  size_t next = 0;  // the next work to take from the pool
+  pool_ = &pool;
+  size_t next = 0;  // the next new work to start
   for (;;) {
     const bool stopping = o_.interrupt && o_.interrupt->load() != 0;
     if (stopping && (next < work_.size() || !retry_.empty())) res_.interrupted = true;
@@ -375,14 +386,11 @@ void ItemLoop::run(const std::vector<const Item*>& pending) {
       if (!retry_.empty()) {
         const size_t k = retry_.front();
         retry_.pop_front();
+        stage_ahead(next);
         admit(k);
       } else if (next < work_.size()) {
-        Work& w = work_[next];
-        try {
-          w.prepared = pool.take();
-        } catch (...) {
-          w.not_prepared = std::current_exception();
-        }
+        if (next == taken_) take(next);
+        stage_ahead(next + 1);
         admit(next++);
       } else {
         break;
@@ -392,12 +400,39 @@ void ItemLoop::run(const std::vector<const Item*>& pending) {
       if (stopping || (next == work_.size() && retry_.empty())) break;
       continue;
     }
+    if (!stopping) stage_ahead(next);
     // Wall time of the batched decode steps (shared by the items in flight), for run.json.
     Stopwatch step_watch;
     std::vector<Answerer::Answer> answers = answerer_.step();
     res_.stages[run_stage::kDecode] += step_watch.elapsed_ms();
     for (Answerer::Answer& a : answers) finish(static_cast<size_t>(a.tag), a.output, a.error);
   }
+}
+
+void ItemLoop::take(size_t k) {
+  check_internal(k == taken_, "ItemLoop: works are taken from the pool in order");
+  Work& w = work_[k];
+  try {
+    w.prepared = pool_->take();
+  } catch (...) {
+    w.not_prepared = std::current_exception();
+  }
+  ++taken_;
+}
+
+void ItemLoop::stage_ahead(size_t k) {
+  if (!o_.overlap || k >= work_.size()) return;
+  if (k == taken_) {
+    if (!pool_->next_ready()) return;  // its CPU half is still being made: not worth a wait
+    take(k);
+  }
+  Work& w = work_[k];
+  if (w.staged || !w.prepared || w.prepared->error) return;
+  w.staged = true;
+  // Wall time spent queueing the next items' device work, for run.json.
+  Stopwatch ahead_watch;
+  answerer_.prepare_ahead(w.prepared->host);
+  res_.stages[run_stage::kAhead] += ahead_watch.elapsed_ms();
 }
 
 void ItemLoop::admit(size_t k) {
@@ -412,6 +447,9 @@ void ItemLoop::admit(size_t k) {
   Stopwatch start_watch;
   std::vector<Answerer::Answer> answers = answerer_.start(k, w.prepared->host, max_new_);
   res_.stages[run_stage::kStart] += start_watch.elapsed_ms();
+  // What prepare_ahead() queued is used (its device memory goes now); a second attempt (out of
+  // memory) starts from the host half again.
+  w.prepared->host.ahead.reset();
   for (Answerer::Answer& a : answers) finish(static_cast<size_t>(a.tag), a.output, a.error);
 }
 
@@ -450,6 +488,7 @@ void ItemLoop::finish(size_t k, const PromptOutput& out, const std::exception_pt
       log::warning(*rec.error + "; releasing cached device memory and trying it again");
       release_cached_device_memory();
       ++w.attempt;
+      if (w.prepared) w.prepared->host.ahead.reset();  // the second attempt queues its own work
       retry_.push_back(k);
       return;
     }
@@ -736,6 +775,7 @@ RunConfigReport config_report(const RunOptions& o) {
   c.device = o.device;
   c.placement = o.placement;
   c.max_new_tokens.emplace(o.max_new_tokens);
+  c.overlap = o.overlap;
   c.shard = ShardConfigReport{o.shard.rank, o.shard.world_size, o.shard.local_rank, o.shard.source};
   return c;
 }

@@ -2,8 +2,15 @@
 
 #include <ATen/record_function.h>
 
+#ifdef VLM_WITH_CUDA
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#endif
+
+#include <algorithm>
 #include <cstdint>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -15,6 +22,16 @@
 #include "vlm/vision/image_decode.h"
 
 namespace vlm {
+
+// What ModelSession::prepare_ahead() queued for a prompt, taken by its start(): the device
+// preprocessing (its marks) and the images encoded by vision and projector, or the error either
+// threw (kept for start() to raise at the point where start() would have met it).
+struct DeviceAhead {
+  std::exception_ptr preprocess_error;  // what the preprocessing threw (nothing else ran then)
+  StageMark preprocess_start, preprocess_end;
+  EncodedImages images;             // on side streams; images.ready marks their end
+  std::exception_ptr encode_error;  // what vision or projector threw
+};
 
 PreprocessOptions preprocess_options_from_json(const nlohmann::json& j) {
   PreprocessOptions o;
@@ -39,7 +56,9 @@ ModelSession::ModelSession(std::shared_ptr<const LoadedModel> model, bool cuda_g
       preprocessor_(preprocess_options_from_json(model_->manifest().preprocess)),
       device_preprocessor_(preprocess_options_from_json(model_->manifest().preprocess)),
       cuda_graphs_(cuda_graphs),
-      batch_(Generator::checked_batch(batch)) {}
+      batch_(Generator::checked_batch(batch)),
+      ahead_on_cuda_(model_->vision().device.is_cuda() && model_->projector().device.is_cuda() &&
+                     model_->embedding().device.is_cuda()) {}
 
 void ModelSession::reserve(int64_t capacity) {
   if (generator_ && generator_->capacity() >= capacity) return;
@@ -108,26 +127,95 @@ PreparedPrompt ModelSession::prepare_host(const Prompt& prompt, int max_tiles,
   });
 }
 
+std::pair<StageMark, StageMark> ModelSession::queue_preprocess(PreparedPrompt& p) const {
+  const c10::Device vision_device = model_->vision().device;
+  // The resize and normalisation run on the GPU, as tensor ops, straight into the model dtype.
+  const StageMark start = StageMark::on(vision_device);
+  std::vector<torch::Tensor> pixels;
+  for (size_t k = 0; k < p.images.size(); ++k) {
+    PreprocessedImage pre = device_preprocessor_.preprocess(p.images[k], p.max_tiles, vision_device,
+                                                            model_->manifest().dtype);
+    check_internal(k < p.tiles_per_image.size() && pre.num_tiles == p.tiles_per_image[k],
+                   "device preprocessing made " + std::to_string(pre.num_tiles) +
+                       " tiles of an image the host counted otherwise");
+    pixels.push_back(pre.pixel_values);
+  }
+  if (!pixels.empty()) p.pixel_values = torch::cat(pixels, 0);
+  p.images.clear();
+  return {start, StageMark::on(vision_device)};
+}
+
 void ModelSession::prepare_device(PreparedPrompt& p) const {
   const c10::Device vision_device = model_->vision().device;
   if (!vision_device.is_cuda()) return;
   with_device_errors("preprocessing", vision_device, [&] {
-    // The resize and normalisation run on the GPU, as tensor ops, straight into the model dtype.
     RECORD_USER_SCOPE(kStageScopePreprocess);
-    const StageMark pre_start = StageMark::on(vision_device);
-    std::vector<torch::Tensor> pixels;
-    for (size_t k = 0; k < p.images.size(); ++k) {
-      PreprocessedImage pre = device_preprocessor_.preprocess(
-          p.images[k], p.max_tiles, vision_device, model_->manifest().dtype);
-      check_internal(k < p.tiles_per_image.size() && pre.num_tiles == p.tiles_per_image[k],
-                     "device preprocessing made " + std::to_string(pre.num_tiles) +
-                         " tiles of an image the host counted otherwise");
-      pixels.push_back(pre.pixel_values);
-    }
-    if (!pixels.empty()) p.pixel_values = torch::cat(pixels, 0);
+    const auto [start, end] = queue_preprocess(p);
     // Its time is the GPU time (events; waits for it here, before any decoding).
-    p.times["preprocess"] = StageMark::elapsed_ms(pre_start, StageMark::on(vision_device));
-    p.images.clear();
+    p.times["preprocess"] = StageMark::elapsed_ms(start, end);
+  });
+}
+
+void ModelSession::prepare_ahead(PreparedPrompt& p) {
+  if (!ahead_on_cuda_ || p.ahead || p.images.empty() || !generator_) return;
+  auto ahead = std::make_shared<DeviceAhead>();
+#ifdef VLM_WITH_CUDA
+  if (ahead_streams_.empty()) {
+    for (const c10::Device d :
+         {model_->vision().device, model_->projector().device, model_->embedding().device}) {
+      const bool seen = std::any_of(ahead_streams_.begin(), ahead_streams_.end(),
+                                    [&](const c10::Stream& s) { return s.device() == d; });
+      // High priority: never the low-priority pool stream a decode step captures on.
+      if (!seen)
+        ahead_streams_.push_back(c10::cuda::getStreamFromPool(/*isHighPriority=*/true, d.index()));
+    }
+  }
+  std::vector<c10::cuda::CUDAStream> streams;
+  for (const c10::Stream& s : ahead_streams_) streams.emplace_back(s);
+  const c10::cuda::CUDAMultiStreamGuard on_side_streams(streams);
+#endif
+  // A copy of what the preprocessing reads: `p` keeps its images for a start() without `ahead`
+  // (an out-of-memory retry drops it).
+  PreparedPrompt q;
+  q.images = p.images;
+  q.max_tiles = p.max_tiles;
+  q.tiles_per_image = p.tiles_per_image;
+  try {
+    with_device_errors("preprocessing", model_->vision().device, [&] {
+      RECORD_USER_SCOPE(kStageScopePreprocess);
+      std::tie(ahead->preprocess_start, ahead->preprocess_end) = queue_preprocess(q);
+    });
+  } catch (...) {
+    ahead->preprocess_error = std::current_exception();
+  }
+  if (!ahead->preprocess_error) {
+    try {
+      with_device_errors("generation", model_->embedding().device,
+                         [&] { ahead->images = generator_->encode_images(q.pixel_values); });
+    } catch (...) {
+      ahead->encode_error = std::current_exception();
+    }
+  }
+  p.ahead = std::move(ahead);
+}
+
+void ModelSession::finish_device_half(PreparedPrompt& p) const {
+  if (!p.ahead) return prepare_device(p);
+  const DeviceAhead& ahead = *p.ahead;
+  if (ahead.preprocess_error) std::rethrow_exception(ahead.preprocess_error);
+  with_device_errors("preprocessing", model_->vision().device, [&] {
+    p.times["preprocess"] = StageMark::elapsed_ms(ahead.preprocess_start, ahead.preprocess_end);
+  });
+}
+
+void ModelSession::start_generator(uint64_t tag, const PreparedPrompt& p, int64_t max_new_tokens) {
+  torch::Tensor ids = torch::tensor(p.input_ids, torch::kInt64).unsqueeze(0);
+  const GenerationOptions options = generation_options(max_new_tokens);
+  with_device_errors("generation", model_->embedding().device, [&] {
+    if (!p.ahead) return generator_->start(tag, ids, p.pixel_values, options);
+    generator_->check_start(ids.size(1), options);
+    if (p.ahead->encode_error) std::rethrow_exception(p.ahead->encode_error);
+    generator_->start(tag, ids, p.ahead->images, options);
   });
 }
 
@@ -196,15 +284,12 @@ std::vector<ModelSession::Answer> ModelSession::start(uint64_t tag, const Prepar
   f.host_ms = prepared.host_ms;
   try {
     PreparedPrompt p = prepared;  // shares the images and tensors; the caller's stays as it was
-    prepare_device(p);
+    finish_device_half(p);
     f.output.query = std::move(p.query);
     f.output.tiles_per_image = p.tiles_per_image;
     f.output.input_ids = p.input_ids;
     f.output.times = p.times;
-    torch::Tensor ids = torch::tensor(p.input_ids, torch::kInt64).unsqueeze(0);
-    with_device_errors("generation", model_->embedding().device, [&] {
-      generator_->start(tag, ids, p.pixel_values, generation_options(max_new_tokens));
-    });
+    start_generator(tag, p, max_new_tokens);
   } catch (const Error& e) {
     if (e.kind() != ErrorKind::kInternal) return {failed(tag)};
     flight_.erase(tag);

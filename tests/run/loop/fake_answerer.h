@@ -9,6 +9,10 @@
 //   "fail:prepare"   prepare_host() throws a UserError (on the run-ahead pool's thread)
 //   "fail:start"     start() returns the prompt's UserError
 //   "fail:step"      its last step() returns the prompt's UserError
+//   "fail:oom"       its first start() returns an out-of-memory DeviceError (the loop tries once
+//                    more), a later start() answers
+// prepare_ahead() marks the prompt (prepared.ahead set to a token it never reads); the answers do
+// not depend on it. Every call is logged in order (FakeLog::calls) for the tests of --overlap.
 // The stop reason is "stop_id" (or "max_new_tokens" when capped); times are fixed, so that records
 // are the same whatever the batch.
 #pragma once
@@ -19,7 +23,9 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "vlm/core/error.h"
@@ -27,8 +33,16 @@
 
 namespace vlm::testing {
 
+// One call of the loop to a FakeAnswerer.
+struct FakeCall {
+  std::string kind;    // "ahead" (prepare_ahead), "start" or "step"
+  std::string query;   // the prompt text (ahead, start); empty for a step
+  bool ahead = false;  // start(): its prepared prompt came with prepare_ahead's mark
+};
+
 // What a FakeAnswerer saw, shared with the test (the run owns the answerer).
 struct FakeLog {
+  std::vector<FakeCall> calls;       // prepare_ahead(), start() and step(), in order
   std::atomic<int> prepared{0};      // prepare_host() calls
   int loads = 0;                     // answerers made (FakeProvider::answerer())
   std::vector<std::string> started;  // the prompt text of each start(), in order
@@ -57,9 +71,19 @@ class FakeAnswerer final : public Answerer {
   int64_t in_flight() const override { return static_cast<int64_t>(flight_.size()); }
   void set_min_new_tokens(int64_t n) override { log_->min_new_tokens = n; }
 
+  void prepare_ahead(PreparedPrompt& prepared) override {
+    check_internal(!prepared.ahead, "fake: prepare_ahead() twice on one prepared prompt");
+    log_->calls.push_back({"ahead", prepared.query, false});
+    // A non-null token of the opaque type (never dereferenced): an aliasing shared_ptr.
+    auto owner = std::make_shared<int>(0);
+    prepared.ahead =
+        std::shared_ptr<DeviceAhead>(owner, reinterpret_cast<DeviceAhead*>(owner.get()));
+  }
+
   std::vector<Answer> start(uint64_t tag, const PreparedPrompt& prepared,
                             int64_t max_new_tokens) override {
     check_internal(has_free_slot() && flight_.count(tag) == 0, "fake: start() without a slot");
+    log_->calls.push_back({"start", prepared.query, prepared.ahead != nullptr});
     log_->started.push_back(prepared.query);
     InFlight f;
     f.out.query = prepared.query;
@@ -72,6 +96,10 @@ class FakeAnswerer final : public Answerer {
     f.out.prediction = word_after(prepared.query, "say:", "A");
     f.out.output_ids.push_back(1000);
     if (has(prepared.query, "fail:start")) return {failed(tag, f)};
+    if (has(prepared.query, "fail:oom") && out_of_memory_once_.insert(prepared.query).second)
+      return {failed(tag, f,
+                     std::make_exception_ptr(DeviceError("fake: out of memory", "fake:0",
+                                                         /*out_of_memory=*/true)))};
     flight_[tag] = f;
     log_->max_in_flight = std::max(log_->max_in_flight, in_flight());
     return collect();
@@ -79,6 +107,7 @@ class FakeAnswerer final : public Answerer {
 
   std::vector<Answer> step() override {
     ++log_->steps;
+    log_->calls.push_back({"step", "", false});
     for (auto& [tag, f] : flight_)
       f.out.output_ids.push_back(1000 + static_cast<int64_t>(f.out.output_ids.size()));
     return collect();
@@ -104,12 +133,14 @@ class FakeAnswerer final : public Answerer {
     const std::string w = word_after(text, key, "");
     return w.empty() ? fallback : std::stoll(w);
   }
-  Answer failed(uint64_t tag, const InFlight& f) const {
+  Answer failed(uint64_t tag, const InFlight& f,
+                std::exception_ptr error =
+                    std::make_exception_ptr(UserError("fake: failed on purpose"))) const {
     PromptOutput partial = f.out;
     partial.output_ids.clear();
     partial.prediction.clear();
     partial.times["total"] = 2;
-    return {tag, partial, std::make_exception_ptr(UserError("fake: failed on purpose"))};
+    return {tag, partial, std::move(error)};
   }
   // The answers whose tokens are all out, in tag order.
   std::vector<Answer> collect() {
@@ -135,6 +166,7 @@ class FakeAnswerer final : public Answerer {
   int64_t batch_;
   std::shared_ptr<FakeLog> log_;
   std::map<uint64_t, InFlight> flight_;
+  std::set<std::string> out_of_memory_once_;  // "fail:oom" prompts that failed their first start
 };
 
 // The run's provider of FakeAnswerers: `config` names the model (its name is the run name) and its

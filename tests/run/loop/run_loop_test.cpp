@@ -4,16 +4,19 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "common/run_files.h"
 #include "run/loop/fake_answerer.h"
 #include "vlm/results/run_journal.h"
 #include "vlm/run/evaluation.h"
@@ -22,6 +25,7 @@ namespace vlm {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::FakeCall;
 using testing::FakeLog;
 using testing::FakeProvider;
 
@@ -318,6 +322,76 @@ TEST_F(RunLoopTest, TheCrashPointsComeInOrder) {
   EXPECT_EQ(points, (std::vector<std::string>{"after_record_1", "after_record_2", "after_record_3",
                                               "after_predictions_xlsx", "after_scoring"}));
   EXPECT_EQ(log_->min_new_tokens, 0);
+}
+
+// The item of a fake prompt ("Question N say:X ...").
+size_t item_of(const std::string& query) {
+  return std::stoul(query.substr(query.find("Question ") + 9));
+}
+
+// --overlap's contract on the calls of a run of `items` items whose pool is always ready
+// (--prepare-threads 0): before every start() and step(), the next item not started yet has been
+// given to prepare_ahead() when its host half succeeded; no item is given twice, none whose host
+// half failed (`host_failed`), and the first item never (nothing runs before it). An item's first
+// start() comes with prepare_ahead's mark, a second one (after out of memory) without.
+void expect_staged_ahead(const std::vector<FakeCall>& calls, size_t items,
+                         const std::set<size_t>& host_failed, const std::string& what) {
+  std::set<size_t> staged, started;
+  size_t next = 0;  // the item after the last one started
+  for (size_t n = 0; n < calls.size(); ++n) {
+    const FakeCall& c = calls[n];
+    if (c.kind == "ahead") {
+      const size_t i = item_of(c.query);
+      EXPECT_TRUE(staged.insert(i).second) << what << ": item " << i << " given twice";
+      EXPECT_EQ(host_failed.count(i), 0u) << what << ": item " << i << " has no host half";
+      continue;
+    }
+    if (c.kind == "start") {
+      const size_t i = item_of(c.query);
+      const bool first = started.insert(i).second;
+      EXPECT_EQ(c.ahead, first && i > 0) << what << ": start of item " << i;
+      if (first) next = std::max(next, i + 1);
+    }
+    if (next < items && host_failed.count(next) == 0) {
+      EXPECT_EQ(staged.count(next), 1u) << what << ": call " << n << " (" << c.kind << " "
+                                        << c.query << ") before item " << next << " was staged";
+    }
+  }
+  EXPECT_EQ(staged.size(), items - 1 - host_failed.size()) << what;
+}
+
+TEST_F(RunLoopTest, OverlapStagesTheNextItemBeforeEveryCallAndChangesNoFile) {
+  // Item 4's host half fails, 6 runs out of memory once (tried again), 9 fails at its start.
+  write_dataset(questions(12, {{4, "fail:prepare"}, {6, "fail:oom"}, {9, "fail:start"}}));
+  for (const int64_t batch : {1, 3}) {
+    const std::string b = std::to_string(batch);
+    const EvaluationSummary off = run(options("off" + b), batch);
+    ASSERT_TRUE(off.failures.empty());
+    for (const auto& c : log_->calls) EXPECT_NE(c.kind, "ahead") << "without --overlap";
+    EXPECT_EQ(std::count_if(log_->started.begin(), log_->started.end(),
+                            [](const std::string& q) { return q.find("fail:oom") != q.npos; }),
+              2)
+        << "the premise: item 6 starts twice";
+
+    for (const int threads : {0, 2}) {
+      const std::string work = "on" + b + "_" + std::to_string(threads);
+      RunOptions o = options(work);
+      o.overlap = true;
+      o.prepare_threads = threads;
+      const EvaluationSummary on = run(o, batch);
+      ASSERT_TRUE(on.failures.empty());
+      ASSERT_EQ(on.pairs.size(), 1u);
+      EXPECT_EQ(on.pairs[0].errors, 2u);
+      const std::string what = "batch " + b + ", " + std::to_string(threads) + " threads";
+      if (threads == 0) expect_staged_ahead(log_->calls, 12, {4}, what);
+      EXPECT_EQ(result_files(folder(work)), result_files(folder("off" + b))) << what;
+      EXPECT_EQ(testing::records_without_times(folder(work) / "Fake_Fake_records.jsonl"),
+                testing::records_without_times(folder("off" + b) / "Fake_Fake_records.jsonl"))
+          << what;
+      EXPECT_TRUE(read_run_json(folder(work))["config"]["overlap"].get<bool>());
+    }
+    EXPECT_FALSE(read_run_json(folder("off" + b))["config"]["overlap"].get<bool>());
+  }
 }
 
 }  // namespace

@@ -40,6 +40,10 @@ class RunAheadScheduler {
   // exception rethrown here. InternalError past the last item.
   size_t wait_next();
   void release();
+  // Whether wait_next() would return the next item without waiting for a worker: it is computed
+  // (or its produce threw), or there are no workers (wait_next() computes it on the caller's
+  // thread). False past the last item. Never blocks on a computation.
+  bool next_ready();
 
  private:
   void work();
@@ -85,6 +89,9 @@ class RunAhead {
     scheduler_.release();
     return value;
   }
+  // Whether take() would return at once: the next item is computed (or failed) or, with no
+  // workers, take() computes it on this thread. False past the last item.
+  bool next_ready() { return scheduler_.next_ready(); }
 
  private:
   std::vector<std::optional<T>> values_;  // per slot; before scheduler_, whose threads write it

@@ -35,6 +35,15 @@ struct GenerationResult {
   std::vector<torch::Tensor> logits;  // [V] float32 CPU per step, when options.keep_logits
 };
 
+// A prompt's images as the prefill takes them (Generator::encode_images).
+struct EncodedImages {
+  // [N*256, H] in the model dtype on the embedding unit's device; undefined without images.
+  torch::Tensor embeds;
+  // Around vision + projector (the sequence's "vision" time), and on the embedding unit's device
+  // once `embeds` is complete there; all unset without images.
+  std::optional<StageMark> vision_start, vision_end, ready;
+};
+
 class Generator {
  public:
   // Prompts plus generated tokens up to `capacity` positions, for up to `batch` sequences at once
@@ -64,6 +73,24 @@ class Generator {
   // prompt over capacity, a device error); it then holds no slot.
   void start(uint64_t tag, const torch::Tensor& input_ids, const torch::Tensor& pixel_values,
              const GenerationOptions& options);
+  // start() in two pieces, so that the images can be encoded ahead (on other streams) while other
+  // sequences run: encode_images(), then start() with its result. The ids are the same as start()
+  // with the pixels.
+  //
+  // pixel_values [N,3,S,S] (any device; undefined or N = 0: no image) through vision and
+  // projector, queued on the devices' current streams (nothing waits for them), with the marks
+  // around them. Any thread's current streams may be set (CUDAStreamGuard) for the work to queue
+  // there; the result may be used by start() on other streams.
+  EncodedImages encode_images(const torch::Tensor& pixel_values) const;
+  // start() on images encode_images() made: the embedding device's current stream waits for
+  // `images.ready` (no host wait) and `images.embeds` is marked as used there (device_handoff.h's
+  // record_use_on_current_stream). The same checks as start() come first (check_start).
+  void start(uint64_t tag, const torch::Tensor& input_ids, const EncodedImages& images,
+             const GenerationOptions& options);
+  // What start() checks before any device work: the options valid, a free slot, and the prompt of
+  // `input_tokens` plus options.max_new_tokens within capacity(). UserError (InternalError for the
+  // slot) as start() throws them.
+  void check_start(int64_t input_tokens, const GenerationOptions& options) const;
   // One decode step of every sequence in flight. When it throws (a device error), every sequence
   // that was in flight is dropped and its tag is in dropped().
   void step();
@@ -104,6 +131,9 @@ class Generator {
   // Takes the token a step (or the prefill) gave slot `slot`: records it, and either finishes the
   // sequence (its slot becomes free) or leaves it in flight for the next step.
   void accept(int64_t slot, int64_t id, const torch::Tensor& logits_row);
+  // The prefill of a checked sequence (check_start) into a free slot, its first token accepted.
+  void prefill(uint64_t tag, const ModelForward::PromptTokens& prompt, const EncodedImages& images,
+               const GenerationOptions& options);
 
   ModelForward forward_;
   KvCache cache_;

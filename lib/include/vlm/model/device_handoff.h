@@ -19,4 +19,10 @@ torch::Tensor hand_off(const torch::Tensor& t, c10::Device device);
 // travel this way.
 torch::Tensor upload(const torch::Tensor& host, c10::Device device);
 
+// Tells the CUDA caching allocator that `t` is used on the current stream of its device, so that
+// its memory is not handed out again (to the stream that allocated it) before the work queued
+// here so far is done. For a tensor made on another stream (encoded ahead) and read on this one.
+// Nothing for a tensor that is not on a CUDA device, or without CUDA.
+void record_use_on_current_stream(const torch::Tensor& t);
+
 }  // namespace vlm

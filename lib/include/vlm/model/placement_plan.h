@@ -22,6 +22,7 @@ struct PlanCapacity {
   int64_t batch = 1;            // items in flight (--batch-size), each with its own KV cache
   int64_t max_sequence = 4096;  // positions per item: image tokens + prompt + new tokens
   int64_t max_tiles = 13;       // tiles the vision model sees at once (activation estimate)
+  bool overlap = false;  // the next item's vision runs beside an item's layers (run --overlap)
 };
 
 // One device's share of a plan.
@@ -64,6 +65,9 @@ class PlacementPlan {
   //   head: R * vocab * 4 (float32 logits)
   // Activations do not grow with the batch: each item's prefill runs alone (one sequence of up to
   // max_sequence positions), and every decode step runs R rows of one token whatever the batch.
+  // With capacity.overlap the next item's vision may run while an item's prefill or decode step
+  // does: a device holding vision/projector units and embedding/layer/norm/head units reserves
+  // the vision estimate plus the largest of the others (noted in the plan).
   // The layer estimate assumes fused (SDPA) attention; eager attention needs up to
   // heads * max_sequence^2 * (D + 4) more in prefill (noted in the plan). CUDA context and
   // allocator slack are not counted: max_memory should leave room for them.

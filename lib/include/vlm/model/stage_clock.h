@@ -25,6 +25,11 @@ class StageMark {
   // Milliseconds from `from` to `to`. Waits for `to`'s event when it is a CUDA mark.
   static double elapsed_ms(const StageMark& from, const StageMark& to);
 
+  // Makes the current CUDA stream of the mark's device wait (on the device, not the host) for the
+  // work queued before the mark, e.g. on another stream. Nothing for a CPU mark (taken after its
+  // work is done).
+  void block_current_stream() const;
+
   c10::Device device() const { return device_; }
 
  private:

@@ -24,6 +24,7 @@ namespace run_stage {
 inline constexpr const char* kLoad = "load";          // model load (the shard that loaded it)
 inline constexpr const char* kStart = "start";        // items' starts: preprocess, vision, prefill
 inline constexpr const char* kDecode = "decode";      // batched decode steps
+inline constexpr const char* kAhead = "ahead";        // --overlap: next items' device work queued
 inline constexpr const char* kInfer = "infer";        // the shard's item loop, wall time
 inline constexpr const char* kMerge = "merge";        // writing the predictions
 inline constexpr const char* kEvaluate = "evaluate";  // scoring and the score files
@@ -66,6 +67,7 @@ struct RunConfigReport {
   std::optional<std::string> device;                // --device
   std::optional<std::string> placement;             // --placement, "" when none
   std::optional<Nullable<int64_t>> max_new_tokens;  // --max-new-tokens, null when none
+  std::optional<bool> overlap;                      // --overlap
   std::optional<ShardConfigReport> shard;
   nlohmann::json other = nlohmann::json::object();  // keys this version does not know
 };

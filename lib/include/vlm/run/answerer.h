@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <opencv2/core.hpp>
 #include <string>
 #include <vector>
@@ -30,6 +31,10 @@ struct PromptOutput {
                                      //     decode, total
 };
 
+// The device work an answerer queued ahead for a prepared prompt (Answerer::prepare_ahead): opaque
+// outside the answerer that made it (ModelSession's is defined in run/model_session.cpp).
+struct DeviceAhead;
+
 // A prompt made ready for the model: pixels and ids (answer() = prepare + generate + decode).
 // prepare_host() makes it on any thread; prepare_device() finishes it on the generating thread.
 struct PreparedPrompt {
@@ -46,6 +51,9 @@ struct PreparedPrompt {
   int max_tiles = 0;
   StageTimes times;    // ms: image_decode, preprocess, tokenize
   double host_ms = 0;  // ms: prepare_host() from start to end (a part of answer()'s "total")
+  // What prepare_ahead() queued for it, taken by start() instead of doing that work itself; null
+  // when nothing was queued. Drop it to have start() do the work again (an out-of-memory retry).
+  std::shared_ptr<DeviceAhead> ahead;
 };
 
 // The loop's view of a model. start() while has_free_slot(), step() while in_flight() > 0: every
@@ -78,6 +86,13 @@ class Answerer {
                                     int64_t max_new_tokens) = 0;
   // One decode step of every prompt in flight; the answers that finished.
   virtual std::vector<Answer> step() = 0;
+  // Queues the device work of `prepared`, which start() will take later (on a GPU: its image
+  // preprocessing, vision and projector, on side streams), so that it overlaps the work in flight;
+  // sets prepared.ahead. The answers are identical with or without it, errors included: an error
+  // of the queued work is the prompt's, raised by its start(). On the generating thread, between
+  // start()/step() calls; at most once per prepared prompt. Default: nothing (prepared.ahead stays
+  // null).
+  virtual void prepare_ahead(PreparedPrompt& prepared) { (void)prepared; }
 
  protected:
   Answerer() = default;

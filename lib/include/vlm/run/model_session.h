@@ -3,6 +3,8 @@
 // run/answerer.h, which also defines PromptOutput and PreparedPrompt) and `generate`.
 #pragma once
 
+#include <c10/core/Stream.h>
+
 #include <cstdint>
 #include <exception>
 #include <map>
@@ -10,12 +12,14 @@
 #include <opencv2/core.hpp>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "vlm/core/timer.h"
 #include "vlm/data/prompt.h"
 #include "vlm/generate/generator.h"
 #include "vlm/model/loaded_model.h"
+#include "vlm/model/stage_clock.h"
 #include "vlm/run/answerer.h"
 #include "vlm/text/chat_template.h"
 #include "vlm/text/tokenizer.h"
@@ -67,6 +71,13 @@ class ModelSession final : public Answerer {
   // One decode step of every prompt in flight; the answers that finished. A device error in the
   // step fails every prompt that was in flight with it.
   std::vector<Answer> step() override;
+  // When the vision, projector and embedding units are all on CUDA devices and `prepared` has
+  // images: its device preprocessing, vision and projector queued on this session's side streams
+  // (one high-priority pool stream per device involved, taken once), so that they overlap the
+  // prompts in flight; start() then waits for them on the device, not the host. Nothing
+  // otherwise. An error of that work is kept and raised by start() where the work would have
+  // raised it (same error, same `partial`). Needs reserve().
+  void prepare_ahead(PreparedPrompt& prepared) override;
   int64_t batch() const override { return batch_; }
   int64_t in_flight() const override { return static_cast<int64_t>(flight_.size()); }
 
@@ -106,12 +117,26 @@ class ModelSession final : public Answerer {
   std::vector<Answer> collect_finished();
   // Fails the started prompt `tag` with the exception being handled (within a catch block).
   Answer failed(uint64_t tag);
+  // The device half without its time: the held images preprocessed into pixel_values on the
+  // vision device's current stream (nothing waits), images cleared; returns the marks around the
+  // work ("preprocess" is the time between them). Only with a CUDA vision device.
+  std::pair<StageMark, StageMark> queue_preprocess(PreparedPrompt& prepared) const;
+  // start()'s device work before the generator's: prepare_device(), or the preprocessing that
+  // prepare_ahead() queued (its error rethrown, its time read).
+  void finish_device_half(PreparedPrompt& p) const;
+  // start()'s generator call: on the pixels, or on the images prepare_ahead() encoded (the
+  // generator's checks first, then the encoding's error, as start() on the pixels raises them).
+  void start_generator(uint64_t tag, const PreparedPrompt& p, int64_t max_new_tokens);
 
   std::unique_ptr<Generator> generator_;
   bool cuda_graphs_;
   int64_t batch_;
   int64_t min_new_tokens_ = 0;
   std::map<uint64_t, InFlight> flight_;
+  // prepare_ahead(): whether the vision side is all on CUDA, and its side streams (one per CUDA
+  // device of vision, projector and embedding; taken at the first prepare_ahead()).
+  bool ahead_on_cuda_ = false;
+  std::vector<c10::Stream> ahead_streams_;
 };
 
 // The manifest's "preprocess" block as PreprocessOptions; errors name the field.

@@ -82,6 +82,10 @@ struct RunOptions {
   // --batch-size N|auto: items in flight; overrides the model config's batch_size (default 1).
   // What the run uses is its plan's capacity().batch (auto resolved there).
   std::optional<BatchSize> batch_size;
+  // --overlap: the next item's device work (image preprocessing, vision, projector) is queued on
+  // side streams ahead of the item in flight (Answerer::prepare_ahead); the plan reserves room for
+  // it. Results are identical either way.
+  bool overlap = false;
 
   // The dataset a --data / config name runs (the config's "dataset", else the name itself).
   std::string dataset_for(const std::string& name) const;
