@@ -1,11 +1,10 @@
 #include "vlm/report/dataset_outputs.h"
 
 #include <algorithm>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "vlm/core/error.h"
+#include "vlm/results/json_file.h"
 #include "vlm/results/prediction_file.h"
 #include "vlm/results/record_file.h"
 #include "vlm/results/result_table.h"
@@ -120,16 +119,7 @@ void read_scores(const RunFolder& run, const DatasetReport& entry, const PairFil
     out.scores_file = files.acc;
   } else if (fs::exists(acc_json) || fs::exists(score_json)) {
     const fs::path p = fs::exists(acc_json) ? acc_json : score_json;
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    json j;
-    try {
-      j = json::parse(ss.str());
-    } catch (const json::exception& e) {
-      throw UserError(p.string() + ": not valid JSON: " + e.what());
-    }
-    out.scores = score_cells_from_json(j, p.string());
+    out.scores = score_cells_from_json(read_json_file(p), p.string());
     out.scores_file = p;
   } else if (!entry.scores.is_null()) {
     const fs::path run_json = run.folder / "run.json";

@@ -1,13 +1,12 @@
 #include "vlm/results/run_report.h"
 
 #include <cmath>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <utility>
 
 #include "vlm/core/error.h"
 #include "vlm/core/json_int.h"
+#include "vlm/results/json_file.h"
 
 namespace vlm {
 using nlohmann::json;
@@ -555,16 +554,7 @@ RunReport run_report_from_json(const json& j, const std::string& where) {
 }
 
 RunReport load_run_report(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  check_user(static_cast<bool>(in), "cannot read " + file.string());
-  std::stringstream ss;
-  ss << in.rdbuf();
-  json j;
-  try {
-    j = json::parse(ss.str());
-  } catch (const json::exception& e) {
-    throw UserError(file.string() + ": not valid JSON: " + e.what());
-  }
+  const json j = read_json_file(file);
   check_user(j.is_object(), file.string() + ": not a JSON object");
   check_user(j.contains("datasets") && j["datasets"].is_object(),
              file.string() + ": no `datasets` object (a run that finished no dataset?)");
