@@ -9,23 +9,13 @@
 #include <fstream>
 #include <string>
 
+#include "common/scratch_dir.h"
+
 namespace vlm {
 namespace {
 namespace fs = std::filesystem;
 
-class RunJournal : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("vlm_run_journal_" + std::to_string(getpid()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path write(const std::string& name, const std::string& text) {
-    std::ofstream(dir_ / name) << text;
-    return dir_ / name;
-  }
-  fs::path dir_;
-};
+class RunJournal : public testing::ScratchDirTest {};
 
 // A run.json that a resumed run cannot parse is started again from an empty object, with a
 // warning naming the file and the parse error (it used to be replaced silently).

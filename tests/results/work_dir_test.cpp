@@ -9,23 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "common/scratch_dir.h"
+
 namespace vlm {
 namespace {
 namespace fs = std::filesystem;
 
-class WorkDir : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("vlm_work_dir_" + std::to_string(getpid()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path write(const std::string& name, const std::string& text) {
-    std::ofstream(dir_ / name) << text;
-    return dir_ / name;
-  }
-  fs::path dir_;
-};
+class WorkDir : public testing::ScratchDirTest {};
 
 TEST_F(WorkDir, RecordFilesOfEveryShardAndReuseFolders) {
   const fs::path model = dir_ / "M";

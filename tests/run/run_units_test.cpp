@@ -8,6 +8,7 @@
 #include <iterator>
 #include <map>
 
+#include "common/scratch_dir.h"
 #include "common/test_paths.h"
 #include "common/user_error.h"
 #include "vlm/core/progress.h"
@@ -151,19 +152,7 @@ TEST(Progress, LinesCarryCountsRateEtaAndStage) {
   EXPECT_EQ(format_progress("M/D", 3, 3, 1, "merge", 0), "M/D 3/3 items 1.00 it/s ETA 0:00 merge");
 }
 
-class Scratch : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("vlm_run_units_" + std::to_string(getpid()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path write(const std::string& name, const std::string& text) {
-    std::ofstream(dir_ / name) << text;
-    return dir_ / name;
-  }
-  fs::path dir_;
-};
+class Scratch : public testing::ScratchDirTest {};
 
 TEST_F(Scratch, ConfigFileMapsModelsAndDataInFileOrder) {
   RunOptions o;
