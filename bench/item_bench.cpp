@@ -100,7 +100,7 @@ int main(int argc, char** argv) {
   int reps = 10, warmup = 2, max_tiles = 6;
   std::vector<int64_t> new_tokens = {1, 16};
   bool hardware = true, cpu_hardware = false, freeze = true, jit_optimize = false,
-       cuda_graphs = true;
+       cuda_graphs = true, cudnn_attention = false;
   int load_threads = 4;
   app.add_option("--model-dir", model_dir, "exported model directory")->required();
   app.add_option("--device", device_name, "device for every unit");
@@ -117,6 +117,8 @@ int main(int argc, char** argv) {
   app.add_flag("--jit-optimize,!--no-jit-optimize", jit_optimize,
                "run units with the graph executor's optimisations (profiling, fusion; default off, "
                "as in run)");
+  app.add_flag("--cudnn-attention", cudnn_attention,
+               "let LibTorch pick cuDNN's attention kernel (default off, as in run)");
   app.add_flag("!--no-cuda-graphs", cuda_graphs, "run decode steps eagerly (no CUDA graphs)");
   app.add_option("--load-threads", load_threads, "loader threads per device");
   app.add_option("--out", out_path, "JSON file to write")->required();
@@ -154,11 +156,13 @@ int main(int argc, char** argv) {
     out["options"] = {{"freeze", freeze},
                       {"jit_optimize", jit_optimize},
                       {"load_threads", load_threads},
-                      {"cuda_graphs", cuda_graphs}};
+                      {"cuda_graphs", cuda_graphs},
+                      {"cudnn_attention", cudnn_attention}};
     vlm::LoadOptions load_options;
     load_options.threads_per_device = load_threads;
     load_options.freeze = freeze;
     load_options.jit_optimize = jit_optimize;
+    load_options.cudnn_attention = cudnn_attention;
     auto model = vlm::LoadedModel::load(manifest, plan, load_options);
     sync_if_cuda(device);
     const double load_s = load_watch.elapsed_ms() / 1e3;

@@ -11,6 +11,8 @@
 #                files checked against N = 1's with `compare --expect-identical --data BenchMCQ`
 #   mcq_jit      the same with --jit-optimize     (only when `run --help` has that flag)
 #   mcq_nographs the same with --no-cuda-graphs   (only when `run --help` has that flag)
+#   mcq_cudnn    the same with --cudnn-attention  (LibTorch's own attention choice: cuDNN's on
+#                Hopper; only when `run --help` has that flag)
 #   vqa          run --data BenchVQA --max-new-tokens 32          (min_new_tokens 8 in its config),
 #                and at every N of BATCH_SIZES as mcq (labels vqa_nN)
 #   mcq_hf, vqa_hf  the same items by a VLMEvalKit-style transformers loop, one `generate` per
@@ -52,7 +54,7 @@
 # Environment: ITEMS (300; items of each set), VQA_ITEMS (ITEMS), STEADY_ITEMS (100; MCQ items
 # with a steady time, 0: none), VQA_STEADY_ITEMS (30), SCALE (JPEG size factor, 1), REPS
 # (item_bench timed runs, 5), DEVICE (--device for run and item_bench; `tiny` uses cpu), RUNS
-# (which runs; default "mcq mcq_hf mcq_jit mcq_nographs vqa vqa_hf mcq_steady vqa_steady
+# (which runs; default "mcq mcq_hf mcq_jit mcq_nographs mcq_cudnn vqa vqa_hf mcq_steady vqa_steady
 # item_bench"), WORK
 # (/tmp/vlm-dataset-bench; checkpoints and exports are deleted after use), RUN_TIMEOUT (seconds,
 # 0: none; a run past it gets SIGINT, records what it answered and counts as interrupted), PYTHON,
@@ -76,7 +78,7 @@ VQA_STEADY_ITEMS=${VQA_STEADY_ITEMS:-30}
 SCALE=${SCALE:-1}
 REPS=${REPS:-5}
 RUN_TIMEOUT=${RUN_TIMEOUT:-0}
-RUNS=${RUNS:-"mcq mcq_hf mcq_jit mcq_nographs vqa vqa_hf mcq_steady vqa_steady item_bench"}
+RUNS=${RUNS:-"mcq mcq_hf mcq_jit mcq_nographs mcq_cudnn vqa vqa_hf mcq_steady vqa_steady item_bench"}
 BATCH_SIZES=${BATCH_SIZES:-"1 8 16 32"}
 GPU_SAMPLE_MS=${GPU_SAMPLE_MS:-100}
 REUSE=${REUSE:-0}
@@ -275,6 +277,10 @@ PY
   if want mcq_nographs; then
     if has_flag --no-cuda-graphs; then time_run mcq_nographs BenchMCQ 1 --no-cuda-graphs; else
       echo "== $shape: mcq_nographs skipped: $RUN_BIN has no --no-cuda-graphs" >&2; fi
+  fi
+  if want mcq_cudnn; then
+    if has_flag --cudnn-attention; then time_run mcq_cudnn BenchMCQ 1 --cudnn-attention; else
+      echo "== $shape: mcq_cudnn skipped: $RUN_BIN has no --cudnn-attention" >&2; fi
   fi
   want vqa && batch_runs vqa BenchVQA 32
   want vqa_hf && hf_run vqa BenchVQA 32

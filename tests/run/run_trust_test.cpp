@@ -231,17 +231,20 @@ TEST_F(RunTrust, ThreeImageItemPlannedKvCacheIsWhatIsAllocated) {
   std::ofstream(root_ / "LMUData" / "One.tsv", std::ios::binary)
       << "index\tquestion\tA\tB\tanswer\timage\n"
       << "0\tWhich colour?\tred\tblue\tA\t" << png_b64(0, 0, 255) << "\n";
-  Result single = run("--data One --no-cuda-graphs --jit-optimize", "", "single");
+  Result single = run("--data One --no-cuda-graphs --jit-optimize --cudnn-attention", "", "single");
   ASSERT_EQ(single.rc, 0) << single.err;
   const json s = json::parse(slurp(folder("single") / "run.json"));
   EXPECT_GT(dev["kv_cache_bytes"].get<int64_t>(),
             s["placement"]["devices"][0]["kv_cache_bytes"].get<int64_t>());
   // The execution flags reach the run and its record (on the CPU they change no result: decode
-  // graphs exist only on CUDA devices, and the GPU tests hold graphs and eager to the same ids).
+  // graphs exist only on CUDA devices, and the GPU tests hold graphs and eager to the same ids;
+  // cuDNN's attention is a CUDA kernel: tests/gpu/attention_backend_test.cpp shows the switch).
   EXPECT_EQ(j["model"]["cuda_graphs"], true);
   EXPECT_EQ(j["model"]["jit_optimize"], false);
+  EXPECT_EQ(j["model"]["cudnn_attention"], false);
   EXPECT_EQ(s["model"]["cuda_graphs"], false);
   EXPECT_EQ(s["model"]["jit_optimize"], true);
+  EXPECT_EQ(s["model"]["cudnn_attention"], true);
 }
 
 // run.json records the batch size asked for and the one the plan resolved: on the CPU, where no

@@ -1,8 +1,10 @@
 #include "vlm/model/loaded_model.h"
 
+#include <ATen/Context.h>
 #include <caffe2/serialize/read_adapter_interface.h>
 #include <torch/csrc/jit/api/module.h>
 #include <torch/csrc/jit/runtime/graph_executor.h>
+#include <torch/version.h>
 
 #include <algorithm>
 #include <atomic>
@@ -56,6 +58,15 @@ void check_unit_dtype(const torch::jit::Module& module, const UnitSpec& spec,
   for (const auto& b : module.named_buffers(/*recurse=*/true)) check("buffer", b.name, b.value);
 }
 
+// LoadOptions::cudnn_attention: whether scaled_dot_product_attention may pick cuDNN's kernel.
+void set_cudnn_attention(bool on) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3)
+  at::globalContext().setSDPUseCuDNN(on);
+#else
+  (void)on;  // no cuDNN attention in this LibTorch
+#endif
+}
+
 }  // namespace
 
 LoadedModel::LoadedModel(Manifest manifest, PlacementPlan plan)
@@ -65,6 +76,7 @@ std::shared_ptr<const LoadedModel> LoadedModel::load(Manifest manifest, Placemen
                                                      const LoadOptions& options) {
   Stopwatch watch;
   torch::jit::setGraphExecutorOptimize(options.jit_optimize);
+  set_cudnn_attention(options.cudnn_attention);
   check_user(!manifest.config_only,
              (manifest.dir / "manifest.json").string() +
                  " was written with --config-only: it has no weights (plan it with --plan-only)");

@@ -41,6 +41,15 @@ struct LoadOptions {
   // issue 19 measured an 8B run at 467 ms an item against 83 ms steady. Decode steps on a GPU are
   // replayed CUDA graphs either way, where the executor's per-op cost is gone. `--jit-optimize`.
   bool jit_optimize = false;
+  // cuDNN's fused attention for scaled_dot_product_attention, a process-wide switch that load()
+  // sets. Off (the default): LibTorch picks flash attention for the units' prefill and vision
+  // attention. LibTorch 2.11 prefers cuDNN's on Hopper, which builds an execution plan for every
+  // query length it has not seen before: 37 ms a new length on an H100 against 0.13 ms for the
+  // same call again (bench/new_shape_cost.py), and a new length at almost every item of a varied
+  // dataset (the prompt's length follows the tiles and the question), so that `run` paid about
+  // 50 ms an item on the 1B shape for it. On: LibTorch's own choice (`--cudnn-attention`). A
+  // LibTorch without cuDNN attention (before 2.3, or without CUDA) has nothing to switch.
+  bool cudnn_attention = false;
   // A test hook (fault injection): called with the unit's spec before each forward run_unit
   // makes; what it throws passes through run_unit's error translation. Unset: nothing.
   std::function<void(const UnitSpec&)> before_unit_call;
