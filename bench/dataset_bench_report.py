@@ -24,8 +24,12 @@ warm-ups).
   steady.infer_over_steady     infer_ms / sum_steady_ms (only when every item is compared; the
                                issue's target: <= 1.1)
   steady.items_over_steady     sum of the compared items' total_ms in this run / sum_steady_ms
-  steady.infer_over_steady_est when only some items are compared: infer_ms / sum_item_total_ms
-                               (the loop's own share, whole run) * items_over_steady
+  steady.items_over_steady_after_first  the same without the first item answered (the warm-up)
+  steady.sum_steady_est_ms     when only some items are compared: the set's steady time, each
+                               compared item's own and every other item's total_ms in this run /
+                               items_over_steady_after_first (the warm-up stays with the first
+                               item, once, instead of scaling every item)
+  steady.infer_over_steady_est infer_ms / sum_steady_est_ms
   steady.worst_excess_after_first  the largest total_ms - steady of any item but the first
                                (target: <= 500 ms), with its index, tiles and prompt tokens
 
@@ -148,12 +152,16 @@ def summarize(run, steady=None, first_seen=None):
             s["items_over_steady"] = sum(total_ms(x[1]) for x in rows) / sum_steady
             if len(rows) == len(recs) and split["infer_ms"]:
                 s["infer_over_steady"] = split["infer_ms"] / sum_steady
-            elif split["infer_ms"] and out["sum_item_total_ms"]:
-                # infer = the items' totals + what the loop does between them (records, scoring):
-                # that share from the whole run, the totals' ratio from the compared items.
-                s["infer_over_steady_est"] = (split["infer_ms"] / out["sum_item_total_ms"]
-                                              * s["items_over_steady"])
             later = [x for x in rows if x[0] > 0]
+            if later:
+                ratio = sum(total_ms(x[1]) for x in later) / sum(x[3] for x in later)
+                s["items_over_steady_after_first"] = ratio
+                if len(rows) < len(recs) and split["infer_ms"]:
+                    compared = {x[0]: x[3] for x in rows}
+                    est = sum(compared[pos] if pos in compared else t / ratio
+                              for pos, t in enumerate(totals) if t is not None)
+                    s["sum_steady_est_ms"] = est
+                    s["infer_over_steady_est"] = split["infer_ms"] / est
             if later:
                 pos, r, excess, st = max(later, key=lambda x: x[2])
                 s["worst_excess_after_first"] = {
