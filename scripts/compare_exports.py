@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Whether two exports of one checkpoint compute the same bits: every unit of BEFORE and AFTER
+(model directories of scripts/export_internvl2.py, the same checkpoint, dtype and attention) run
+on the same seeded inputs, outputs compared with torch.equal, decoder layers' KV caches too. For
+changes to scripts/internvl2_export/units.py that are meant to change no result: fewer kernels,
+the same arithmetic.
+
+Inputs per kind: vision [2,3,S,S]; projector [2,256,4C]; embedding ids [1,7]; norm and head
+[2,3,H]; a decoder layer a prefill of 5 tokens from position 0 into a one-row cache, and a decode
+step of 4 rows, 2 of them with a cache (positions 7 and 3), 2 padding rows (docs/model-format.md).
+
+Usage: python3 scripts/compare_exports.py BEFORE AFTER [--device cuda:0]
+Exit status 1 when any output differs (each named, with its largest difference).
+"""
+import argparse
+import json
+import sys
+
+import torch
+
+
+def read_manifest(model_dir):
+    with open(model_dir + "/manifest.json", encoding="utf-8") as f:
+        return json.load(f)
+
+
+def load(model_dir, unit, device):
+    m = torch.jit.load("%s/%s" % (model_dir, unit["file"]), map_location=device)
+    return torch.jit.freeze(m.eval())
+
+
+def cases(unit, man, dtype, device, gen):
+    """[(label, args, indices of args that the call writes)] for one unit."""
+    def rnd(*shape):
+        return torch.randn(*shape, generator=gen).to(dtype).to(device)
+    llm, kind = man["llm"], unit["kind"]
+    hidden = llm["hidden_size"]
+    if kind == "vision":
+        s = man["vision"]["image_size"]
+        return [("pixels", [rnd(2, 3, s, s)], [])]
+    if kind == "projector":
+        return [("features", [rnd(2, 256, 4 * man["vision"]["hidden_size"])], [])]
+    if kind == "embedding":
+        ids = torch.randint(0, llm["vocab_size"], (1, 7), generator=gen).to(device)
+        return [("ids", [ids], [])]
+    if kind in ("norm", "head"):
+        return [("hidden", [rnd(2, 3, hidden)], [])]
+    nkv, hd, cap = llm["num_kv_heads"], llm["head_dim"], 16
+    out = []
+    for label, rows, with_cache, t, positions, attend in (
+            ("prefill", 1, 1, 5, [list(range(5))], 5),
+            ("decode", 4, 2, 1, [[7], [3], [0], [0]], cap)):
+        out.append((label, [rnd(rows, t, hidden), rnd(rows, t, hd), rnd(rows, t, hd),
+                            torch.tensor(positions, dtype=torch.int64, device=device),
+                            rnd(with_cache, cap, nkv, hd), rnd(with_cache, cap, nkv, hd), attend],
+                    [4, 5]))
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("before")
+    ap.add_argument("after")
+    ap.add_argument("--device", default="cpu")
+    args = ap.parse_args(argv)
+    man, other = (read_manifest(d) for d in (args.before, args.after))
+    if [u["name"] for u in man["units"]] != [u["name"] for u in other["units"]]:
+        print("the two exports have different units", file=sys.stderr)
+        return 2
+    dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16,
+             "float16": torch.float16}[man["dtype"]]
+    gen = torch.Generator().manual_seed(0)
+    compared, differ = 0, 0
+    with torch.no_grad():
+        for unit in man["units"]:
+            before, after = load(args.before, unit, args.device), load(args.after, unit, args.device)
+            for label, inputs, written in cases(unit, man, dtype, args.device, gen):
+                results = []
+                for module in (before, after):
+                    call = [x.clone() if i in written else x for i, x in enumerate(inputs)]
+                    results.append([module(*call)] + [call[i] for i in written])
+                for k, (b, a) in enumerate(zip(*results)):
+                    compared += 1
+                    if not torch.equal(b, a):
+                        differ += 1
+                        what = "output" if k == 0 else "argument %d" % written[k - 1]
+                        print("%s %s %s differs: largest difference %g" % (
+                            unit["name"], label, what, (b.double() - a.double()).abs().max()))
+    print("%d outputs compared, %d differ" % (compared, differ))
+    return 1 if differ else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
