@@ -6,8 +6,9 @@ changes to scripts/internvl2_export/units.py that are meant to change no result:
 the same arithmetic.
 
 Inputs per kind: vision [2,3,S,S]; projector [2,256,4C]; embedding ids [1,7]; norm and head
-[2,3,H]; a decoder layer a prefill of 5 tokens from position 0 into a one-row cache, and a decode
-step of 4 rows, 2 of them with a cache (positions 7 and 3), 2 padding rows (docs/model-format.md).
+[2,3,H]; a decoder layer a prefill of 5 tokens from position 0 into a one-row cache, and decode
+steps of 4 rows, 1 or 2 of them with a cache (positions 6; 7 and 3), the others padding rows
+(docs/model-format.md).
 
 Usage: python3 scripts/compare_exports.py BEFORE AFTER [--device cuda:0]
 Exit status 1 when any output differs (each named, with its largest difference).
@@ -49,6 +50,7 @@ def cases(unit, man, dtype, device, gen):
     out = []
     for label, rows, with_cache, t, positions, attend in (
             ("prefill", 1, 1, 5, [list(range(5))], 5),
+            ("decode of one", 4, 1, 1, [[6], [0], [0], [0]], cap),
             ("decode", 4, 2, 1, [[7], [3], [0], [0]], cap)):
         out.append((label, [rnd(rows, t, hidden), rnd(rows, t, hd), rnd(rows, t, hd),
                             torch.tensor(positions, dtype=torch.int64, device=device),

@@ -222,8 +222,11 @@ class DecoderLayerUnit(nn.Module):
         q = qk[:, :, :self.heads]
         k = qk[:, :, self.heads:]
         cap = k_cache.size(1)
-        rows = (torch.arange(b, dtype=torch.int64, device=positions.device) * cap).unsqueeze(1)
-        slots = (rows + positions[:b]).reshape(-1)
+        if b == 1:  # one cache row (a prefill, or a decode step of one item): its positions
+            slots = positions[0]
+        else:
+            rows = (torch.arange(b, dtype=torch.int64, device=positions.device) * cap).unsqueeze(1)
+            slots = (rows + positions[:b]).reshape(-1)
         k_cache.view(b * cap, self.kv_heads, self.head_dim).index_copy_(
             0, slots, k[:b].reshape(b * t, self.kv_heads, self.head_dim))
         v_cache.view(b * cap, self.kv_heads, self.head_dim).index_copy_(
