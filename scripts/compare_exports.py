@@ -19,6 +19,8 @@ import sys
 
 import torch
 
+from internvl2_export.exporter import DTYPES  # scripts/, this file's folder, is on sys.path
+
 
 def read_manifest(model_dir):
     with open(model_dir + "/manifest.json", encoding="utf-8") as f:
@@ -69,8 +71,7 @@ def main(argv=None):
     if [u["name"] for u in man["units"]] != [u["name"] for u in other["units"]]:
         print("the two exports have different units", file=sys.stderr)
         return 2
-    dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16,
-             "float16": torch.float16}[man["dtype"]]
+    dtype = DTYPES[man["dtype"]]
     gen = torch.Generator().manual_seed(0)
     compared, differ = 0, 0
     with torch.no_grad():

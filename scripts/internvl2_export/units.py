@@ -31,9 +31,10 @@ class RMSNorm(nn.Module):
         self.eps = eps
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        inv = torch.rsqrt(x.to(torch.float32).pow(2).mean(-1, keepdim=True) + self.eps)
+        h = x.to(torch.float32)
+        inv = torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + self.eps)
         if torch.is_grad_enabled():
-            return self.weight * (x.to(torch.float32) * inv).to(x.dtype)
+            return self.weight * (h * inv).to(x.dtype)
         return self.weight * torch.mul(x, inv, out=torch.empty_like(x))
 
 
