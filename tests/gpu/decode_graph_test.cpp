@@ -2,9 +2,7 @@
 // models (float32, the masked attention path), split between cuda:0 and the CPU, and on a
 // bfloat16 sdpa export (flash attention's varlen decode over the whole cache); and the batch size
 // changes no id and no logit.
-#include <ATen/Context.h>
 #include <gtest/gtest.h>
-#include <torch/cuda.h>
 
 #include <cstdint>
 #include <cstdlib>
@@ -15,6 +13,7 @@
 #include <vector>
 
 #include "common/batch_requests.h"
+#include "common/gpu_test.h"
 #include "common/test_paths.h"
 #include "vlm/generate/generator.h"
 #include "vlm/generate/golden_check.h"
@@ -80,14 +79,7 @@ void expect_identical(const Generated& graphs, const Generated& eager, const std
   }
 }
 
-class DecodeGraphs : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
-    at::globalContext().setAllowTF32CuDNN(false);
-    at::globalContext().setAllowTF32CuBLAS(false);
-  }
-};
+class DecodeGraphs : public testing::GpuTest {};
 
 TEST_F(DecodeGraphs, TinyModelsGiveTheEagerIdsAndLogits) {
   for (const char* name :

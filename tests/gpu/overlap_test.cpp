@@ -4,9 +4,7 @@
 // side, the embedding and the first layer on cuda:0 and the last layers, norm and head on the CPU
 // (the case where item k+1's vision on the GPU overlaps item k's layers on the CPU). And `run
 // --overlap` writes byte for byte the files of a run without it.
-#include <ATen/Context.h>
 #include <gtest/gtest.h>
-#include <torch/cuda.h>
 
 #include <cstdint>
 #include <exception>
@@ -18,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "common/gpu_test.h"
 #include "common/run_files.h"
 #include "common/shell.h"
 #include "common/test_paths.h"
@@ -97,12 +96,11 @@ Answers answer_all(ModelSession& session, const std::vector<Prompt>& prompts, bo
   return a;
 }
 
-class GpuOverlap : public ::testing::Test {
+class GpuOverlap : public testing::GpuTest {
  protected:
   void SetUp() override {
-    if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
-    at::globalContext().setAllowTF32CuDNN(false);
-    at::globalContext().setAllowTF32CuBLAS(false);
+    GpuTest::SetUp();
+    if (IsSkipped()) return;
     manifest_ = load_manifest(testing::tiny_model_dir());
   }
 

@@ -1,12 +1,11 @@
 // The tiny model split across cuda:0 and the CPU: a placement changes speed, never results.
-#include <ATen/Context.h>
 #include <gtest/gtest.h>
-#include <torch/cuda.h>
 
 #include <cstdint>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "common/gpu_test.h"
 #include "common/test_paths.h"
 #include "vlm/generate/generator.h"
 #include "vlm/generate/golden_check.h"
@@ -16,13 +15,11 @@
 namespace vlm {
 namespace {
 
-class GpuPlacement : public ::testing::Test {
+class GpuPlacement : public testing::GpuTest {
  protected:
   void SetUp() override {
-    if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
-    // float32 everywhere: no TF32 in cuDNN convolutions or cuBLAS matmuls.
-    at::globalContext().setAllowTF32CuDNN(false);
-    at::globalContext().setAllowTF32CuBLAS(false);
+    GpuTest::SetUp();  // float32 everywhere
+    if (IsSkipped()) return;
     manifest_ = load_manifest(testing::tiny_model_dir());
     std::ifstream in(testing::tiny_model_dir() / "golden.json");
     golden_ = nlohmann::json::parse(in);
