@@ -10,7 +10,12 @@ Inputs per kind: vision [2,3,S,S]; projector [2,256,4C]; embedding ids [1,7]; no
 steps of 4 rows, 1 or 2 of them with a cache (positions 6; 7 and 3), the others padding rows
 (docs/model-format.md).
 
-Usage: python3 scripts/compare_exports.py BEFORE AFTER [--device cuda:0]
+The units run as `run` runs them: TorchScript's graph optimiser off (LoadOptions::jit_optimize
+defaults to false), so no fuser regroups the arithmetic between calls; --jit-optimize compares
+them under the profiling executor instead, where fusion groups (and so roundings on a GPU) may
+differ between the second and later calls of two exports that compute the same thing unfused.
+
+Usage: python3 scripts/compare_exports.py BEFORE AFTER [--device cuda:0] [--jit-optimize]
 Exit status 1 when any output differs (each named, with its largest difference).
 """
 import argparse
@@ -27,9 +32,14 @@ def read_manifest(model_dir):
         return json.load(f)
 
 
-def load(model_dir, unit, device):
-    m = torch.jit.load("%s/%s" % (model_dir, unit["file"]), map_location=device)
-    return torch.jit.freeze(m.eval())
+def load(model_dir, unit, device, optimize):
+    """The unit, frozen as the runtime freezes it; the graph executor's optimiser is set to
+    `optimize` for its calls (freezing itself needs the optimiser's inlining)."""
+    torch._C._set_graph_executor_optimize(True)
+    m = torch.jit.freeze(torch.jit.load("%s/%s" % (model_dir, unit["file"]),
+                                        map_location=device).eval())
+    torch._C._set_graph_executor_optimize(optimize)
+    return m
 
 
 def cases(unit, man, dtype, device, gen):
@@ -66,7 +76,17 @@ def main(argv=None):
     ap.add_argument("before")
     ap.add_argument("after")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--jit-optimize", action="store_true",
+                    help="the profiling executor with its optimiser, as run --jit-optimize")
     args = ap.parse_args(argv)
+    before_optimize = torch._C._get_graph_executor_optimize()
+    try:
+        return compare(args)
+    finally:
+        torch._C._set_graph_executor_optimize(before_optimize)
+
+
+def compare(args):
     man, other = (read_manifest(d) for d in (args.before, args.after))
     if [u["name"] for u in man["units"]] != [u["name"] for u in other["units"]]:
         print("the two exports have different units", file=sys.stderr)
@@ -76,7 +96,8 @@ def main(argv=None):
     compared, differ = 0, 0
     with torch.no_grad():
         for unit in man["units"]:
-            before, after = load(args.before, unit, args.device), load(args.after, unit, args.device)
+            before, after = (load(d, unit, args.device, args.jit_optimize)
+                             for d in (args.before, args.after))
             for label, inputs, written in cases(unit, man, dtype, args.device, gen):
                 results = []
                 for module in (before, after):

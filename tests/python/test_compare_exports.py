@@ -59,6 +59,32 @@ class CompareExports(unittest.TestCase):
         self.assertEqual(rc, 0, text)
         self.assertRegex(text, r"^\d+ outputs compared, 0 differ")
 
+    def test_runs_the_units_with_the_executor_the_runtime_uses_and_restores_it(self):
+        # run's LoadOptions::jit_optimize is false by default: no fuser between calls, whose
+        # groups can round differently on a GPU; --jit-optimize compares under the optimiser
+        seen = []
+        real_load = compare_exports.load
+
+        def spy(model_dir, unit, device, optimize):
+            module = real_load(model_dir, unit, device, optimize)
+            seen.append(torch._C._get_graph_executor_optimize())
+            return module
+
+        before = torch._C._get_graph_executor_optimize()
+        compare_exports.load = spy
+        try:
+            for flags, want in (([], False), (["--jit-optimize"], True)):
+                del seen[:]
+                text = io.StringIO()
+                with contextlib.redirect_stdout(text):
+                    rc = compare_exports.main([self.a, self.b] + flags)
+                self.assertEqual(rc, 0, text.getvalue())
+                self.assertTrue(seen)
+                self.assertEqual(set(seen), {want}, flags)
+                self.assertEqual(torch._C._get_graph_executor_optimize(), before)
+        finally:
+            compare_exports.load = real_load
+
     def test_a_layer_one_step_off_is_named(self):
         changed = os.path.join(self.tmp, "changed")
         shutil.copytree(self.b, changed)
