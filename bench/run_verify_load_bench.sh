@@ -8,6 +8,9 @@
 # run wrote ("parallel_verify_stamped", a re-run on unchanged files). Figures, with the ratios
 # the issue's targets name, go to bench/results/verify-load-<host>.json (and $OUT).
 # Usage: bench/run_verify_load_bench.sh BUILD_DIR SHAPE [SHAPE...]
+# Environment: WORK (/tmp/vlm-verify-load-bench), REPEATS (3 trials a mode), KEEP (0; 1 keeps
+# each export in WORK), REUSE (0; 1 takes an export already in WORK/model-SHAPE, e.g. one that
+# bench/run_dataset_bench.sh kept with KEEP=1 when both have the same WORK).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=$1
@@ -17,6 +20,8 @@ PY=${PYTHON:-$(command -v python3)}
 export PYTHONPATH="$PWD/scripts${PYTHONPATH:+:$PYTHONPATH}"
 WORK=${WORK:-/tmp/vlm-verify-load-bench}
 REPEATS=${REPEATS:-3}
+KEEP=${KEEP:-0}
+REUSE=${REUSE:-0}
 mkdir -p "$WORK" bench/results
 parts=()
 for shape in "$@"; do
@@ -26,11 +31,15 @@ for shape in "$@"; do
   tag=$(echo "$shape" | tr ':' '_')
   ckpt=$WORK/ckpt-$tag
   model=$WORK/model-$tag
-  "$PY" -m fixtures.make_tiny_checkpoint --preset "$preset" ${layers:+--llm-layers "$layers"} \
-    --dtype bfloat16 --shards 4 --out "$ckpt" >/dev/null
-  "$PY" scripts/export_internvl2.py --checkpoint "$ckpt" --out "$model" --dtype bfloat16 \
-    --attention sdpa --no-golden --quiet
-  rm -rf "$ckpt"
+  if [ "$REUSE" = 1 ] && [ -f "$model/manifest.json" ]; then
+    echo "$shape: the export in $model (REUSE=1)"
+  else
+    "$PY" -m fixtures.make_tiny_checkpoint --preset "$preset" ${layers:+--llm-layers "$layers"} \
+      --dtype bfloat16 --shards 4 --out "$ckpt" >/dev/null
+    "$PY" scripts/export_internvl2.py --checkpoint "$ckpt" --out "$model" --dtype bfloat16 \
+      --attention sdpa --no-golden --quiet
+    rm -rf "$ckpt"
+  fi
   sync
   if [ -w /proc/sys/vm/drop_caches ]; then echo 3 >/proc/sys/vm/drop_caches; fi
   "$PY" bench/cold_read.py "$model" "$WORK/disk-$tag.json"
@@ -55,7 +64,7 @@ print(f"{shape}: cold read {cold:.2f} GB/s; verify+load {j['verify_load_fraction
       f"{j['rerun_stamped_over_no_verify']:.3f}x no-verify")
 PY
   parts+=("$WORK/part-$tag.json")
-  rm -rf "$model"
+  [ "$KEEP" = 1 ] || rm -rf "$model"
 done
 RESULT=bench/results/verify-load-$(hostname | tr -cd 'a-zA-Z0-9_-').json
 "$PY" - "$RESULT" "bench/run_verify_load_bench.sh $BUILD $*" "${parts[@]}" <<'PY'
