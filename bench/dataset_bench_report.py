@@ -56,6 +56,11 @@ decode_tokens_per_s: decode tokens (each answer's tokens after its first) / deco
 time being run.json's shard stage_ms.decode where `run` reports one (a wall), else at N = 1 the sum
 of the items' decode stage; at N > 1 the items' decode times overlap and are not summed. Where
 neither is there, new_tokens_per_s_infer (every new token / infer time) stands beside it.
+The load (shapes.SHAPE.load, with a cold_read line): the disk's cold read rate over the export's
+unit files (bench/cold_read.py after the page cache was dropped) and, per run that loaded them
+(verify_load: mcq, every file hashed as the loader reads it; rerun_stamped: mcq_rerun, with the
+stamps mcq wrote; no_verify: mcq_noverify), the unit bytes over split.load_ms, its fraction of
+the cold read rate and run.json's hashed and stamped file counts; rerun_stamped_over_no_verify.
 GPU busy: nvidia-smi's utilization.gpu sampled every GPU_SAMPLE_MS ms in the background while the
 process ran (the share of each sample period in which a kernel ran, averaged over the samples):
 over the whole process and over the estimated infer window (the last infer_ms before merge and
@@ -117,6 +122,8 @@ def summarize(run, steady=None, first_seen=None):
              "evaluate_ms": d.get("stage_ms", {}).get("evaluate"),
              "verify_s": rank.get("model_files", {}).get("verify_s"),
              "verified": rank.get("model_files", {}).get("verified")}
+    for k in ("hashed_bytes", "hashed_files", "stamped_files"):
+        split[k] = rank.get("model_files", {}).get(k)
     known = sum(v for k, v in split.items() if k.endswith("_ms") and v)
     split["other_ms"] = run["wall_s"] * 1000 - known
     failed = [r for r in recs if r.get("error")]
@@ -239,7 +246,7 @@ def main(argv=None):
     checks_failed = 0
     for shape, runs in shapes.items():
         by_label = {}
-        extra = [r for r in runs if r["label"] in ("item_bench", "identical")
+        extra = [r for r in runs if r["label"] in ("item_bench", "identical", "cold_read")
                  or r["label"].endswith("_hf") or r.get("skipped")]
         for r in runs:
             if r in extra:
@@ -289,6 +296,9 @@ def main(argv=None):
                     if tf.get(k):
                         hf_versions["python_torch" if k == "torch" else k] = tf[k]
         result["shapes"][shape] = {"sets": sets, "runs": out}
+        load = load_summary(runs, out)
+        if load:
+            result["shapes"][shape]["load"] = load
     result["versions"].update(hf_versions)
     result["all_items_answered"] = all_failed == 0
     # and every set's result files identical across N, every transformers loop done and agreeing
@@ -318,12 +328,64 @@ def main(argv=None):
                       _r(st.get("worst_excess_after_first", {}).get("ms"))))
         for set_name, st in sh["sets"].items():
             print_set(shape, set_name, st)
+        if sh.get("load"):
+            print_load(shape, sh["load"])
     if not result["all_checks_passed"]:
         print("NOT every check passed: a run failed, was interrupted or has failed items, or a "
               "set's result files differ across N, or a transformers loop failed or disagreed "
               "with run's tiles and prompt ids")
     print("wrote %s" % args.out)
     return 0 if result["all_checks_passed"] else 3
+
+
+def load_summary(runs, out):
+    """The load as `run` does it against the disk's cold read rate (the cold_read line): the first
+    run of the MCQ set (mcq: every file hashed as it is read), the re-run with its stamps
+    (mcq_rerun) and the run without verification (mcq_noverify); {} without a cold_read line."""
+    cold = next((r for r in runs if r["label"] == "cold_read" and os.path.exists(r["file"])), None)
+    if cold is None:
+        return {}
+    with open(cold["file"]) as f:
+        disk = json.load(f)
+    disk["caches_dropped"] = cold.get("caches_dropped")
+    res = {"cold_read": disk}
+    for key, label in (("verify_load", "mcq"), ("rerun_stamped", "mcq_rerun"),
+                       ("no_verify", "mcq_noverify")):
+        s = out.get(label)
+        sp = (s or {}).get("split") or {}
+        if not sp.get("load_ms"):
+            continue
+        e = {"label": label, "load_ms": sp["load_ms"], "caches_dropped": s.get("caches_dropped"),
+             "gb_per_s": disk["bytes"] / 1e9 / (sp["load_ms"] / 1e3)}
+        e["fraction_of_cold_read"] = e["gb_per_s"] / disk["gb_per_s"]
+        for k in ("verified", "verify_s", "hashed_bytes", "hashed_files", "stamped_files"):
+            e[k] = sp.get(k)
+        res[key] = e
+    if "rerun_stamped" in res and "no_verify" in res:
+        res["rerun_stamped_over_no_verify"] = (res["rerun_stamped"]["load_ms"]
+                                               / res["no_verify"]["load_ms"])
+    # the issue's targets: a verifying load at >= 80% of the cold read rate, and a re-run on
+    # unchanged files within 1.1x of --no-verify; each run's caches_dropped says whether its load
+    # read the disk or the page cache
+    res["targets"] = {"verify_load.fraction_of_cold_read": ">= 0.8",
+                      "rerun_stamped_over_no_verify": "<= 1.1"}
+    return res
+
+
+def print_load(shape, load):
+    disk = load["cold_read"]
+    line = "%-22s load cold read %.2f GB/s (%.2f GB%s)" % (
+        shape, disk["gb_per_s"], disk["bytes"] / 1e9,
+        "" if disk.get("caches_dropped") else ", page cache NOT dropped")
+    for key in ("verify_load", "rerun_stamped", "no_verify"):
+        e = load.get(key)
+        if e:
+            line += "; %s %s %.2f of it (%s hashed, %s stamped)" % (
+                key, _s(e["load_ms"]), e["fraction_of_cold_read"], e.get("hashed_files"),
+                e.get("stamped_files"))
+    if load.get("rerun_stamped_over_no_verify") is not None:
+        line += "; re-run over no-verify %.3f" % load["rerun_stamped_over_no_verify"]
+    print(line)
 
 
 def gpu_busy(line, summary):

@@ -13,6 +13,11 @@
 #   mcq_nographs the same with --no-cuda-graphs   (only when `run --help` has that flag)
 #   mcq_cudnn    the same with --cudnn-attention  (LibTorch's own attention choice: cuDNN's on
 #                Hopper; only when `run --help` has that flag)
+#   cold_read    the disk's own cold read rate over the export's unit files (bench/cold_read.py,
+#                page cache dropped first): what a load that verifies as it reads is held to
+#   mcq_rerun    mcq again with mcq's $XDG_CACHE_HOME, so with the verification stamps mcq wrote
+#                (a re-run on unchanged files; after mcq)
+#   mcq_noverify mcq with --no-verify (what the stamped re-run is held to)
 #   vqa          run --data BenchVQA --max-new-tokens 32          (min_new_tokens 8 in its config),
 #                and at every N of BATCH_SIZES as mcq (labels vqa_nN)
 #   mcq_hf, vqa_hf  the same items by a VLMEvalKit-style transformers loop, one `generate` per
@@ -54,8 +59,8 @@
 # Environment: ITEMS (300; items of each set), VQA_ITEMS (ITEMS), STEADY_ITEMS (100; MCQ items
 # with a steady time, 0: none), VQA_STEADY_ITEMS (30), SCALE (JPEG size factor, 1), REPS
 # (item_bench timed runs, 5), DEVICE (--device for run and item_bench; `tiny` uses cpu), RUNS
-# (which runs; default "mcq mcq_hf mcq_jit mcq_nographs mcq_cudnn vqa vqa_hf mcq_steady vqa_steady
-# item_bench"), WORK
+# (which runs; default "cold_read mcq mcq_rerun mcq_noverify mcq_hf mcq_jit mcq_nographs mcq_cudnn vqa
+# vqa_hf mcq_steady vqa_steady item_bench"), WORK
 # (/tmp/vlm-dataset-bench; checkpoints and exports are deleted after use), RUN_TIMEOUT (seconds,
 # 0: none; a run past it gets SIGINT, records what it answered and counts as interrupted), PYTHON,
 # BATCH_SIZES ("1 8 16 32"; N = 1 is the plain run), GPU_SAMPLE_MS (100; 0: no sampling), KEEP (0),
@@ -78,7 +83,7 @@ VQA_STEADY_ITEMS=${VQA_STEADY_ITEMS:-30}
 SCALE=${SCALE:-1}
 REPS=${REPS:-5}
 RUN_TIMEOUT=${RUN_TIMEOUT:-0}
-RUNS=${RUNS:-"mcq mcq_hf mcq_jit mcq_nographs mcq_cudnn vqa vqa_hf mcq_steady vqa_steady item_bench"}
+RUNS=${RUNS:-"cold_read mcq mcq_rerun mcq_noverify mcq_hf mcq_jit mcq_nographs mcq_cudnn vqa vqa_hf mcq_steady vqa_steady item_bench"}
 BATCH_SIZES=${BATCH_SIZES:-"1 8 16 32"}
 GPU_SAMPLE_MS=${GPU_SAMPLE_MS:-100}
 REUSE=${REUSE:-0}
@@ -166,12 +171,15 @@ for shape in "$@"; do
   fi
   # The checkpoint stays until the transformers loops have run (they load it).
 
-  # One `run` process: LABEL DATASET MAX_NEW_TOKENS [extra run arguments...]
+  # One `run` process: LABEL DATASET MAX_NEW_TOKENS [extra run arguments...]. Its $XDG_CACHE_HOME
+  # is WORK/cache-LABEL, made afresh (no verification stamp), or with CACHE_OF=LABEL2 the one that
+  # run LABEL2 left (its stamps).
   time_run() {
     local label=$1 data=$2 max_new=$3
     shift 3
-    local out=$WORK/out-$tag-$label
-    rm -rf "$out" "$WORK/cache-$label"
+    local out=$WORK/out-$tag-$label cache=$WORK/cache-${CACHE_OF:-$label}
+    rm -rf "$out"
+    [ -n "${CACHE_OF:-}" ] || rm -rf "$cache"
     local dropped=false
     drop_caches && dropped=true
     local argv=("$RUN_BIN" --model-dir "$model" --data "$data" --work-dir "$out"
@@ -182,7 +190,7 @@ for shape in "$@"; do
     [ "$RUN_TIMEOUT" -gt 0 ] && cap=(timeout -s INT -k 30 "$RUN_TIMEOUT")
     start_sampler "$device" "$out.gpu.csv"
     start=$(now)
-    XDG_CACHE_HOME=$WORK/cache-$label LMUData=$WORK/LMUData "${cap[@]}" "${argv[@]}" \
+    XDG_CACHE_HOME=$cache LMUData=$WORK/LMUData "${cap[@]}" "${argv[@]}" \
       >"$out.log" 2>&1 || rc=$?
     end=$(now)
     stop_sampler
@@ -268,7 +276,20 @@ with open(f, "a") as fh:
                          else None}) + "\n")
 PY
   }
+  if want cold_read; then
+    echo "== $shape: cold_read" >&2
+    dropped=false
+    drop_caches && dropped=true
+    "$PY" bench/cold_read.py "$model" "$WORK/cold-$tag.json"
+    echo "{\"shape\": \"$shape\", \"label\": \"cold_read\", \"file\": \"$WORK/cold-$tag.json\"," \
+      "\"caches_dropped\": $dropped}" >>"$RUNS_FILE"
+  fi
   want mcq && batch_runs mcq BenchMCQ 1
+  if want mcq_rerun; then
+    if [ -d "$WORK/cache-mcq" ]; then CACHE_OF=mcq time_run mcq_rerun BenchMCQ 1; else
+      echo "== $shape: mcq_rerun skipped: no stamps of an mcq run of this call" >&2; fi
+  fi
+  want mcq_noverify && time_run mcq_noverify BenchMCQ 1 --no-verify
   want mcq_hf && hf_run mcq BenchMCQ 1
   if want mcq_jit; then
     if has_flag --jit-optimize; then time_run mcq_jit BenchMCQ 1 --jit-optimize; else
