@@ -75,7 +75,6 @@ LoadedModel::LoadedModel(Manifest manifest, PlacementPlan plan)
 std::shared_ptr<const LoadedModel> LoadedModel::load(Manifest manifest, PlacementPlan plan,
                                                      const LoadOptions& options) {
   Stopwatch watch;
-  torch::jit::setGraphExecutorOptimize(options.jit_optimize);
   set_cudnn_attention(options.cudnn_attention);
   check_user(!manifest.config_only,
              (manifest.dir / "manifest.json").string() +
@@ -103,6 +102,7 @@ std::shared_ptr<const LoadedModel> LoadedModel::load(Manifest manifest, Placemen
     u.spec = &m.units[i];
     u.device = model->plan_.device_of(u.spec->name);
     if (model->before_unit_call_) u.before_call = &model->before_unit_call_;
+    u.jit_optimize = options.jit_optimize;
     by_device[options.parallel ? u.device.str() : std::string("all")].push_back(i);
   }
   const int per_device = options.parallel ? std::max(1, options.threads_per_device) : 1;
@@ -185,6 +185,8 @@ std::shared_ptr<const LoadedModel> LoadedModel::load(Manifest manifest, Placemen
 torch::jit::IValue run_unit(const LoadedUnit& unit, std::vector<torch::jit::IValue> inputs) {
   try {
     if (unit.before_call) (*unit.before_call)(*unit.spec);
+    // thread-local in TorchScript, on by default: set for this call, whichever thread makes it
+    torch::jit::setGraphExecutorOptimize(unit.jit_optimize);
     torch::jit::Module module = unit.module;  // shallow handle
     return module.forward(std::move(inputs));
   } catch (const c10::Error& e) {

@@ -20,6 +20,9 @@ struct LoadedUnit {
   torch::jit::Module module;       // eval mode; forward per docs/model-format.md
   // LoadOptions::before_unit_call of the model (null when unset): called by run_unit.
   const std::function<void(const UnitSpec&)>* before_call = nullptr;
+  // LoadOptions::jit_optimize of the model: run_unit sets the graph executor's switch to it
+  // before each call, on the calling thread.
+  bool jit_optimize = false;
 };
 
 // How units are read.
@@ -33,7 +36,9 @@ struct LoadOptions {
   // removes attribute lookups from every call. On the H100 it halved the time per decode step
   // of the InternVL2-1B shape (bench/item_bench --freeze; bench/results/item-*.json).
   bool freeze = true;
-  // The TorchScript graph executor's optimiser, a process-wide switch that load() sets. Off (the
+  // The TorchScript graph executor's optimiser for the units' calls. TorchScript's switch
+  // (torch::jit::setGraphExecutorOptimize) is per thread and on by default, so run_unit sets it
+  // before each call on whatever thread makes it. Off (the
   // default, the "simple" executor): every call runs the unit's graph as scripted, and a shape
   // never seen before costs nothing extra. On: the profiling executor profiles a unit's first
   // call, optimises at its second (seconds for an 8B model, every decoder layer a module of its
