@@ -8,7 +8,8 @@ the same arithmetic.
 Inputs per kind: vision [2,3,S,S]; projector [2,256,4C]; embedding ids [1,7]; norm and head
 [2,3,H]; a decoder layer a prefill of 5 tokens from position 0 into a one-row cache, and decode
 steps of 4 rows, 1 or 2 of them with a cache (positions 6; 7 and 3), the others padding rows
-(docs/model-format.md), and one of 2 rows that both have a cache (positions 5 and 9).
+(docs/model-format.md), one of 2 rows that both have a cache (positions 5 and 9), and steps of
+the 32 rows a GPU decode step runs: one item and 31 padding rows, and 32 items.
 
 The units run as `run` runs them: TorchScript's graph optimiser off (LoadOptions::jit_optimize
 defaults to false), so no fuser regroups the arithmetic between calls; --jit-optimize compares
@@ -64,7 +65,11 @@ def cases(unit, man, dtype, device, gen):
             ("prefill", 1, 1, 5, [list(range(5))], 5),
             ("decode of one", 4, 1, 1, [[6], [0], [0], [0]], cap),
             ("decode", 4, 2, 1, [[7], [3], [0], [0]], cap),
-            ("decode of two, no padding", 2, 2, 1, [[5], [9]], cap)):
+            ("decode of two, no padding", 2, 2, 1, [[5], [9]], cap),
+            # the rows a decode step has on a GPU (ModelForward::kDecodeRows): matmul kernels
+            # are chosen by the row count, so a change's bits are checked at the runtime's
+            ("decode of one in 32 rows", 32, 1, 1, [[6]] + [[0]] * 31, cap),
+            ("decode of 32", 32, 32, 1, [[(5 * i) % cap] for i in range(32)], cap)):
         out.append((label, [rnd(rows, t, hidden), rnd(rows, t, hd), rnd(rows, t, hd),
                             torch.tensor(positions, dtype=torch.int64, device=device),
                             rnd(with_cache, cap, nkv, hd), rnd(with_cache, cap, nkv, hd), attend],
