@@ -244,6 +244,13 @@ class DecoderLayerUnit(nn.Module):
         return x[:, :, None, :, :].expand(b, nkv, self.groups, s, hd).reshape(
             b, nkv * self.groups, s, hd)
 
+    def _rows(self, outs: List[torch.Tensor]) -> torch.Tensor:
+        """The rows' attention outputs [1,T,nh,hd] each as one [B,T,nh,hd]: a single row as it is
+        (every prefill, and a CPU decode step of one item; a copy fewer than torch.cat of one)."""
+        if len(outs) == 1:
+            return outs[0]
+        return torch.cat(outs, 0)
+
     def _pad_rows(self, out: torch.Tensor, rows: int) -> torch.Tensor:
         """out [B,T,nh,hd] -> [rows,T,nh,hd]: the padding rows' attention output is zero."""
         if out.size(0) == rows:
@@ -267,7 +274,7 @@ class DecoderLayerUnit(nn.Module):
         for i in range(b):
             outs.append(self._eager_row(q[i:i + 1], k_cache[i:i + 1], v_cache[i:i + 1],
                                         positions[i:i + 1], attend))
-        return self._pad_rows(torch.cat(outs, 0), q.size(0))
+        return self._pad_rows(self._rows(outs), q.size(0))
 
     def _eager_row(self, q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor,
                    positions: torch.Tensor, attend: int) -> torch.Tensor:
@@ -305,7 +312,7 @@ class DecoderLayerUnitSdpa(DecoderLayerUnit):
                 out = F.scaled_dot_product_attention(
                     qh, keys, values, attn_mask=self._visible(positions[i:i + 1], attend))
             outs.append(out.transpose(1, 2))
-        return self._pad_rows(torch.cat(outs, 0), q.size(0))
+        return self._pad_rows(self._rows(outs), q.size(0))
 
 
 class DecoderLayerUnitFlash(DecoderLayerUnitSdpa):
