@@ -38,9 +38,9 @@ struct LoadOptions {
   bool freeze = true;
   // The TorchScript graph executor's optimiser for the units' calls. TorchScript's switch
   // (torch::jit::setGraphExecutorOptimize) is per thread and on by default, so run_unit sets it
-  // before each call on whatever thread makes it. Off (the
-  // default, the "simple" executor): every call runs the unit's graph as scripted, and a shape
-  // never seen before costs nothing extra. On: the profiling executor profiles a unit's first
+  // before each call, on whatever thread makes it. Off (the default, the "simple" executor):
+  // every call runs the unit's graph as scripted, and a shape never seen before costs nothing
+  // extra. On: the profiling executor profiles a unit's first
   // call, optimises at its second (seconds for an 8B model, every decoder layer a module of its
   // own) and re-specialises when shapes change, which on a varied dataset is almost every item;
   // issue 19 measured an 8B run at 467 ms an item against 83 ms steady. Decode steps on a GPU are
