@@ -1,4 +1,4 @@
-// A fresh temporary folder per test, removed afterwards; and a helper to run Debian's python3.
+// Reading a test's file back, and running Debian's python3 on a snippet in a ScratchDir.
 #pragma once
 
 #include <cstdlib>
@@ -8,36 +8,10 @@
 #include <stdexcept>
 #include <string>
 
+#include "common/scratch_dir.h"
 #include "common/test_paths.h"
 
 namespace vlm::testing {
-
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string templ = (std::filesystem::temp_directory_path() / "vlm_data_XXXXXX").string();
-    if (!mkdtemp(templ.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = templ;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-
-  const std::filesystem::path& path() const { return path_; }
-  // Writes `bytes` to path()/name and returns the full path.
-  std::filesystem::path write(const std::string& name, const std::string& bytes) const {
-    const auto p = path_ / name;
-    std::ofstream out(p, std::ios::binary);
-    out << bytes;
-    return p;
-  }
-
- private:
-  std::filesystem::path path_;
-};
 
 inline std::string read_file(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);

@@ -3,7 +3,6 @@
 // bfloat16 sdpa export (flash attention's varlen decode over the whole cache); and the batch size
 // changes no id and no logit.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cstdint>
 #include <cstdlib>
@@ -11,11 +10,11 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <system_error>
 #include <vector>
 
 #include "common/batch_requests.h"
 #include "common/gpu_test.h"
+#include "common/scratch_dir.h"
 #include "common/test_paths.h"
 #include "vlm/generate/generator.h"
 #include "vlm/generate/golden_check.h"
@@ -112,23 +111,13 @@ TEST_F(DecodeGraphs, SplitWithTheCpuCapturesEachCudaSegment) {
   expect_identical(graphs, eager, "split cuda:0/cpu");
 }
 
-// A folder removed when the test process exits.
-struct ProcessDir {
-  fs::path path;
-  ~ProcessDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-};
-
 // The tiny InternLM2 checkpoint exported in bfloat16 with sdpa attention (flash attention's
 // varlen decode over the whole cache), once per test process, into a folder of its own: ctest runs
 // each test as a process, in parallel with -j, and two of them export it.
 const fs::path& bf16_sdpa_export() {
-  static const ProcessDir out{[] {
-    const fs::path dir =
-        fs::temp_directory_path() / ("vlm_decode_graph_bf16_" + std::to_string(getpid()));
-    fs::remove_all(dir);
+  static const testing::ScratchDir scratch;  // removed when the process exits
+  static const fs::path out = [] {
+    const fs::path dir = scratch.path() / "export";
     const std::string cmd = testing::python() + " " +
                             (testing::source_dir() / "scripts" / "export_internvl2.py").string() +
                             " --checkpoint " +
@@ -136,8 +125,8 @@ const fs::path& bf16_sdpa_export() {
                             " --out " + dir.string() + " --dtype bfloat16 --attention sdpa --quiet";
     EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
     return dir;
-  }()};
-  return out.path;
+  }();
+  return out;
 }
 
 TEST_F(DecodeGraphs, Bfloat16SdpaExportUsesFlashDecodeAndAgrees) {
