@@ -6,11 +6,11 @@
 #include <ATen/ATen.h>
 #include <ATen/Context.h>
 #include <gtest/gtest.h>
-#include <torch/cuda.h>
 #include <torch/version.h>
 
 #include <cstdint>
 
+#include "common/gpu_test.h"
 #include "common/test_paths.h"
 #include "vlm/model/loaded_model.h"
 #include "vlm/model/manifest.h"
@@ -43,8 +43,9 @@ int64_t choice_after_load(bool cudnn) {
   return prefill_choice();
 }
 
-TEST(GpuAttentionBackend, LoadHoldsAPrefillToFlashUnlessAskedForCudnn) {
-  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+class GpuAttentionBackend : public testing::GpuTest {};
+
+TEST_F(GpuAttentionBackend, LoadHoldsAPrefillToFlashUnlessAskedForCudnn) {
   const int64_t with_cudnn = choice_after_load(true);
   EXPECT_TRUE(with_cudnn == kCudnn || with_cudnn == kFlash) << with_cudnn;
   EXPECT_EQ(choice_after_load(false), kFlash);  // last: the default, for the tests after this one
