@@ -9,6 +9,7 @@
 #include <sstream>
 #include <string>
 
+#include "common/read_file.h"
 #include "common/test_paths.h"
 
 namespace vlm::testing {
@@ -19,13 +20,6 @@ inline std::filesystem::path scratch_dir(const std::string& name) {
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;
-}
-
-inline std::string read_bytes(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 inline void write_bytes(const std::filesystem::path& path, const std::string& bytes) {

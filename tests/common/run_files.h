@@ -24,7 +24,7 @@ inline std::filesystem::path run_folder(const std::filesystem::path& work,
 inline std::vector<std::string> records_without_times(const std::filesystem::path& file) {
   static const std::regex kTimes(R"(,"times_ms":\{[^}]*\})");
   std::vector<std::string> lines;
-  std::istringstream in(slurp(file));
+  std::istringstream in(read_file(file));
   for (std::string line; std::getline(in, line);)
     lines.push_back(std::regex_replace(line, kTimes, ""));
   return lines;

@@ -9,15 +9,9 @@
 #include <sstream>
 #include <string>
 
-namespace vlm::testing {
+#include "common/read_file.h"
 
-// A file's bytes ("" when it cannot be read).
-inline std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+namespace vlm::testing {
 
 // What a command gave: its exit code (-1 when it did not exit), stdout and stderr.
 struct Result {
@@ -32,8 +26,8 @@ inline Result sh(const std::string& cmd, const std::filesystem::path& scratch) {
   const int status = std::system((cmd + " >" + out.string() + " 2>" + err.string()).c_str());
   Result r;
   r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = slurp(out);
-  r.err = slurp(err);
+  r.out = read_file(out);
+  r.err = read_file(err);
   return r;
 }
 

@@ -84,7 +84,7 @@ TEST(PythonFloat, MatchesCPython) {
   ASSERT_EQ(testing::run_python(dir, "ref", kScript,
                                 (dir / "in.json").string() + " " + (dir / "ref.json").string()),
             0);
-  const nlohmann::json ref = nlohmann::json::parse(testing::read_bytes(dir / "ref.json"));
+  const nlohmann::json ref = nlohmann::json::parse(testing::read_file(dir / "ref.json"));
   for (size_t i = 0; i < kSpellings.size(); ++i) {
     const std::optional<double> v = python_float(kSpellings[i]);
     const nlohmann::json& want = ref.at("float").at(i);

@@ -84,8 +84,8 @@ TEST(PythonStr, MatchesCPythonOnEveryCodePoint) {
                                 (dir / "in.txt").string() + " " + (dir / "lower.txt").string() +
                                     " " + (dir / "ref.json").string()),
             0);
-  const std::string expected_lower = testing::read_bytes(dir / "lower.txt");
-  const nlohmann::json ref = nlohmann::json::parse(testing::read_bytes(dir / "ref.json"));
+  const std::string expected_lower = testing::read_file(dir / "lower.txt");
+  const nlohmann::json ref = nlohmann::json::parse(testing::read_file(dir / "ref.json"));
 
   const std::string lower = python_lower(text);
   ASSERT_EQ(lower.size(), expected_lower.size());

@@ -8,17 +8,11 @@
 #include <stdexcept>
 #include <string>
 
+#include "common/read_file.h"
 #include "common/scratch_dir.h"
 #include "common/test_paths.h"
 
 namespace vlm::testing {
-
-inline std::string read_file(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // Runs a Python snippet (in a file under `dir`) with Debian's python3; returns its stdout, or
 // throws when it fails.

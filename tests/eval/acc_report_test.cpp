@@ -116,7 +116,7 @@ TEST(AccReport, WritesTheFileAtomically) {
   const auto path = dir / "M_RealWorldQA_acc.csv";
   testing::write_bytes(path, "old");
   write_score_csv(report_acc({item(1), item(0)}), path);
-  EXPECT_EQ(testing::read_bytes(path), "\"split\",\"Overall\"\n\"none\",\"0.5\"\n");
+  EXPECT_EQ(testing::read_file(path), "\"split\",\"Overall\"\n\"none\",\"0.5\"\n");
   EXPECT_FALSE(std::filesystem::exists(dir / "M_RealWorldQA_acc.csv.tmp"));
 }
 

@@ -191,12 +191,12 @@ TEST(ScorePredictionFile, TextVqaFromAnOpenpyxlFile) {
   EXPECT_EQ(r.items, 4u);
   EXPECT_EQ(r.folder.parent_path(), dir / "out" / "Elsewhere");
   EXPECT_EQ(r.folder.filename().string().substr(9), "_G01234567");
-  EXPECT_EQ(testing::read_bytes(r.folder / "Elsewhere_TextVQA_VAL_acc.csv"),
+  EXPECT_EQ(testing::read_file(r.folder / "Elsewhere_TextVQA_VAL_acc.csv"),
             "\"Overall\"\n\"70.0\"\n");
   EXPECT_TRUE(fs::exists(r.folder / "Elsewhere_TextVQA_VAL.xlsx"));
   EXPECT_TRUE(fs::exists(r.folder / "Elsewhere_TextVQA_VAL_results.xlsx"));
   const auto run_json =
-      nlohmann::json::parse(testing::read_bytes(r.folder / "run.json"))["datasets"]["TextVQA_VAL"];
+      nlohmann::json::parse(testing::read_file(r.folder / "run.json"))["datasets"]["TextVQA_VAL"];
   EXPECT_EQ(run_json["scores"]["Overall"], 70.0);
   EXPECT_EQ(run_json["items"], 4);
   ASSERT_TRUE(r.acc);
@@ -236,9 +236,9 @@ TEST(ScorePredictionFile, DemoShapesVqaIsScoredWithTheTextVqaMetric) {
                            colour + "\t" + ten("blue") + "\tThe blue.\n");
   const PairResult r = score_prediction_file(options_for(dir), "M", "DemoShapesVQA", dir / "p.tsv");
   EXPECT_EQ(r.items, 5u);
-  EXPECT_EQ(testing::read_bytes(r.folder / "M_DemoShapesVQA_acc.csv"), "\"Overall\"\n\"60.0\"\n");
-  const auto run_json = nlohmann::json::parse(
-      testing::read_bytes(r.folder / "run.json"))["datasets"]["DemoShapesVQA"];
+  EXPECT_EQ(testing::read_file(r.folder / "M_DemoShapesVQA_acc.csv"), "\"Overall\"\n\"60.0\"\n");
+  const auto run_json =
+      nlohmann::json::parse(testing::read_file(r.folder / "run.json"))["datasets"]["DemoShapesVQA"];
   EXPECT_EQ(run_json["scorer"], "vqa_textvqa");
   EXPECT_EQ(run_json["scores"]["Overall"], 60.0);
 }

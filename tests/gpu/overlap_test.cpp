@@ -187,7 +187,7 @@ TEST_F(GpuOverlap, RunWithOverlapWritesTheFilesOfARunWithout) {
       folder[work] = testing::run_folder(root / work, "InternVL2-tiny");
     }
     for (const char* f : files)
-      EXPECT_TRUE(testing::slurp(folder["off"] / f) == testing::slurp(folder["on"] / f))
+      EXPECT_TRUE(testing::read_file(folder["off"] / f) == testing::read_file(folder["on"] / f))
           << f << " differs with --overlap, " << placement;
     EXPECT_EQ(
         testing::records_without_times(folder["on"] / "InternVL2-tiny_RealWorldQA_records.jsonl"),

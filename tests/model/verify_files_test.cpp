@@ -15,6 +15,8 @@
 #include <optional>
 #include <sstream>
 
+#include "common/read_file.h"
+#include "common/scratch_dir.h"
 #include "common/test_paths.h"
 #include "common/user_error.h"
 #include "vlm/core/error.h"
@@ -25,25 +27,19 @@
 namespace vlm {
 namespace {
 namespace fs = std::filesystem;
-
-std::string read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using testing::read_file;
 
 // A full copy of the tiny model (2.7 MB) in a fresh temp folder, with XDG_CACHE_HOME (where the
 // verified-file stamps go) pointing at an empty folder beside it.
-class TinyCopy : public ::testing::Test {
+class TinyCopy : public testing::ScratchDirTest {
  protected:
   void SetUp() override {
-    std::string templ = (fs::temp_directory_path() / "vlm_verify_XXXXXX").string();
-    ASSERT_NE(mkdtemp(templ.data()), nullptr);
-    dir_ = fs::path(templ) / "InternVL2-tiny";
+    ScratchDirTest::SetUp();
+    const fs::path scratch = dir_;
+    dir_ = scratch / "InternVL2-tiny";
     fs::copy(testing::tiny_model_dir(), dir_, fs::copy_options::recursive);
     if (const char* old = std::getenv("XDG_CACHE_HOME")) old_cache_ = old;
-    setenv("XDG_CACHE_HOME", (fs::path(templ) / "cache").c_str(), 1);
+    setenv("XDG_CACHE_HOME", (scratch / "cache").c_str(), 1);
   }
   void TearDown() override {
     if (old_cache_) {
@@ -51,13 +47,13 @@ class TinyCopy : public ::testing::Test {
     } else {
       unsetenv("XDG_CACHE_HOME");
     }
-    fs::remove_all(dir_.parent_path());
+    ScratchDirTest::TearDown();
   }
   fs::path stamp_dir() const { return dir_.parent_path() / "cache" / "vlmeval" / "verified"; }
 
   // The manifest.json of the copy, edited.
   void edit_manifest(const std::function<void(nlohmann::json&)>& edit) {
-    nlohmann::json j = nlohmann::json::parse(read_bytes(dir_ / "manifest.json"));
+    nlohmann::json j = nlohmann::json::parse(read_file(dir_ / "manifest.json"));
     edit(j);
     std::ofstream(dir_ / "manifest.json", std::ios::trunc) << j.dump();
   }
@@ -71,12 +67,11 @@ class TinyCopy : public ::testing::Test {
 
   // Flips one byte in the middle of `file`, in place (same size, same inode).
   static void flip_a_byte(const fs::path& file) {
-    std::string bytes = read_bytes(file);
+    std::string bytes = read_file(file);
     bytes[bytes.size() / 2] ^= 0x01;
     std::fstream(file, std::ios::binary | std::ios::in | std::ios::out) << bytes;
   }
 
-  fs::path dir_;
   std::optional<std::string> old_cache_;
 };
 

@@ -10,6 +10,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <sstream>
 
+#include "common/read_file.h"
 #include "common/test_paths.h"
 #include "common/user_error.h"
 #include "vlm/report/comparison_chart.h"
@@ -23,19 +24,13 @@ namespace vlm {
 namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
+using testing::read_file;
 using testing::user_error;
 
 void write(const fs::path& p, const std::string& text) {
   fs::create_directories(p.parent_path());
   std::ofstream out(p, std::ios::binary);
   out << text;
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 // One record line as `run` writes it (ItemRecord::to_json's keys).
@@ -239,7 +234,7 @@ TEST_F(Compare, ScoreDeltasSpeedAndStages) {
   EXPECT_DOUBLE_EQ(d1.outputs[0].ms_per_stage.at("total"), 200.0);
   EXPECT_EQ(d1.stages, (std::vector<std::string>{"vision", "decode", "total"}));
   EXPECT_FALSE(c.datasets[1].outputs[0].items_per_s.has_value());  // DS2: no times anywhere
-  EXPECT_EQ(slurp(a_ / "M_DS1_records.jsonl"), a_records_);        // read, never changed
+  EXPECT_EQ(read_file(a_ / "M_DS1_records.jsonl"), a_records_);    // read, never changed
 }
 
 TEST_F(Compare, JsonHoldsTheHandComputedValues) {
@@ -561,7 +556,7 @@ class CompareApp : public Compare {
     const fs::path out = root_ / "stdout.txt", err = root_ / "stderr.txt";
     const int status = std::system(
         (exe.string() + " " + args + " >" + out.string() + " 2>" + err.string()).c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_file(out), read_file(err)};
   }
   void SetUp() override {
     Compare::SetUp();
@@ -593,7 +588,7 @@ TEST_F(CompareApp, WritesJsonAndChart) {
   const Result r = compare(a_.string() + " " + b_.string() + " --json " + js.string() +
                            " --chart " + png.string() + " --chart-size 800");
   ASSERT_EQ(r.rc, 0) << r.err;
-  const json j = json::parse(slurp(js));
+  const json j = json::parse(read_file(js));
   EXPECT_EQ(j["datasets"][0]["agreement"][0]["differing_indices"], json({"2"}));
   EXPECT_EQ(j["datasets"][1]["agreement"][0]["compared"], 2);
   const cv::Mat img = cv::imread(png.string());

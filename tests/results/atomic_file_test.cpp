@@ -14,7 +14,7 @@ namespace vlm {
 namespace {
 namespace fs = std::filesystem;
 
-using testing::slurp;
+using testing::read_file;
 
 TEST(AtomicFile, APlantedLinkAtTheTemporaryNameIsNotFollowed) {
   const fs::path dir = fs::temp_directory_path() / ("vlm_atomic_" + std::to_string(getpid()));
@@ -23,8 +23,8 @@ TEST(AtomicFile, APlantedLinkAtTheTemporaryNameIsNotFollowed) {
   std::ofstream(dir / "victim") << "keep me";
   fs::create_symlink(dir / "victim", dir / "out.csv.tmp");
   write_file_atomically(dir / "out.csv", "a,b\n");
-  EXPECT_EQ(slurp(dir / "victim"), "keep me");
-  EXPECT_EQ(slurp(dir / "out.csv"), "a,b\n");
+  EXPECT_EQ(read_file(dir / "victim"), "keep me");
+  EXPECT_EQ(read_file(dir / "out.csv"), "a,b\n");
   EXPECT_FALSE(fs::exists(fs::symlink_status(dir / "out.csv.tmp")));
   // A killed writer's leftover is replaced as well.
   std::ofstream(dir / "out.xlsx.tmp") << "half-written";
@@ -34,7 +34,7 @@ TEST(AtomicFile, APlantedLinkAtTheTemporaryNameIsNotFollowed) {
   fs::create_symlink(dir / "victim", dir / "t.tmp");
   const fs::path t = create_temporary_for(dir / "t");
   EXPECT_FALSE(fs::is_symlink(t));
-  EXPECT_EQ(slurp(dir / "victim"), "keep me");
+  EXPECT_EQ(read_file(dir / "victim"), "keep me");
   fs::remove_all(dir);
 }
 

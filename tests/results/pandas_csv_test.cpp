@@ -73,7 +73,7 @@ TEST(PythonFloatRepr, MatchesCPython) {
             0);
   std::string mine;
   for (double v : values) mine += python_float_repr(v) + "\n";
-  const std::string expected = testing::read_bytes(dir / "out.txt");
+  const std::string expected = testing::read_file(dir / "out.txt");
   ASSERT_EQ(mine.size(), expected.size());
   EXPECT_TRUE(mine == expected);
 }
@@ -118,8 +118,8 @@ TEST(CsvQuoteAll, MatchesPythonCsvModule) {
     csv += csv_quote_all_record(r, ',');
     tsv += csv_quote_all_record(r, '\t');
   }
-  EXPECT_EQ(csv, testing::read_bytes(dir / "out.csv"));
-  EXPECT_EQ(tsv, testing::read_bytes(dir / "out.tsv"));
+  EXPECT_EQ(csv, testing::read_file(dir / "out.csv"));
+  EXPECT_EQ(tsv, testing::read_file(dir / "out.tsv"));
 }
 
 }  // namespace

@@ -39,7 +39,7 @@ TEST(ResultTableTsv, WriteAndReadBack) {
   testing::write_bytes(path, "stale");
   const ResultTable t = sample_table();
   t.write_tsv(path);
-  EXPECT_EQ(testing::read_bytes(path), kSampleTsv);
+  EXPECT_EQ(testing::read_file(path), kSampleTsv);
   EXPECT_FALSE(std::filesystem::exists(dir / "M_RealWorldQA.tsv.tmp"));
 
   const ResultTable back = ResultTable::read_tsv(path);
@@ -138,12 +138,12 @@ TEST(ResultTableXlsx, CellsStylesAndZip) {
              std::nullopt});
   t.write_xlsx(path);
   EXPECT_FALSE(std::filesystem::exists(dir / "M_RealWorldQA.xlsx.tmp"));
-  EXPECT_EQ(testing::read_bytes(path).substr(0, 4), std::string("PK\x03\x04", 4));
+  EXPECT_EQ(testing::read_file(path).substr(0, 4), std::string("PK\x03\x04", 4));
 
   ASSERT_EQ(testing::run_python(dir, "read_xlsx", kXlsxReader,
                                 path.string() + " " + (dir / "cells.json").string()),
             0);
-  const nlohmann::json ref = nlohmann::json::parse(testing::read_bytes(dir / "cells.json"));
+  const nlohmann::json ref = nlohmann::json::parse(testing::read_file(dir / "cells.json"));
   EXPECT_EQ(ref["magic"], "504b0304");
   EXPECT_EQ(ref["sheets"], nlohmann::json::array({"Sheet1"}));
   EXPECT_EQ(ref["has_formula_tag"], false);

@@ -51,7 +51,7 @@ nlohmann::json xlsx_rows(const fs::path& dir, const fs::path& xlsx) {
   const fs::path out = dir / (xlsx.filename().string() + ".json");
   EXPECT_EQ(testing::run_python(dir, "xlsx_rows", kXlsxRows, xlsx.string() + " " + out.string()),
             0);
-  return nlohmann::json::parse(testing::read_bytes(out));
+  return nlohmann::json::parse(testing::read_file(out));
 }
 
 struct Fixture {
@@ -117,7 +117,7 @@ TEST(DatasetScoring, MmbenchCircularGroupsAndCategories) {
   EXPECT_EQ(f.files.result.filename(), "M_MMBench_DEV_EN_exact_matching_result.xlsx");
   EXPECT_EQ(f.files.acc.filename(), "M_MMBench_DEV_EN_acc.csv");
   EXPECT_EQ(s.files, (std::vector<fs::path>{f.files.result, f.files.acc}));
-  EXPECT_EQ(testing::read_bytes(f.files.acc),
+  EXPECT_EQ(testing::read_file(f.files.acc),
             "\"split\",\"Overall\",\"CP\",\"FP-S\",\"attribute_recognition\",\"image_scene\","
             "\"image_style\"\n"
             "\"dev\",\"0.5\",\"0.3333333333333333\",\"1.0\",\"1.0\",\"0.5\",\"0.0\"\n");
@@ -176,7 +176,7 @@ TEST(DatasetScoring, MmmuOpenQuestionsBecomeAnswerOrOther) {
   Fixture f("mmmu", "MMMU_DEV_VAL", tsv, preds);
   ASSERT_EQ(to_string(f.spec.scorer), "mcq_mmmu");
   f.score();
-  EXPECT_EQ(testing::read_bytes(f.files.acc),
+  EXPECT_EQ(testing::read_file(f.files.acc),
             "\"split\",\"Overall\",\"Art\",\"Math\"\n"
             "\"validation\",\"0.5\",\"1.0\",\"0.0\"\n");
   const nlohmann::json rows = xlsx_rows(f.dir, f.files.result);
@@ -214,7 +214,7 @@ TEST(DatasetScoring, PopeFilesAndScores) {
   const fs::path score = f.files.folder / "M_POPE_score.csv";
   EXPECT_EQ(s.files, (std::vector<fs::path>{aux, score}));
   EXPECT_FALSE(fs::exists(f.files.acc));
-  EXPECT_EQ(testing::read_bytes(score),
+  EXPECT_EQ(testing::read_file(score),
             "\"split\",\"Overall\",\"acc\",\"precision\",\"recall\"\n"
             "\"Overall\",\"50.0\",\"50.0\",\"50.0\",\"50.0\"\n"
             "\"adversarial\",\"100.0\",\"100.0\",\"100.0\",\"100.0\"\n"
@@ -248,7 +248,7 @@ TEST(DatasetScoring, MmeFilesAndSums) {
   Fixture f("mme", "MME", tsv, {{"0", "Yes"}, {"1", "No"}, {"2", "Yes"}, {"3", "Yes"}});
   ASSERT_EQ(to_string(f.spec.scorer), "yn_mme");
   const DatasetScores s = f.score();
-  EXPECT_EQ(testing::read_bytes(f.files.folder / "M_MME_score.csv"),
+  EXPECT_EQ(testing::read_file(f.files.folder / "M_MME_score.csv"),
             "\"perception\",\"reasoning\",\"artwork\",\"commonsense_reasoning\"\n"
             "\"200.0\",\"50.0\",\"200.0\",\"50.0\"\n");
   EXPECT_TRUE(fs::exists(f.files.folder / "M_MME_auxmatch.xlsx"));
@@ -270,7 +270,7 @@ TEST(DatasetScoring, HallusionScoreFile) {
   ASSERT_EQ(to_string(f.spec.scorer), "yn_hallusion");
   f.score();
   // aAcc 1/2; one figure group (wrong); two question groups, one right.
-  EXPECT_EQ(testing::read_bytes(f.files.folder / "M_HallusionBench_score.csv"),
+  EXPECT_EQ(testing::read_file(f.files.folder / "M_HallusionBench_score.csv"),
             "\"split\",\"aAcc\",\"fAcc\",\"qAcc\"\n"
             "\"Overall\",\"50.0\",\"0.0\",\"50.0\"\n"
             "\"VD\",\"50.0\",\"0.0\",\"50.0\"\n"
@@ -373,7 +373,7 @@ TEST(DatasetScoring, TextVqaAccCsvAndResults) {
   Fixture f("textvqa", "TextVQA_VAL", tsv,
             {{"34602", "Nokia."}, {"34603", "toshiba"}, {"34604", ""}, {"34605", "yes"}});
   const DatasetScores s = f.score();
-  EXPECT_EQ(testing::read_bytes(f.files.acc), "\"Overall\"\n\"70.0\"\n");
+  EXPECT_EQ(testing::read_file(f.files.acc), "\"Overall\"\n\"70.0\"\n");
   EXPECT_EQ(s.scores["Overall"], 70.0);
   EXPECT_EQ(s.scores["scorer"], "vqa_textvqa");
   ASSERT_TRUE(s.acc);
@@ -410,7 +410,7 @@ TEST(DatasetScoring, DocVqaAnlsSplitAndOverall) {
       kImg + "\tq\t['abcd']\tval\n";
   Fixture f("docvqa", "DocVQA_VAL", tsv, {{"1", "0.28"}, {"2", "0.24"}, {"3", "a"}});
   const DatasetScores s = f.score();
-  EXPECT_EQ(testing::read_bytes(f.files.acc),
+  EXPECT_EQ(testing::read_file(f.files.acc),
             "\"val\",\"Overall\"\n\"58.333333333333336\",\"58.333333333333336\"\n");
   const auto rows = xlsx_rows(f.dir, f.files.folder / "M_DocVQA_VAL_results.xlsx");
   // index, question, answer, split, prediction, eval_gt, eval_pred, eval_match, eval_score
@@ -439,12 +439,12 @@ TEST(DatasetScoring, ChartQaSplitsAndEras) {
       {"0", "95.2"}, {"1", "105.1"}, {"2", "yes"}, {"3", "50%"}};
   Fixture f("chartqa", "ChartQA_TEST", tsv, preds);
   DatasetScores s = f.score();
-  EXPECT_EQ(testing::read_bytes(f.files.acc),
+  EXPECT_EQ(testing::read_file(f.files.acc),
             "\"test_human\",\"test_augmented\",\"Overall\"\n\"50.0\",\"100.0\",\"75.0\"\n");
   EXPECT_EQ(s.scores["chartqa_era"], "2025-09-01");
   f.spec.scorer = ScorerId::kVqaRelaxedClassic;
   s = f.score();
-  EXPECT_EQ(testing::read_bytes(f.files.acc),
+  EXPECT_EQ(testing::read_file(f.files.acc),
             "\"test_human\",\"test_augmented\",\"Overall\"\n\"100.0\",\"50.0\",\"75.0\"\n");
   EXPECT_EQ(s.scores["chartqa_era"], "2024-03-27");
   const auto rows = xlsx_rows(f.dir, f.files.folder / "M_ChartQA_TEST_results.xlsx");
@@ -467,7 +467,7 @@ TEST(DatasetScoring, OcrVqaExactMatchAfterRoundTrip) {
   Fixture f("ocrvqa", "OCRVQA_TESTCORE", tsv, {{"0", " harry potter "}, {"1", "None"}, {"2", ""}});
   const DatasetScores s = f.score();
   // 1 + 1 ('nan' == 'nan') + 0 of 3.
-  EXPECT_EQ(testing::read_bytes(f.files.acc), "\"Overall\"\n\"66.66666666666666\"\n");
+  EXPECT_EQ(testing::read_file(f.files.acc), "\"Overall\"\n\"66.66666666666666\"\n");
 }
 
 // A VQA TSV with a category column and no split: Overall, then each category (sorted).
@@ -484,7 +484,7 @@ TEST(DatasetScoring, VqaCategoriesFollowOverallWhenThereIsNoSplit) {
       kImg + "\tq\tC\talpha\n";
   Fixture f("ocrvqa_category", "OCRVQA_TEST", tsv, {{"0", "a"}, {"1", "b"}, {"2", "x"}});
   f.score();
-  EXPECT_EQ(testing::read_bytes(f.files.acc),
+  EXPECT_EQ(testing::read_file(f.files.acc),
             "\"Overall\",\"alpha\",\"zeta\"\n\"66.66666666666666\",\"50.0\",\"100.0\"\n");
 }
 
@@ -509,7 +509,7 @@ TEST(DatasetScoring, OcrBenchScoreJson) {
   const fs::path json_path = f.files.folder / "M_OCRBench_score.json";
   EXPECT_EQ(s.files, std::vector<fs::path>{json_path});
   EXPECT_FALSE(fs::exists(f.files.acc));
-  EXPECT_EQ(testing::read_bytes(json_path),
+  EXPECT_EQ(testing::read_file(json_path),
             "{\n    \"Text Recognition\": 1,\n    \"Scene Text-centric VQA\": 0,\n"
             "    \"Doc-oriented VQA\": 1,\n    \"Key Information Extraction\": 0,\n"
             "    \"Handwritten Mathematical Expression Recognition\": 1,\n"

@@ -24,9 +24,9 @@ namespace vlm {
 namespace {
 namespace fs = std::filesystem;
 
+using testing::read_file;
 using testing::Result;
 using testing::sh;
-using testing::slurp;
 
 int torch_cuda_device_count() {
   return static_cast<int>(torch::cuda::device_count());
@@ -88,11 +88,11 @@ TEST_F(RunApp, RunsEveryItemRecordsBadRowsAndPrintsTheAccuracyTable) {
         "InternVL2-tiny_RealWorldQA_exact_matching_result.xlsx", "run.json"})
     EXPECT_TRUE(fs::exists(folder / f)) << f;
 
-  const std::string acc = slurp(folder / "InternVL2-tiny_RealWorldQA_acc.csv");
+  const std::string acc = read_file(folder / "InternVL2-tiny_RealWorldQA_acc.csv");
   EXPECT_EQ(acc.rfind("\"split\",\"Overall\"\n\"none\",\"", 0), 0u) << acc;
 
   // One record per item; the three bad rows carry their errors, the others their outputs.
-  std::istringstream lines(slurp(folder / "InternVL2-tiny_RealWorldQA_records.jsonl"));
+  std::istringstream lines(read_file(folder / "InternVL2-tiny_RealWorldQA_records.jsonl"));
   std::string line;
   int errors = 0, answered = 0;
   while (std::getline(lines, line)) {
@@ -121,7 +121,7 @@ TEST_F(RunApp, RunsEveryItemRecordsBadRowsAndPrintsTheAccuracyTable) {
   EXPECT_EQ(errors, 3);
   EXPECT_EQ(answered, 5);
   // Predictions: the TSV's columns minus image, then prediction; one row per item.
-  const std::string tsv = slurp(folder / "InternVL2-tiny_RealWorldQA.tsv");
+  const std::string tsv = read_file(folder / "InternVL2-tiny_RealWorldQA.tsv");
   EXPECT_EQ(tsv.substr(0, tsv.find('\n')),
             "\"index\"\t\"question\"\t\"A\"\t\"B\"\t\"C\"\t\"D\"\t\"answer\"\t\"prediction\"");
   // One row per item (a prediction may hold quoted newlines: count the lines starting a row).
@@ -130,7 +130,7 @@ TEST_F(RunApp, RunsEveryItemRecordsBadRowsAndPrintsTheAccuracyTable) {
     rows += at + 2 < tsv.size() && std::isdigit(static_cast<unsigned char>(tsv[at + 2]));
   EXPECT_EQ(rows, 8u);
 
-  auto run_json = nlohmann::json::parse(slurp(folder / "run.json"));
+  auto run_json = nlohmann::json::parse(read_file(folder / "run.json"));
   EXPECT_EQ(run_json["datasets"]["RealWorldQA"]["items"], 8);
   EXPECT_EQ(run_json["datasets"]["RealWorldQA"]["errors"].size(), 3u);
   EXPECT_TRUE(run_json["placement"]["map"].contains("vision_model"));
@@ -140,7 +140,8 @@ TEST_F(RunApp, RunsEveryItemRecordsBadRowsAndPrintsTheAccuracyTable) {
   ASSERT_EQ(run_json["ranks"].size(), 1u) << run_json.dump();
   const nlohmann::json& files = run_json["ranks"].begin().value()["model_files"];
   EXPECT_TRUE(files["verified"].get<bool>()) << files;
-  const auto manifest = nlohmann::json::parse(slurp(testing::tiny_model_dir() / "manifest.json"));
+  const auto manifest =
+      nlohmann::json::parse(read_file(testing::tiny_model_dir() / "manifest.json"));
   EXPECT_EQ(files["hashed_files"].get<size_t>() + files["stamped_files"].get<size_t>(),
             manifest["units"].size() + manifest["files"].size())
       << files;
@@ -153,7 +154,7 @@ TEST_F(RunApp, AManifestDtypeThatIsNotTheUnitsIsABadInput) {
   const fs::path model = *root_ / "bf16" / "InternVL2-tiny";
   fs::create_directories(model.parent_path());
   fs::copy(testing::tiny_model_dir(), model, fs::copy_options::recursive);
-  nlohmann::json j = nlohmann::json::parse(slurp(model / "manifest.json"));
+  nlohmann::json j = nlohmann::json::parse(read_file(model / "manifest.json"));
   j["dtype"] = "bfloat16";
   std::ofstream(model / "manifest.json", std::ios::trunc) << j.dump();
   Result r =
@@ -190,9 +191,9 @@ TEST_F(RunApp, TextVqaRunWritesVlmevalkitsFilesAndScoresItsOwnPredictionsAlike) 
   for (const char* f : {"InternVL2-tiny_TextVQA_VAL.xlsx", "InternVL2-tiny_TextVQA_VAL_acc.csv",
                         "InternVL2-tiny_TextVQA_VAL_results.xlsx", "run.json"})
     EXPECT_TRUE(fs::exists(folder / f)) << f;
-  const std::string acc = slurp(folder / "InternVL2-tiny_TextVQA_VAL_acc.csv");
+  const std::string acc = read_file(folder / "InternVL2-tiny_TextVQA_VAL_acc.csv");
   EXPECT_EQ(acc.rfind("\"Overall\"\n\"", 0), 0u) << acc;
-  const auto run_json = nlohmann::json::parse(slurp(folder / "run.json"));
+  const auto run_json = nlohmann::json::parse(read_file(folder / "run.json"));
   const auto& scores = run_json["datasets"]["TextVQA_VAL"]["scores"];
   EXPECT_EQ(scores["scorer"], "vqa_textvqa");
   ASSERT_TRUE(scores["Overall"].is_number());
@@ -201,7 +202,7 @@ TEST_F(RunApp, TextVqaRunWritesVlmevalkitsFilesAndScoresItsOwnPredictionsAlike) 
   std::snprintf(overall, sizeof(overall), "%.2f", scores["Overall"].get<double>());
   EXPECT_NE(r.out.find(overall), std::string::npos) << r.out;
   // The prompt carries the short-answer suffix.
-  const std::string records = slurp(folder / "InternVL2-tiny_TextVQA_VAL_records.jsonl");
+  const std::string records = read_file(folder / "InternVL2-tiny_TextVQA_VAL_records.jsonl");
   EXPECT_NE(records.find("Answer the question using a single word or phrase."), std::string::npos);
 
   Result again = run("--mode eval --model Again --data TextVQA_VAL --predictions " +
@@ -211,7 +212,7 @@ TEST_F(RunApp, TextVqaRunWritesVlmevalkitsFilesAndScoresItsOwnPredictionsAlike) 
   fs::path eval_folder;
   for (const auto& e : fs::directory_iterator(*root_ / "out_vqa_eval" / "Again"))
     if (e.is_directory()) eval_folder = e.path();
-  EXPECT_EQ(slurp(eval_folder / "Again_TextVQA_VAL_acc.csv"), acc);
+  EXPECT_EQ(read_file(eval_folder / "Again_TextVQA_VAL_acc.csv"), acc);
 }
 
 // The dataset-config key min_new_tokens (a benchmark knob, configs/datasets/BenchVQA.yaml: 8)
@@ -228,7 +229,7 @@ TEST_F(RunApp, DatasetConfigMinNewTokensForcesTheAnswerLength) {
   const fs::path model = *root_ / "stop_everywhere";
   fs::remove_all(model);
   fs::copy(testing::tiny_model_dir(), model, fs::copy_options::recursive);
-  auto manifest = nlohmann::json::parse(slurp(model / "manifest.json"));
+  auto manifest = nlohmann::json::parse(read_file(model / "manifest.json"));
   const int64_t vocab = manifest["llm"]["vocab_size"].get<int64_t>();
   manifest["stop_ids"] = nlohmann::json::array();
   for (int64_t id = 0; id < vocab; ++id) manifest["stop_ids"].push_back(id);
@@ -244,7 +245,7 @@ TEST_F(RunApp, DatasetConfigMinNewTokensForcesTheAnswerLength) {
     fs::path folder;
     for (const auto& e : fs::directory_iterator(*root_ / work / name))
       if (e.is_directory()) folder = e.path();
-    std::istringstream lines(slurp(folder / (name + "_" + dataset + "_records.jsonl")));
+    std::istringstream lines(read_file(folder / (name + "_" + dataset + "_records.jsonl")));
     for (std::string line; std::getline(lines, line);)
       lengths.push_back(nlohmann::json::parse(line)["output_ids"].size());
     return lengths;
@@ -263,7 +264,7 @@ TEST_F(RunApp, ARestartAfterACrashFinishesTheRestAndGivesTheSameFiles) {
   ASSERT_EQ(again.rc, 0) << again.err;
   const fs::path b = run_folder("crash");
   const fs::path rec = b / "InternVL2-tiny_RealWorldQA_records.jsonl";
-  std::istringstream lines(slurp(rec));
+  std::istringstream lines(read_file(rec));
   std::string kept, line;
   for (int i = 0; i < 3 && std::getline(lines, line); ++i) kept += line + "\n";
   std::getline(lines, line);
@@ -281,7 +282,8 @@ TEST_F(RunApp, ARestartAfterACrashFinishesTheRestAndGivesTheSameFiles) {
   for (const char* f : {"InternVL2-tiny_RealWorldQA.xlsx", "InternVL2-tiny_RealWorldQA.tsv",
                         "InternVL2-tiny_RealWorldQA_acc.csv",
                         "InternVL2-tiny_RealWorldQA_exact_matching_result.xlsx"})
-    EXPECT_TRUE(slurp(a / f) == slurp(b / f)) << f << " differs from the uninterrupted run's";
+    EXPECT_TRUE(read_file(a / f) == read_file(b / f))
+        << f << " differs from the uninterrupted run's";
 }
 
 // `--profile FILE`: with a Kineto LibTorch (pip, CUDA) the trace marks each answered item's
@@ -297,7 +299,7 @@ TEST_F(RunApp, AProfileTraceMarksEachItemsStagesOrIsRefusedBeforeAnyItem) {
     EXPECT_FALSE(fs::exists(*root_ / "profiled")) << "a refused --profile ran items";
     return;
   }
-  const nlohmann::json j = nlohmann::json::parse(slurp(trace));
+  const nlohmann::json j = nlohmann::json::parse(read_file(trace));
   std::map<std::string, int> scopes;
   for (const auto& e : j.at("traceEvents"))
     if (e.value("cat", "") == "user_annotation") ++scopes[e.value("name", "")];
@@ -308,7 +310,8 @@ TEST_F(RunApp, AProfileTraceMarksEachItemsStagesOrIsRefusedBeforeAnyItem) {
   Result plain = run(model_dir_arg() + " --data RealWorldQA", "unprofiled");
   ASSERT_EQ(plain.rc, 0) << plain.err;
   for (const char* f : {"InternVL2-tiny_RealWorldQA.xlsx", "InternVL2-tiny_RealWorldQA_acc.csv"})
-    EXPECT_TRUE(slurp(run_folder("profiled") / f) == slurp(run_folder("unprofiled") / f)) << f;
+    EXPECT_TRUE(read_file(run_folder("profiled") / f) == read_file(run_folder("unprofiled") / f))
+        << f;
 }
 
 TEST_F(RunApp, MissingModelDirectoryIsOneLineNamingThePathAndTheCommand) {
@@ -360,7 +363,7 @@ TEST(GenerateApp, MatchesTheExportersTokenizationAndGreedyIds) {
   const fs::path scratch =
       fs::temp_directory_path() / ("vlm_generate_app_" + std::to_string(getpid()));
   fs::create_directories(scratch);
-  auto golden = nlohmann::json::parse(slurp(testing::tiny_model_dir() / "golden.json"));
+  auto golden = nlohmann::json::parse(read_file(testing::tiny_model_dir() / "golden.json"));
   for (const auto& c : golden["cases"]) {
     if (c["num_tiles"].get<int>() != 0) continue;
     const fs::path q = scratch / "question.txt";
@@ -633,7 +636,7 @@ TEST_F(PlanOnly, EveryShippedPlacementPrintsItsGolden) {
     std::ofstream(golden, std::ios::binary) << got;
     GTEST_SKIP() << "wrote " << golden;
   }
-  const std::string want = testing::slurp(golden);
+  const std::string want = testing::read_file(golden);
   ASSERT_FALSE(want.empty()) << golden << " is missing";
   EXPECT_EQ(got, want);
 }

@@ -20,9 +20,9 @@ namespace vlm {
 namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
+using testing::read_file;
 using testing::Result;
 using testing::sh;
-using testing::slurp;
 
 const char* const kResultFiles[] = {
     "InternVL2-Demo_RealWorldQA.xlsx", "InternVL2-Demo_RealWorldQA.tsv",
@@ -89,7 +89,7 @@ TEST_F(RunBatch, TheBatchSizeChangesNoResultFileNoRecordAndNoError) {
     if (r["error"].is_null()) lengths.insert(r["output_ids"].size());
   }
   ASSERT_GE(lengths.size(), 2u) << "every answer has the same length: nothing is staggered";
-  const json a = json::parse(slurp(folder("n1") / "run.json"));
+  const json a = json::parse(read_file(folder("n1") / "run.json"));
   for (const char* n : {"3", "8"}) {
     const std::string work = std::string("n") + n;
     Result r = run(work, std::string("--batch-size ") + n);
@@ -97,9 +97,10 @@ TEST_F(RunBatch, TheBatchSizeChangesNoResultFileNoRecordAndNoError) {
     EXPECT_NE(r.out.find("15 items (15 answered now, 0 resumed, 3 errors)"), std::string::npos)
         << r.out;
     for (const char* f : kResultFiles)
-      EXPECT_TRUE(slurp(folder("n1") / f) == slurp(folder(work) / f)) << f << " at batch " << n;
+      EXPECT_TRUE(read_file(folder("n1") / f) == read_file(folder(work) / f))
+          << f << " at batch " << n;
     EXPECT_EQ(sorted_records(records(work)), sorted_records(records("n1"))) << "batch " << n;
-    const json b = json::parse(slurp(folder(work) / "run.json"));
+    const json b = json::parse(read_file(folder(work) / "run.json"));
     EXPECT_EQ(b["datasets"]["RealWorldQA"]["errors"], a["datasets"]["RealWorldQA"]["errors"]);
     EXPECT_EQ(b["datasets"]["RealWorldQA"]["scores"], a["datasets"]["RealWorldQA"]["scores"]);
     // The shared decode steps' wall time is in the shard's stage times.

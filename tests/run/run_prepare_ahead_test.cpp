@@ -20,10 +20,10 @@ namespace vlm {
 namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
+using testing::read_file;
 using testing::records_without_times;
 using testing::Result;
 using testing::sh;
-using testing::slurp;
 
 const char* const kResultFiles[] = {
     "InternVL2-tiny_RealWorldQA.xlsx", "InternVL2-tiny_RealWorldQA.tsv",
@@ -32,7 +32,7 @@ const char* const kResultFiles[] = {
 // The stages each record timed, in file order.
 std::vector<std::vector<std::string>> timed_stages(const fs::path& file) {
   std::vector<std::vector<std::string>> out;
-  std::istringstream in(slurp(file));
+  std::istringstream in(read_file(file));
   for (std::string line; std::getline(in, line);) {
     std::vector<std::string> stages;
     for (const auto& [stage, ms] : json::parse(line)["times_ms"].items()) stages.push_back(stage);
@@ -72,13 +72,13 @@ class RunPrepareAhead : public ::testing::Test {
   static void expect_same_files(const std::string& want, const std::string& work) {
     for (const char* f : kResultFiles) {
       ASSERT_TRUE(fs::exists(folder(want) / f)) << f;
-      EXPECT_TRUE(slurp(folder(want) / f) == slurp(folder(work) / f))
+      EXPECT_TRUE(read_file(folder(want) / f) == read_file(folder(work) / f))
           << f << " of " << work << " differs from " << want << "'s";
     }
     EXPECT_EQ(records_without_times(records(work)), records_without_times(records(want)));
     EXPECT_EQ(timed_stages(records(work)), timed_stages(records(want)));
-    const json a = json::parse(slurp(folder(want) / "run.json"))["datasets"]["RealWorldQA"];
-    const json b = json::parse(slurp(folder(work) / "run.json"))["datasets"]["RealWorldQA"];
+    const json a = json::parse(read_file(folder(want) / "run.json"))["datasets"]["RealWorldQA"];
+    const json b = json::parse(read_file(folder(work) / "run.json"))["datasets"]["RealWorldQA"];
     EXPECT_EQ(b["errors"], a["errors"]);
     EXPECT_EQ(b["scores"], a["scores"]);
   }
@@ -141,9 +141,9 @@ TEST_F(RunPrepareAhead, OverlapOnTheCpuChangesNoResultFile) {
   ASSERT_EQ(on.rc, 0) << on.err;
   expect_same_files("overlap_off", "overlap_on");
   EXPECT_TRUE(
-      json::parse(slurp(folder("overlap_on") / "run.json"))["config"]["overlap"].get<bool>());
+      json::parse(read_file(folder("overlap_on") / "run.json"))["config"]["overlap"].get<bool>());
   EXPECT_FALSE(
-      json::parse(slurp(folder("overlap_off") / "run.json"))["config"]["overlap"].get<bool>());
+      json::parse(read_file(folder("overlap_off") / "run.json"))["config"]["overlap"].get<bool>());
 }
 
 TEST_F(RunPrepareAhead, ANegativeThreadCountIsRefused) {

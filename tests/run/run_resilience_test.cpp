@@ -14,18 +14,13 @@
 #include <sstream>
 #include <thread>
 
+#include "common/read_file.h"
 #include "common/test_paths.h"
 
 namespace vlm {
 namespace {
 namespace fs = std::filesystem;
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using testing::read_file;
 
 size_t count_lines(const std::string& s) {
   return static_cast<size_t>(std::count(s.begin(), s.end(), '\n'));
@@ -42,7 +37,7 @@ std::map<std::string, nlohmann::json> records_without_times(const fs::path& fold
   for (const auto& e : fs::directory_iterator(folder)) {
     const std::string name = e.path().filename().string();
     if (name.find("_records") == std::string::npos) continue;
-    std::istringstream lines(slurp(e.path()));
+    std::istringstream lines(read_file(e.path()));
     for (std::string line; std::getline(lines, line);) {
       auto j = nlohmann::json::parse(line);
       j.erase("times_ms");
@@ -106,7 +101,7 @@ class RunResilience : public ::testing::Test {
     std::string cmd = run_cmd(work, args, env);
     if (!wrap.empty()) cmd = wrap + " '" + cmd + "'";
     const int status = std::system((cmd + " >" + out.string() + " 2>" + err.string()).c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_file(out), read_file(err)};
   }
   fs::path folder(const std::string& work) const {
     const fs::path model = root_ / work / "InternVL2-tiny";
@@ -119,7 +114,7 @@ class RunResilience : public ::testing::Test {
     for (const char* f : kFinalFiles) {
       ASSERT_TRUE(fs::exists(a / f)) << a / f;
       ASSERT_TRUE(fs::exists(b / f)) << b / f;
-      EXPECT_TRUE(slurp(a / f) == slurp(b / f)) << f << " differs";
+      EXPECT_TRUE(read_file(a / f) == read_file(b / f)) << f << " differs";
     }
     EXPECT_EQ(records_without_times(a), records_without_times(b));
   }
@@ -151,7 +146,7 @@ void RunResilience::killed_at_random_points_and_restarted(const std::string& arg
     bool killed = false;
     for (int i = 0; i < 6000 && !killed; ++i) {  // up to 5 minutes
       const fs::path f = folder("crash");
-      if (!f.empty() && count_lines(slurp(f / records_name)) >= point) {
+      if (!f.empty() && count_lines(read_file(f / records_name)) >= point) {
         kill(c.pid, SIGKILL);
         killed = true;
       } else {
@@ -180,7 +175,7 @@ void RunResilience::killed_at_random_points_and_restarted(const std::string& arg
   EXPECT_NE(last.out.find("(2 answered now, 8 resumed, 2 errors)"), std::string::npos) << last.out;
   expect_same_final_files(folder("full"), b);
   // Every record line is complete JSON (no torn line was kept).
-  std::istringstream lines(slurp(b / records_name));
+  std::istringstream lines(read_file(b / records_name));
   for (std::string line; std::getline(lines, line);) EXPECT_NO_THROW(nlohmann::json::parse(line));
 }
 
@@ -209,9 +204,9 @@ TEST_F(RunResilience, ThreeTorchrunShardsGiveTheFilesOfOneProcess) {
   int waited = 0;
   for (int r = 0; r < 3; ++r) {
     const int status = children[static_cast<size_t>(r)].wait_status();
-    const std::string out = slurp(root_ / ("s_out" + std::to_string(r) + ".txt"));
+    const std::string out = read_file(root_ / ("s_out" + std::to_string(r) + ".txt"));
     ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        << slurp(root_ / ("s_err" + std::to_string(r) + ".txt"));
+        << read_file(root_ / ("s_err" + std::to_string(r) + ".txt"));
     waited += out.find("other shards are still answering") != std::string::npos;
   }
   EXPECT_EQ(waited, 2) << "exactly one shard merges and scores";
@@ -221,13 +216,13 @@ TEST_F(RunResilience, ThreeTorchrunShardsGiveTheFilesOfOneProcess) {
   for (int r = 0; r < 3; ++r) {
     const fs::path rec =
         f / ("InternVL2-tiny_RealWorldQA_records.shard" + std::to_string(r) + "of3.jsonl");
-    std::istringstream lines(slurp(rec));
+    std::istringstream lines(read_file(rec));
     size_t n = 0;
     for (std::string line; std::getline(lines, line); ++n)
       EXPECT_EQ(nlohmann::json::parse(line)["row"].get<size_t>() % 3, static_cast<size_t>(r));
     EXPECT_EQ(n, r == 0 ? 4u : 3u) << rec;
   }
-  auto run_json = nlohmann::json::parse(slurp(f / "run.json"));
+  auto run_json = nlohmann::json::parse(read_file(f / "run.json"));
   EXPECT_EQ(run_json["world_size"], 3);
   EXPECT_EQ(run_json["ranks"].size(), 3u);
   EXPECT_TRUE(run_json["datasets"]["RealWorldQA"]["merged"]["scored"].get<bool>());
@@ -239,7 +234,7 @@ TEST_F(RunResilience, SigintFinishesTheItemInFlightWritesAndExits130) {
   bool sent = false;
   for (int i = 0; i < 6000 && !sent; ++i) {
     const fs::path f = folder("int");
-    if (!f.empty() && count_lines(slurp(f / records_name)) >= 1) {
+    if (!f.empty() && count_lines(read_file(f / records_name)) >= 1) {
       kill(c.pid, SIGINT);
       sent = true;
     }
@@ -248,17 +243,17 @@ TEST_F(RunResilience, SigintFinishesTheItemInFlightWritesAndExits130) {
   ASSERT_TRUE(sent);
   const int status = c.wait_status();
   ASSERT_TRUE(WIFEXITED(status)) << "killed by the signal instead of stopping";
-  EXPECT_EQ(WEXITSTATUS(status), 130) << slurp(root_ / "i_err.txt");
-  const std::string err = slurp(root_ / "i_err.txt");
+  EXPECT_EQ(WEXITSTATUS(status), 130) << read_file(root_ / "i_err.txt");
+  const std::string err = read_file(root_ / "i_err.txt");
   EXPECT_NE(err.find("interrupted"), std::string::npos) << err;
   const fs::path f = folder("int");
-  const std::string rec = slurp(f / records_name);
+  const std::string rec = read_file(f / records_name);
   ASSERT_FALSE(rec.empty());
   EXPECT_EQ(rec.back(), '\n') << "the item in flight was finished, not torn";
   const size_t done = count_lines(rec);
   EXPECT_LT(done, 10u) << "stopped before the end";
   EXPECT_FALSE(fs::exists(f / "InternVL2-tiny_RealWorldQA.xlsx"));
-  auto run_json = nlohmann::json::parse(slurp(f / "run.json"));
+  auto run_json = nlohmann::json::parse(read_file(f / "run.json"));
   EXPECT_EQ(run_json["ranks"]["0of1"]["status"], "interrupted");
 
   Result again = run("int");
@@ -302,7 +297,7 @@ TEST_F(RunResilience, AFullDiskStopsWithTheFileNamedAndKeepsFinishedRecords) {
   EXPECT_EQ(limited.rc, 2) << limited.err;
   EXPECT_NE(limited.err.find("File too large"), std::string::npos) << limited.err;
   EXPECT_NE(limited.err.find(f.string()), std::string::npos) << limited.err;
-  const std::string kept = slurp(rec);
+  const std::string kept = read_file(rec);
   EXPECT_EQ(kept.back(), '\n');
   EXPECT_GE(count_lines(kept), 10u) << "every answered item is recorded";
 
@@ -316,7 +311,7 @@ TEST_F(RunResilience, ACorruptRecordNamesTheLineAndIsLeftAsItIs) {
   Result first = run("c", "--limit 3");
   ASSERT_EQ(first.rc, 0) << first.err;
   const fs::path rec = folder("c") / "InternVL2-tiny_RealWorldQA_records.jsonl";
-  std::istringstream lines(slurp(rec));
+  std::istringstream lines(read_file(rec));
   std::string l1, l2, l3;
   std::getline(lines, l1);
   std::getline(lines, l2);
@@ -326,7 +321,7 @@ TEST_F(RunResilience, ACorruptRecordNamesTheLineAndIsLeftAsItIs) {
   Result r = run("c");
   EXPECT_EQ(r.rc, 2);
   EXPECT_NE(r.err.find(rec.string() + ":2: corrupt record"), std::string::npos) << r.err;
-  EXPECT_EQ(slurp(rec), corrupt) << "the record file must be left as it was";
+  EXPECT_EQ(read_file(rec), corrupt) << "the record file must be left as it was";
 }
 
 TEST_F(RunResilience, AnMd5MismatchIsAWarningNamingBothSums) {
@@ -336,7 +331,7 @@ TEST_F(RunResilience, AnMd5MismatchIsAWarningNamingBothSums) {
       std::system(("md5sum " + (root_ / "LMUData/RealWorldQA.tsv").string() + " > " + sum.string())
                       .c_str()),
       0);
-  const std::string actual = slurp(sum).substr(0, 32);
+  const std::string actual = read_file(sum).substr(0, 32);
   Result r = run("m", "--limit 1");
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_NE(r.err.find("4de008f55dc4fd008ca9e15321dc44b7"), std::string::npos) << r.err;
@@ -355,7 +350,7 @@ TEST_F(RunResilience, ConfigJsonRunsAndAnUnknownKeyNamesTheFileAndKeyPath) {
                                     (root_ / "o").string() + " >" + (root_ / "o.txt").string() +
                                     " 2>" + (root_ / "e.txt").string())
                                        .c_str());
-    r = {WEXITSTATUS(status), slurp(root_ / "o.txt"), slurp(root_ / "e.txt")};
+    r = {WEXITSTATUS(status), read_file(root_ / "o.txt"), read_file(root_ / "e.txt")};
   }
   EXPECT_EQ(r.rc, 2);
   EXPECT_NE(r.err.find(bad.string() + ": model.InternVL2-tiny.modeldir: unknown key"),
@@ -371,13 +366,13 @@ TEST_F(RunResilience, ConfigJsonRunsAndAnUnknownKeyNamesTheFileAndKeyPath) {
                                   " --limit 2 --work-dir " + (root_ / "o").string() + " >" +
                                   (root_ / "o.txt").string() + " 2>" + (root_ / "e.txt").string())
                                      .c_str());
-  ASSERT_EQ(WEXITSTATUS(status), 0) << slurp(root_ / "e.txt");
+  ASSERT_EQ(WEXITSTATUS(status), 0) << read_file(root_ / "e.txt");
   bool found = false;
   for (const auto& e : fs::directory_iterator(root_ / "o" / "tiny"))
     if (e.is_directory()) {
       found = true;
-      EXPECT_EQ(count_lines(slurp(e.path() / "tiny_RWQ.tsv")), 3u);
-      auto j = nlohmann::json::parse(slurp(e.path() / "run.json"));
+      EXPECT_EQ(count_lines(read_file(e.path() / "tiny_RWQ.tsv")), 3u);
+      auto j = nlohmann::json::parse(read_file(e.path() / "run.json"));
       EXPECT_EQ(j["model"]["max_new_tokens"], 2);
       EXPECT_EQ(j["datasets"]["RWQ"]["dataset"], "RealWorldQA");
     }

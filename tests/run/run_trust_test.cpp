@@ -22,15 +22,15 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+using testing::read_file;
 using testing::Result;
 using testing::run_folder;
 using testing::sh;
-using testing::slurp;
 
 // index -> prediction, from a run's records.
 std::map<std::string, json> records_of(const fs::path& file) {
   std::map<std::string, json> out;
-  std::istringstream lines(slurp(file));
+  std::istringstream lines(read_file(file));
   for (std::string line; std::getline(lines, line);) {
     json j = json::parse(line);
     out[j["index"].get<std::string>()] = j;
@@ -104,7 +104,7 @@ TEST_F(RunTrust, UnitRuntimeErrorIsTheItemsErrorAndTheRunGoesOn) {
     EXPECT_TRUE(got.at(i)["error"].is_null()) << got.at(i).dump();
     EXPECT_EQ(got.at(i)["output_ids"], want.at(i)["output_ids"]) << i;
   }
-  const json run_json = json::parse(slurp(folder() / "run.json"));
+  const json run_json = json::parse(read_file(folder() / "run.json"));
   EXPECT_EQ(run_json["ranks"]["0of1"]["status"], "done");
   // The failed item is tried again by the next run (as VLMEvalKit does), and then answered.
   Result again = run("--data Trust");
@@ -130,8 +130,8 @@ TEST_F(RunTrust, OutOfMemoryItemIsTriedAgainOnce) {
     EXPECT_TRUE(got.at(i)["error"].is_null()) << got.at(i).dump();
     EXPECT_EQ(got.at(i)["output_ids"], want.at(i)["output_ids"]) << i;
   }
-  EXPECT_EQ(slurp(folder() / "InternVL2-tiny_Trust_acc.csv"),
-            slurp(folder("clean") / "InternVL2-tiny_Trust_acc.csv"));
+  EXPECT_EQ(read_file(folder() / "InternVL2-tiny_Trust_acc.csv"),
+            read_file(folder("clean") / "InternVL2-tiny_Trust_acc.csv"));
 }
 
 // A harness bug on item 2 stops the run with exit 3: it is never recorded or scored as an answer,
@@ -145,7 +145,7 @@ TEST_F(RunTrust, InternalErrorStopsTheRunWithExit3) {
   EXPECT_EQ(got.size(), 1u);
   EXPECT_EQ(got.count("1"), 0u);
   EXPECT_FALSE(fs::exists(folder() / "InternVL2-tiny_Trust_acc.csv"));
-  const json run_json = json::parse(slurp(folder() / "run.json"));
+  const json run_json = json::parse(read_file(folder() / "run.json"));
   EXPECT_EQ(run_json["ranks"]["0of1"]["status"], "failed");
   EXPECT_NE(run_json["ranks"]["0of1"]["message"].get<std::string>().find("fault injected"),
             std::string::npos);
@@ -178,7 +178,7 @@ TEST_F(RunTrust, SecondRunOnOneFolderStopsNamingTheFirst) {
   for (const char* name :
        {"InternVL2-tiny_Trust.xlsx", "InternVL2-tiny_Trust.tsv", "InternVL2-tiny_Trust_acc.csv",
         "InternVL2-tiny_Trust_exact_matching_result.xlsx"})
-    EXPECT_TRUE(slurp(busy / name) == slurp(f / name)) << name;
+    EXPECT_TRUE(read_file(busy / name) == read_file(f / name)) << name;
 }
 
 // --limit reads a view of the dataset: nothing is written outside the run folder (the temporary
@@ -188,7 +188,7 @@ TEST_F(RunTrust, LimitWritesNothingOutsideTheRunFolder) {
   Result r = run("--data Trust --limit 2");
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_TRUE(fs::is_empty(root_ / "tmp"));
-  const std::string tsv = slurp(folder() / "InternVL2-tiny_Trust.tsv");
+  const std::string tsv = read_file(folder() / "InternVL2-tiny_Trust.tsv");
   EXPECT_EQ(std::count(tsv.begin(), tsv.end(), '\n'), 3) << tsv;  // header + 2 items
 }
 
@@ -207,7 +207,7 @@ TEST_F(RunTrust, NonUtf8QuestionIsThatRowsError) {
   EXPECT_NE(error.find("0xFF at byte offset 12"), std::string::npos) << error;
   EXPECT_TRUE(got.at("0")["error"].is_null());
   EXPECT_TRUE(got.at("2")["error"].is_null());
-  const json run_json = json::parse(slurp(folder() / "run.json"));
+  const json run_json = json::parse(read_file(folder() / "run.json"));
   EXPECT_EQ(run_json["ranks"]["0of1"]["status"], "done");
 }
 
@@ -222,7 +222,7 @@ TEST_F(RunTrust, ThreeImageItemPlannedKvCacheIsWhatIsAllocated) {
   f.close();
   Result r = run("--data Three");
   ASSERT_EQ(r.rc, 0) << r.err;
-  const json j = json::parse(slurp(folder() / "run.json"));
+  const json j = json::parse(read_file(folder() / "run.json"));
   const json& dev = j["placement"]["devices"][0];
   const json& allocated = j["ranks"]["0of1"]["kv_cache_allocated_bytes"];
   ASSERT_TRUE(allocated.contains(dev["device"].get<std::string>())) << j["ranks"].dump();
@@ -233,7 +233,7 @@ TEST_F(RunTrust, ThreeImageItemPlannedKvCacheIsWhatIsAllocated) {
       << "0\tWhich colour?\tred\tblue\tA\t" << png_b64(0, 0, 255) << "\n";
   Result single = run("--data One --no-cuda-graphs --jit-optimize --cudnn-attention", "", "single");
   ASSERT_EQ(single.rc, 0) << single.err;
-  const json s = json::parse(slurp(folder("single") / "run.json"));
+  const json s = json::parse(read_file(folder("single") / "run.json"));
   EXPECT_GT(dev["kv_cache_bytes"].get<int64_t>(),
             s["placement"]["devices"][0]["kv_cache_bytes"].get<int64_t>());
   // The execution flags reach the run and its record (on the CPU they change no result: decode
@@ -253,12 +253,12 @@ TEST_F(RunTrust, RunJsonRecordsTheRequestedAndTheResolvedBatchSize) {
   write_mcq("Trust");
   Result r = run("--data Trust --device cpu --batch-size auto");
   ASSERT_EQ(r.rc, 0) << r.err;
-  const json a = json::parse(slurp(folder() / "run.json"));
+  const json a = json::parse(read_file(folder() / "run.json"));
   EXPECT_EQ(a["model"]["batch_size"], json({{"requested", "auto"}, {"resolved", 1}}));
   EXPECT_EQ(a["placement"]["capacity"]["batch"], 1);
   r = run("--data Trust --device cpu --batch-size 3", "", "three");
   ASSERT_EQ(r.rc, 0) << r.err;
-  const json t = json::parse(slurp(folder("three") / "run.json"));
+  const json t = json::parse(read_file(folder("three") / "run.json"));
   EXPECT_EQ(t["model"]["batch_size"], json({{"requested", "3"}, {"resolved", 3}}));
   EXPECT_EQ(t["placement"]["capacity"]["batch"], 3);
   EXPECT_EQ(t["placement"]["devices"][0]["kv_cache_bytes"].get<int64_t>(),
@@ -308,8 +308,8 @@ TEST(RunMetaOnly, DemoShapesByPathAnswersAsEmbedded) {
     same += b.at(index)["prediction"] == rec["prediction"];
   }
   EXPECT_EQ(same, 100u);
-  const std::string acc_a = slurp(f / "InternVL2-Demo_DemoShapes_acc.csv");
-  const std::string acc_b = slurp(f / "InternVL2-Demo_DemoMeta_acc.csv");
+  const std::string acc_a = read_file(f / "InternVL2-Demo_DemoShapes_acc.csv");
+  const std::string acc_b = read_file(f / "InternVL2-Demo_DemoMeta_acc.csv");
   EXPECT_NE(acc_a.find("\"none\",\"1.0\""), std::string::npos) << acc_a;
   EXPECT_EQ(acc_a, acc_b);
   fs::remove_all(root);

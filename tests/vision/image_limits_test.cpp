@@ -9,6 +9,8 @@
 #include <sstream>
 #include <string>
 
+#include "common/read_file.h"
+#include "common/scratch_dir.h"
 #include "common/test_paths.h"
 #include "common/user_error.h"
 #include "vlm/vision/image_decode.h"
@@ -18,32 +20,19 @@ namespace vlm {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using testing::read_file;
 
 // A folder of images written by Pillow (the outside reference), with Pillow's verdict on each.
-class PillowImages : public ::testing::Test {
+class PillowImages : public testing::ScratchDirTest {
  protected:
-  void SetUp() override {
-    std::string templ = (fs::temp_directory_path() / "vlm_bomb_XXXXXX").string();
-    ASSERT_NE(mkdtemp(templ.data()), nullptr);
-    dir_ = templ;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
   // Runs `code` with Debian's python3 in dir_; returns its stdout.
   std::string python(const std::string& code) {
     std::ofstream(dir_ / "make.py") << code;
     const std::string cmd = testing::python() + " " + (dir_ / "make.py").string() + " " +
                             dir_.string() + " > " + (dir_ / "out.txt").string();
     EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
-    return read_bytes(dir_ / "out.txt");
+    return read_file(dir_ / "out.txt");
   }
-  fs::path dir_;
 };
 
 // A real 30000x30000 PNG (1-bit, all black: 110 KB compressed, 2.7 GB as RGB): refused from its
@@ -66,7 +55,7 @@ except Image.DecompressionBombError:
     print('DecompressionBombError')
 )");
   EXPECT_EQ(verdict, "DecompressionBombError\n");
-  const std::string bytes = read_bytes(dir_ / "bomb.png");
+  const std::string bytes = read_file(dir_ / "bomb.png");
   ASSERT_LT(bytes.size(), 1u << 20);
   const auto start = std::chrono::steady_clock::now();
   const std::string m = testing::user_error([&] { decode_image(bytes, "item 42"); });
@@ -80,7 +69,7 @@ except Image.DecompressionBombError:
   ImageLimits strict;
   strict.max_pixels = 100;
   EXPECT_NE(testing::user_error([&] {
-              decode_image(read_bytes(testing::source_dir() / "fuzz/corpus/image_decode_fuzzer/"
+              decode_image(read_file(testing::source_dir() / "fuzz/corpus/image_decode_fuzzer/"
                                                              "s31x17.png"),
                            "item 1", strict);
             }).find("527 pixels, over the limit of 100"),
@@ -115,7 +104,7 @@ for w, h in [(13000, 13766), (13000, 13765), (178956970, 1), (178956971, 1), (1,
   int n = 0;
   while (lines >> name >> verdict) {
     ++n;
-    const std::string bytes = read_bytes(dir_ / name);
+    const std::string bytes = read_file(dir_ / name);
     const auto header = read_image_header(bytes);
     ASSERT_TRUE(header) << name;
     const bool over = header->width * header->height > ImageLimits().max_pixels;
@@ -149,7 +138,7 @@ for fmt, ext, kw in [('PNG', 'png', {}), ('JPEG', 'jpg', {}), ('JPEG', 'prog.jpg
   int n = 0;
   while (lines >> name >> w >> h) {
     ++n;
-    const auto header = read_image_header(read_bytes(dir_ / name));
+    const auto header = read_image_header(read_file(dir_ / name));
     ASSERT_TRUE(header) << name;
     EXPECT_EQ(header->width, w) << name;
     EXPECT_EQ(header->height, h) << name;

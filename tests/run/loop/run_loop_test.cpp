@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "common/read_file.h"
 #include "common/run_files.h"
 #include "run/loop/fake_answerer.h"
 #include "vlm/results/run_journal.h"
@@ -28,13 +29,7 @@ namespace fs = std::filesystem;
 using testing::FakeCall;
 using testing::FakeLog;
 using testing::FakeProvider;
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using testing::read_file;
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;
