@@ -320,7 +320,7 @@ class DecoderLayerUnitFlash(DecoderLayerUnitSdpa):
     flash attention's varlen form over the whole cache with seqused_k = positions + 1: it reads only
     the live keys and takes every length from a device tensor, so a captured step stays correct
     for any position (docs/model-format.md). Every one of the R query rows is one sequence of the
-    call, padding rows included (each reads the first key of cache row 0 and is zeroed after), so
+    call, padding rows included (each reads keys of the last cache row and is zeroed after), so
     the kernel's split of the keys depends on R and the capacity only, never on how many rows
     carry an item. Needs a torch whose aten::_flash_attention_forward takes seqused_k (2.4 and
     later); the exporter picks this class only then."""
@@ -331,19 +331,21 @@ class DecoderLayerUnitFlash(DecoderLayerUnitSdpa):
         if (t == 1 and q.is_cuda and q.dtype != torch.float32 and self.head_dim % 8 == 0
                 and self.head_dim <= 256):
             b, cap = k_cache.size(0), k_cache.size(1)
-            seqs = torch.arange(r + 1, dtype=torch.int32, device=q.device)
-            starts = torch.where(seqs < b, seqs * cap, torch.zeros_like(seqs))
-            used = torch.where(seqs[:r] < b, (positions[:, 0] + 1).to(torch.int32),
-                               torch.ones_like(seqs[:r]))
+            # Padding rows (r >= b) read the keys of cache row b - 1 from its start, as many as
+            # their position + 1 (the runtime keeps them at position 0: one key); their output
+            # is zeroed below. Five kernels where ten did the same.
+            seqs_q = torch.arange(r + 1, dtype=torch.int32, device=q.device)
+            starts = seqs_q.clamp(max=b - 1) * cap
+            used = positions[:, 0].to(torch.int32) + 1
             out = torch.ops.aten._flash_attention_forward(
                 q.reshape(r, self.heads, self.head_dim),
                 k_cache.view(b * cap, self.kv_heads, self.head_dim),
                 v_cache.view(b * cap, self.kv_heads, self.head_dim),
-                seqs, starts, 1, attend, 0.0, False, False,
+                seqs_q, starts, 1, attend, 0.0, False, False,
                 scale=1.0 / self.sqrt_hd, seqused_k=used)[0]
             out = out.view(r, 1, self.heads, self.head_dim)
             if r > b:
-                out = torch.cat([out[:b], torch.zeros_like(out[b:])], 0)
+                out[b:].zero_()
             return out
         return self._sdpa(q, k_cache, v_cache, positions, attend)
 
