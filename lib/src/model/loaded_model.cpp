@@ -94,21 +94,20 @@ std::shared_ptr<const LoadedModel> LoadedModel::load(Manifest manifest, Placemen
   std::mutex tally_mutex;
   std::atomic<bool> failed{false};
 
-  // Each device's units are read by threads_per_device threads (one thread for everything when
-  // !parallel), each taking the next unit of its device in execution order.
-  std::map<std::string, std::vector<size_t>> by_device;
   for (size_t i = 0; i < m.units.size(); ++i) {
     LoadedUnit& u = model->units_[i];
     u.spec = &m.units[i];
     u.device = model->plan_.device_of(u.spec->name);
     if (model->before_unit_call_) u.before_call = &model->before_unit_call_;
     u.jit_optimize = options.jit_optimize;
-    by_device[options.parallel ? u.device.str() : std::string("all")].push_back(i);
   }
+  // Each queue (a device's units; everything when !parallel) is read by threads_per_device
+  // threads (one when !parallel), each taking the queue's next unit.
+  const std::vector<std::vector<size_t>> queues = load_queues(m, model->plan_, options);
   const int per_device = options.parallel ? std::max(1, options.threads_per_device) : 1;
   std::vector<std::unique_ptr<std::atomic<size_t>>> next;
   std::vector<std::future<void>> loaders;
-  for (auto& [device, indices] : by_device) {
+  for (const std::vector<size_t>& indices : queues) {
     next.push_back(std::make_unique<std::atomic<size_t>>(0));
     std::atomic<size_t>* counter = next.back().get();
     const std::vector<size_t>* idx = &indices;
@@ -180,6 +179,24 @@ std::shared_ptr<const LoadedModel> LoadedModel::load(Manifest manifest, Placemen
   log::info("loaded " + m.name + " (" + std::to_string(m.units.size()) + " units) in " +
             std::to_string(static_cast<int>(model->load_ms_)) + " ms");
   return model;
+}
+
+std::vector<std::vector<size_t>> LoadedModel::load_queues(const Manifest& manifest,
+                                                          const PlacementPlan& plan,
+                                                          const LoadOptions& options) {
+  std::map<std::string, std::vector<size_t>> by_device;
+  for (size_t i = 0; i < manifest.units.size(); ++i)
+    by_device[options.parallel ? plan.device_of(manifest.units[i].name).str() : std::string()]
+        .push_back(i);
+  std::vector<std::vector<size_t>> queues;
+  for (auto& [device, indices] : by_device) {
+    if (options.parallel)
+      std::stable_sort(indices.begin(), indices.end(), [&](size_t a, size_t b) {
+        return manifest.units[a].param_bytes > manifest.units[b].param_bytes;
+      });
+    queues.push_back(std::move(indices));
+  }
+  return queues;
 }
 
 torch::jit::IValue run_unit(const LoadedUnit& unit, std::vector<torch::jit::IValue> inputs) {

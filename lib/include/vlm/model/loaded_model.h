@@ -75,6 +75,14 @@ class LoadedModel {
   //   declared dtype and the dtype found.
   static std::shared_ptr<const LoadedModel> load(Manifest manifest, PlacementPlan plan,
                                                  const LoadOptions& options = {});
+  // The order in which load() reads the units (indices into manifest.units), one queue per group
+  // of loader threads. options.parallel: a queue per device, largest unit first (ties in
+  // manifest order), so that the big units (vision, embedding, head) start at once and the
+  // decoder layers fill in beside them, instead of the head being read last with the other
+  // threads idle. !parallel: one queue, manifest (execution) order.
+  static std::vector<std::vector<size_t>> load_queues(const Manifest& manifest,
+                                                      const PlacementPlan& plan,
+                                                      const LoadOptions& options);
 
   const Manifest& manifest() const { return manifest_; }
   const PlacementPlan& plan() const { return plan_; }
