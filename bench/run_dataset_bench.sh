@@ -74,9 +74,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=$1
 shift
-PY=${PYTHON:-$(command -v python3)}
-# scripts/ is the import root of fixtures/ and internvl2_export/, whose modules run with -m
-export PYTHONPATH="$PWD/scripts${PYTHONPATH:+:$PYTHONPATH}"
+. bench/bench_lib.sh
 WORK=${WORK:-/tmp/vlm-dataset-bench}
 ITEMS=${ITEMS:-300}
 VQA_ITEMS=${VQA_ITEMS:-$ITEMS}
@@ -147,10 +145,7 @@ touch "$RUNS_FILE"
 HAS_BATCH=false
 has_flag --batch-size && HAS_BATCH=true
 for shape in "$@"; do
-  preset=${shape%%:*}
-  layers=""
-  [ "$shape" != "$preset" ] && layers=${shape#*:}
-  tag=$(echo "$shape" | tr ':' '_')
+  shape_names "$shape"
   ckpt=$WORK/ckpt-$tag
   model=$WORK/model-$tag
   device=${DEVICE:-}
@@ -160,16 +155,8 @@ for shape in "$@"; do
   else
     echo "== $shape: checkpoint and export" >&2
     rm -rf "$ckpt" "$model"
-    if [ "$preset" = tiny ]; then
-      "$PY" -m fixtures.make_tiny_checkpoint --out "$ckpt" --seed 0
-      "$PY" scripts/export_internvl2.py --checkpoint "$ckpt" --out "$model" --dtype float32 \
-        --no-golden --quiet
-    else
-      "$PY" -m fixtures.make_tiny_checkpoint --preset "$preset" ${layers:+--llm-layers "$layers"} \
-        --dtype bfloat16 --shards 4 --out "$ckpt"
-      "$PY" scripts/export_internvl2.py --checkpoint "$ckpt" --out "$model" --dtype bfloat16 \
-        --attention sdpa --no-golden --quiet
-    fi
+    make_checkpoint "$shape" "$ckpt"
+    export_checkpoint "$ckpt" "$model"
   fi
   # The checkpoint stays until the transformers loops have run (they load it).
 

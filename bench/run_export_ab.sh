@@ -22,7 +22,7 @@ ROOT=$PWD
 BUILD=$1
 SHAPE=$2
 shift 2
-PY=${PYTHON:-$(command -v python3)}
+. bench/bench_lib.sh
 DEVICE=${DEVICE:-cuda:0}
 ROUNDS=${ROUNDS:-2}
 REPS=${REPS:-10}
@@ -36,19 +36,8 @@ for p in "$@"; do
   patches+=("$(cd "$(dirname "$p")" && pwd)/$(basename "$p")")
 done
 
-preset=${SHAPE%%:*}
-layers=""
-[ "$SHAPE" != "$preset" ] && layers=${SHAPE#*:}
-export PYTHONPATH="$ROOT/scripts${PYTHONPATH:+:$PYTHONPATH}"
 echo "== checkpoint of $SHAPE" >&2
-if [ "$preset" = tiny ]; then
-  "$PY" -m fixtures.make_tiny_checkpoint --out "$WORK/ckpt" --seed 0 >/dev/null
-  export_args=(--dtype float32)
-else
-  "$PY" -m fixtures.make_tiny_checkpoint --preset "$preset" ${layers:+--llm-layers "$layers"} \
-    --dtype bfloat16 --shards 2 --out "$WORK/ckpt" >/dev/null
-  export_args=(--dtype bfloat16 --attention sdpa)
-fi
+make_checkpoint "$SHAPE" "$WORK/ckpt" 2 >/dev/null
 
 # The variants' exporters: head is this tree's scripts/, each patch a patched copy of it.
 variants=(head)
@@ -73,7 +62,7 @@ pids=()
 for v in "${variants[@]}"; do
   (cd "${src[$v]}" && OMP_NUM_THREADS=$threads PYTHONPATH="${src[$v]}" \
     "$PY" export_internvl2.py --checkpoint "$WORK/ckpt" --out "$WORK/model-$v" \
-    "${export_args[@]}" --no-golden --quiet) >"$WORK/export-$v.log" 2>&1 &
+    "${EXPORT_ARGS[@]}" --no-golden --quiet) >"$WORK/export-$v.log" 2>&1 &
   pids+=($!)
 done
 for i in "${!pids[@]}"; do

@@ -13,28 +13,21 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=$1
 shift
-PY=${PYTHON:-$(command -v python3)}
-# scripts/ is the import root of fixtures/ and internvl2_export/, whose modules run with -m
-export PYTHONPATH="$PWD/scripts${PYTHONPATH:+:$PYTHONPATH}"
+. bench/bench_lib.sh
 WORK=${WORK:-/tmp/vlm-item-bench}
 REPS=${REPS:-10}
 mkdir -p "$WORK" bench/results
 parts=()
 for shape in "$@"; do
-  preset=${shape%%:*}
-  layers=""
-  [ "$shape" != "$preset" ] && layers=${shape#*:}
-  tag=$(echo "$shape" | tr ':' '_')
+  shape_names "$shape"
   ckpt=$WORK/ckpt-$tag
   model=$WORK/model-$tag
   echo "== $shape: checkpoint" >&2
   t0=$(date +%s)
-  "$PY" -m fixtures.make_tiny_checkpoint --preset "$preset" ${layers:+--llm-layers "$layers"} \
-    --dtype bfloat16 --shards 4 --out "$ckpt"
+  make_checkpoint "$shape" "$ckpt"
   t1=$(date +%s)
   echo "== $shape: export ($((t1 - t0)) s for the checkpoint)" >&2
-  "$PY" scripts/export_internvl2.py --checkpoint "$ckpt" --out "$model" --dtype bfloat16 \
-    --attention sdpa --no-golden --quiet
+  export_checkpoint "$ckpt" "$model"
   t2=$(date +%s)
   echo "== $shape: item_bench ($((t2 - t1)) s for the export)" >&2
   # The disk's own read rate for these files, cold, as the bound of the load figure.

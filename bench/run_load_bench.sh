@@ -7,16 +7,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 WORK=${2:-/tmp/vlm-load-bench}
-PY=${PYTHON:-$(command -v python3)}
-# scripts/ is the import root of fixtures/ and internvl2_export/, whose modules run with -m
-export PYTHONPATH="$PWD/scripts${PYTHONPATH:+:$PYTHONPATH}"
+. bench/bench_lib.sh
 CKPT=$WORK/ckpt-8b-16l
 MODEL=$WORK/model-8b-16l
 if [ ! -f "$MODEL/manifest.json" ]; then
-  "$PY" -m fixtures.make_tiny_checkpoint --preset InternVL2-8B --llm-layers 16 --dtype bfloat16 \
-    --shards 4 --out "$CKPT"
-  "$PY" scripts/export_internvl2.py --checkpoint "$CKPT" --out "$MODEL" --dtype bfloat16 \
-    --no-golden >/dev/null
+  make_checkpoint InternVL2-8B:16 "$CKPT"
+  export_checkpoint "$CKPT" "$MODEL"
   rm -rf "$CKPT"
 fi
 mkdir -p bench/results

@@ -15,9 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=$1
 shift
-PY=${PYTHON:-$(command -v python3)}
-# scripts/ is the import root of fixtures/ and internvl2_export/, whose modules run with -m
-export PYTHONPATH="$PWD/scripts${PYTHONPATH:+:$PYTHONPATH}"
+. bench/bench_lib.sh
 WORK=${WORK:-/tmp/vlm-verify-load-bench}
 REPEATS=${REPEATS:-3}
 KEEP=${KEEP:-0}
@@ -25,19 +23,14 @@ REUSE=${REUSE:-0}
 mkdir -p "$WORK" bench/results
 parts=()
 for shape in "$@"; do
-  preset=${shape%%:*}
-  layers=""
-  [ "$shape" != "$preset" ] && layers=${shape#*:}
-  tag=$(echo "$shape" | tr ':' '_')
+  shape_names "$shape"
   ckpt=$WORK/ckpt-$tag
   model=$WORK/model-$tag
   if [ "$REUSE" = 1 ] && [ -f "$model/manifest.json" ]; then
     echo "$shape: the export in $model (REUSE=1)"
   else
-    "$PY" -m fixtures.make_tiny_checkpoint --preset "$preset" ${layers:+--llm-layers "$layers"} \
-      --dtype bfloat16 --shards 4 --out "$ckpt" >/dev/null
-    "$PY" scripts/export_internvl2.py --checkpoint "$ckpt" --out "$model" --dtype bfloat16 \
-      --attention sdpa --no-golden --quiet
+    make_checkpoint "$shape" "$ckpt" >/dev/null
+    export_checkpoint "$ckpt" "$model"
     rm -rf "$ckpt"
   fi
   sync
