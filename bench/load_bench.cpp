@@ -69,6 +69,7 @@ int main(int argc, char** argv) {
 
   std::map<std::string, std::vector<double>> ms;
   std::map<std::string, nlohmann::json> checks;
+  std::map<std::string, nlohmann::json> steps;  // the last trial's per-unit load times
   auto trial = [&](const std::string& mode, const vlm::LoadOptions& options) {
     drop_page_cache(manifest);
     vlm::Stopwatch watch;
@@ -82,6 +83,33 @@ int main(int argc, char** argv) {
                     {"stamped_files", t.stamped_files},
                     {"unrecorded_files", t.unrecorded_files},
                     {"verify_s", t.verify_s}};
+    // Where the time went: each step summed over the units (several threads overlap them), and
+    // per unit, largest first.
+    nlohmann::json units = nlohmann::json::array();
+    double read = 0, deserialize = 0, freeze = 0, last_end = 0;
+    for (size_t i = 0; i < manifest.units.size(); ++i) {
+      const vlm::UnitLoadTime& u = model->unit_load_times()[i];
+      read += u.read_ms;
+      deserialize += u.deserialize_ms;
+      freeze += u.freeze_ms;
+      const double end = u.start_ms + u.read_ms + u.deserialize_ms + u.freeze_ms;
+      last_end = std::max(last_end, end);
+      units.push_back({{"unit", manifest.units[i].name},
+                       {"device", plan.device_of(manifest.units[i].name).str()},
+                       {"bytes", manifest.units[i].param_bytes},
+                       {"start_ms", u.start_ms},
+                       {"read_ms", u.read_ms},
+                       {"deserialize_ms", u.deserialize_ms},
+                       {"freeze_ms", u.freeze_ms}});
+    }
+    std::stable_sort(units.begin(), units.end(), [](const auto& a, const auto& b) {
+      return a["bytes"].template get<int64_t>() > b["bytes"].template get<int64_t>();
+    });
+    steps[mode] = {{"sum_read_ms", read},
+                   {"sum_deserialize_ms", deserialize},
+                   {"sum_freeze_ms", freeze},
+                   {"last_unit_done_ms", last_end},
+                   {"units", units}};
   };
   for (int r = 0; r < repeats; ++r) {
     vlm::LoadOptions parallel;
@@ -116,6 +144,7 @@ int main(int argc, char** argv) {
     j[mode]["median_ms"] = median(v);
     j[mode]["median_gb_per_s"] = static_cast<double>(bytes) / 1e6 / median(v);
     j[mode]["model_files"] = checks[mode];
+    j[mode]["steps"] = steps[mode];
   }
   j["speedup_parallel_vs_one"] = median(ms["one_loader"]) / median(ms["parallel"]);
   j["date_utc"] =

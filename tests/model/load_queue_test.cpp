@@ -1,7 +1,7 @@
 // The order in which LoadedModel::load reads the units: with parallel loaders, each device's units
 // largest first (the big units start together and the decoder layers fill in beside them, rather
 // than the head being read last while the other loader threads idle); one loader reads them in
-// execution order.
+// execution order. And each unit's load steps are timed, inside the load's wall time.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -53,6 +53,33 @@ TEST(LoadQueues, OneLoaderReadsInExecutionOrder) {
   std::vector<size_t> all(m.units.size());
   std::iota(all.begin(), all.end(), 0);
   EXPECT_EQ(queues[0], all);
+}
+
+TEST(LoadQueues, EachUnitsStepsAreTimedInsideTheLoad) {
+  const Manifest m = load_manifest(testing::tiny_model_dir());
+  for (bool freeze : {true, false}) {
+    LoadOptions options;
+    options.freeze = freeze;
+    const auto model = LoadedModel::load(m, PlacementPlan::all_on(m, c10::kCPU), options);
+    const std::vector<UnitLoadTime>& times = model->unit_load_times();
+    ASSERT_EQ(times.size(), m.units.size());
+    double frozen = 0;
+    for (size_t i = 0; i < times.size(); ++i) {
+      const UnitLoadTime& t = times[i];
+      EXPECT_GE(t.start_ms, 0) << m.units[i].name;
+      EXPECT_GT(t.read_ms, 0) << m.units[i].name;
+      EXPECT_GT(t.deserialize_ms, 0) << m.units[i].name;
+      EXPECT_LE(t.start_ms + t.read_ms + t.deserialize_ms + t.freeze_ms, model->load_ms())
+          << m.units[i].name;
+      frozen += t.freeze_ms;
+    }
+    // freezing a decoder layer takes measurable time; without freeze there is none to time
+    if (freeze) {
+      EXPECT_GT(frozen, 0);
+    } else {
+      EXPECT_EQ(frozen, 0);
+    }
+  }
 }
 
 }  // namespace

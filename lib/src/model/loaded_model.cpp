@@ -83,6 +83,7 @@ std::shared_ptr<const LoadedModel> LoadedModel::load(Manifest manifest, Placemen
   const Manifest& m = model->manifest_;
   model->before_unit_call_ = options.before_unit_call;
   model->units_.resize(m.units.size());
+  model->unit_load_times_.resize(m.units.size());
   const std::string where = (m.dir / "manifest.json").string();
 
   // The tokenizer files first (small); the units as they are read below.
@@ -116,21 +117,31 @@ std::shared_ptr<const LoadedModel> LoadedModel::load(Manifest manifest, Placemen
       loaders.push_back(std::async(std::launch::async, [&, idx, counter]() {
         for (size_t k = (*counter)++; k < idx->size() && !failed; k = (*counter)++) {
           LoadedUnit& u = model->units_[(*idx)[k]];
+          UnitLoadTime& time = model->unit_load_times_[(*idx)[k]];
           try {
+            time.start_ms = watch.elapsed_ms();
+            Stopwatch step;
             // One read; with verify, the bytes matched the manifest before this returns.
             CheckedFile file =
                 read_model_file({u.spec->file, "unit " + u.spec->name, u.spec->sha256},
                                 options.verify, /*keep=*/true, where);
+            time.read_ms = step.elapsed_ms();
             {
               std::lock_guard<std::mutex> lock(tally_mutex);
               tally.add(file);
             }
             std::shared_ptr<caffe2::serialize::ReadAdapterInterface> bytes =
                 std::make_shared<MemoryReadAdapter>(std::move(file.bytes), file.size);
+            step.restart();
             u.module = torch::jit::load(std::move(bytes), u.device);
             u.module.eval();
+            time.deserialize_ms = step.elapsed_ms();
             check_unit_dtype(u.module, *u.spec, m.dtype, where);
-            if (options.freeze) u.module = torch::jit::freeze(u.module);
+            if (options.freeze) {
+              step.restart();
+              u.module = torch::jit::freeze(u.module);
+              time.freeze_ms = step.elapsed_ms();
+            }
           } catch (const c10::Error& e) {
             failed = true;
             throw UserError("loading unit " + u.spec->name + " from " + u.spec->file.string() +

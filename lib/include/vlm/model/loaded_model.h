@@ -32,6 +32,15 @@ enum class UnitCall {
   kCudaDecode,  // a decode step on a CUDA device (DecodeStep): the same shapes at every step
 };
 
+// Where one unit's load went (LoadedModel::unit_load_times), in milliseconds; start is from the
+// beginning of LoadedModel::load.
+struct UnitLoadTime {
+  double start_ms = 0;        // a loader thread took the unit
+  double read_ms = 0;         // its archive read into memory (and hashed, when verifying)
+  double deserialize_ms = 0;  // torch::jit::load onto its device, the copy there included
+  double freeze_ms = 0;       // torch::jit::freeze (0 without LoadOptions::freeze)
+};
+
 // How units are read.
 struct LoadOptions {
   // Loader threads per device: units of one device are read concurrently (a fast disk serves
@@ -113,6 +122,9 @@ class LoadedModel {
   const std::vector<const LoadedUnit*>& layers() const { return layers_; }
   // Wall time of load(), milliseconds.
   double load_ms() const { return load_ms_; }
+  // Per unit, in manifest order: when its loader took it and what each step cost (bench/load_bench
+  // reports them, to tell the disk from deserialising, freezing and a device's start-up).
+  const std::vector<UnitLoadTime>& unit_load_times() const { return unit_load_times_; }
   // How the model files were checked while loading (run.json "model_files").
   const FileCheckTally& file_checks() const { return file_checks_; }
 
@@ -125,6 +137,7 @@ class LoadedModel {
   std::vector<const LoadedUnit*> layers_;
   size_t vision_ = 0, projector_ = 0, embedding_ = 0, norm_ = 0, head_ = 0;
   double load_ms_ = 0;
+  std::vector<UnitLoadTime> unit_load_times_;  // manifest order
   std::function<void(const UnitSpec&)> before_unit_call_;
   FileCheckTally file_checks_;
 };
