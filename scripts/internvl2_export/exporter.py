@@ -424,7 +424,7 @@ def unit_plan(vs, ls):
                  lambda w: {"norm.weight": w[norm + ".weight"]}))
     head_src = emb if ls.get("tied") else head  # tied: the head reads the embedding tensor
     plan.append((head, "head", None, lambda s, dev: U.HeadUnit(V, H, dev),
-                 lambda w: {"weight": w[head_src + ".weight"]}))
+                 lambda w: {"weight": U.pad_head_weight(w[head_src + ".weight"])}))
     return plan
 
 

