@@ -100,7 +100,7 @@ int main(int argc, char** argv) {
   int reps = 10, warmup = 2, max_tiles = 6;
   std::vector<int64_t> new_tokens = {1, 16};
   bool hardware = true, cpu_hardware = false, freeze = true, jit_optimize = false,
-       jit_optimize_decode = false, cuda_graphs = true, cudnn_attention = false;
+       cuda_graphs = true, cudnn_attention = false;
   int load_threads = 4;
   app.add_option("--model-dir", model_dir, "exported model directory")->required();
   app.add_option("--device", device_name, "device for every unit");
@@ -117,8 +117,6 @@ int main(int argc, char** argv) {
   app.add_flag("--jit-optimize,!--no-jit-optimize", jit_optimize,
                "run units with the graph executor's optimisations (profiling, fusion; default off, "
                "as in run)");
-  app.add_flag("--jit-optimize-decode", jit_optimize_decode,
-               "the same for the decode steps on CUDA devices only (run --jit-optimize-decode)");
   app.add_flag("--cudnn-attention", cudnn_attention,
                "let LibTorch pick cuDNN's attention kernel (default off, as in run)");
   app.add_flag("!--no-cuda-graphs", cuda_graphs, "run decode steps eagerly (no CUDA graphs)");
@@ -157,7 +155,6 @@ int main(int argc, char** argv) {
     vlm::Stopwatch load_watch;
     out["options"] = {{"freeze", freeze},
                       {"jit_optimize", jit_optimize},
-                      {"jit_optimize_decode", jit_optimize_decode},
                       {"load_threads", load_threads},
                       {"cuda_graphs", cuda_graphs},
                       {"cudnn_attention", cudnn_attention}};
@@ -165,7 +162,6 @@ int main(int argc, char** argv) {
     load_options.threads_per_device = load_threads;
     load_options.freeze = freeze;
     load_options.jit_optimize = jit_optimize;
-    load_options.jit_optimize_decode = jit_optimize_decode;
     load_options.cudnn_attention = cudnn_attention;
     auto model = vlm::LoadedModel::load(manifest, plan, load_options);
     sync_if_cuda(device);

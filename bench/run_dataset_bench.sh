@@ -20,8 +20,6 @@
 #   mcq_noverify mcq with --no-verify (what the stamped re-run is held to)
 #   vqa          run --data BenchVQA --max-new-tokens 32          (min_new_tokens 8 in its config),
 #                and at every N of BATCH_SIZES as mcq (labels vqa_nN)
-#   vqa_jitdec   vqa at N = 1 with --jit-optimize-decode (the fuser on the CUDA decode steps; only
-#                when `run --help` has that flag; not in the default RUNS)
 #   mcq_hf, vqa_hf  the same items by a VLMEvalKit-style transformers loop, one `generate` per
 #                item (bench/dataset_bench_hf.py) from the checkpoint the export came from, with
 #                its tiles and prompt token counts checked against N = 1's records; on `tiny` a
@@ -293,10 +291,6 @@ PY
       echo "== $shape: mcq_cudnn skipped: $RUN_BIN has no --cudnn-attention" >&2; fi
   fi
   want vqa && batch_runs vqa BenchVQA 32
-  if want vqa_jitdec; then
-    if has_flag --jit-optimize-decode; then time_run vqa_jitdec BenchVQA 32 --jit-optimize-decode; else
-      echo "== $shape: vqa_jitdec skipped: $RUN_BIN has no --jit-optimize-decode" >&2; fi
-  fi
   want vqa_hf && hf_run vqa BenchVQA 32
   [ "$STEADY_ITEMS" -gt 0 ] && want mcq_steady && time_run mcq_steady BenchMCQSteady 1
   [ "$VQA_STEADY_ITEMS" -gt 0 ] && want vqa_steady && time_run vqa_steady BenchVQASteady 32

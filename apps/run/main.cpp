@@ -231,9 +231,6 @@ int main(int argc, char** argv) {
   app.add_flag("--jit-optimize", o.jit_optimize,
                "run units under TorchScript's profiling executor (optimises each shape it sees: "
                "seconds per new shape for large models); default: the simple executor");
-  app.add_flag("--jit-optimize-decode", o.jit_optimize_decode,
-               "the profiling executor for decode steps on CUDA devices only, whose shapes never "
-               "change: its fuser merges their elementwise kernels (other roundings than without)");
   app.add_flag("--cudnn-attention", o.cudnn_attention,
                "let LibTorch pick cuDNN's attention kernel (its choice on Hopper), which builds a "
                "plan for every new prompt length; default: flash attention");

@@ -38,10 +38,10 @@ struct Generated {
 // Every golden case of the model at `dir`, generated 40 steps past its golden ids (no stop ids),
 // with one Generator reused across the cases as `run` reuses it.
 Generated run_cases(const fs::path& dir, const std::map<std::string, c10::Device>& where,
-                    bool cuda_graphs, const LoadOptions& options = {}) {
+                    bool cuda_graphs) {
   const Manifest manifest = load_manifest(dir);
   const nlohmann::json golden = read_json(dir / "golden.json");
-  auto model = LoadedModel::load(manifest, PlacementPlan::from_map(manifest, where), options);
+  auto model = LoadedModel::load(manifest, PlacementPlan::from_map(manifest, where));
   Generator gen(model, 1024, cuda_graphs);
   Generated run;
   for (const auto& c : golden["cases"]) {
@@ -135,32 +135,6 @@ TEST_F(DecodeGraphs, Bfloat16SdpaExportUsesFlashDecodeAndAgrees) {
   const Generated graphs = run_cases(out, layout(out, false), true);
   EXPECT_EQ(graphs.captured, 1);
   expect_identical(graphs, eager, "bfloat16 sdpa");
-}
-
-// LoadOptions::jit_optimize_decode: the decode steps on cuda:0 under the profiling executor (its
-// fuser merging their elementwise chains), prefill and vision not. Graphs and eager steps still
-// give the same ids and logits, and the batch size still changes none (the fused kernels are
-// elementwise: a row's values never depend on another row's).
-TEST_F(DecodeGraphs, TheDecodeOptimiserKeepsGraphsEqualToEagerAndBatchInvariant) {
-  const fs::path& out = bf16_sdpa_export();
-  LoadOptions fused;
-  fused.jit_optimize_decode = true;
-  const Generated eager = run_cases(out, layout(out, false), false, fused);
-  const Generated graphs = run_cases(out, layout(out, false), true, fused);
-  EXPECT_EQ(graphs.captured, 1);
-  expect_identical(graphs, eager, "bfloat16 sdpa, decode optimiser");
-
-  const Manifest manifest = load_manifest(out);
-  auto model =
-      LoadedModel::load(manifest, PlacementPlan::from_map(manifest, layout(out, false)), fused);
-  const std::vector<testing::Request> requests = testing::staggered_requests(out);
-  Generator base_gen(model, 1024, true, 1);
-  Generated base;
-  base.results = testing::run_batched(base_gen, requests).results;
-  Generator gen(model, 1024, true, 8);
-  Generated batched;
-  batched.results = testing::run_batched(gen, requests).results;
-  expect_identical(batched, base, "bfloat16 sdpa, decode optimiser, batch 8");
 }
 
 // Batch invariance on the GPU (issue 14): requests that finish at different steps, decoded

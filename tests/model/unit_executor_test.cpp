@@ -29,15 +29,14 @@ bool last_call_was_profiled() {
   return false;
 }
 
-// Calls the model's final norm once, as `call`, on a new thread whose own executor switch is
-// `thread_switch` (what that thread had before the call); returns whether the call was profiled.
-bool profiled_on_another_thread(const LoadedModel& model, bool thread_switch,
-                                UnitCall call = UnitCall::kGeneral) {
+// Calls the model's final norm once on a new thread whose own executor switch is `thread_switch`
+// (what that thread had before the call); returns whether the call was profiled.
+bool profiled_on_another_thread(const LoadedModel& model, bool thread_switch) {
   bool profiled = false;
   std::thread t([&] {
     torch::jit::setGraphExecutorOptimize(thread_switch);
     const int64_t hidden = model.manifest().llm.hidden_size;
-    run_unit(model.norm(), {torch::ones({1, 2, hidden})}, call);
+    run_unit(model.norm(), {torch::ones({1, 2, hidden})});
     profiled = last_call_was_profiled();
   });
   t.join();
@@ -53,27 +52,6 @@ TEST(UnitExecutor, TheLoadOptionDecidesTheExecutorOnEveryThread) {
     // a thread whose switch says otherwise, either way: the option wins
     EXPECT_EQ(profiled_on_another_thread(*model, !optimize), optimize)
         << "jit_optimize " << optimize;
-  }
-}
-
-// LoadOptions::jit_optimize_decode: the profiling executor for the decode steps on CUDA devices
-// (UnitCall::kCudaDecode, whose shapes never change), the simple one for every other call of the
-// same unit; with the option off, neither is profiled. DecodeStep makes a segment's calls
-// kCudaDecode exactly when the segment is on a CUDA device (tests/gpu/decode_graph_test.cpp runs
-// them); here the unit is on the CPU and the call kind is given directly.
-TEST(UnitExecutor, TheDecodeOptionProfilesOnlyCudaDecodeCalls) {
-  const Manifest m = load_manifest(testing::tiny_model_dir());
-  for (bool decode : {false, true}) {
-    LoadOptions options;
-    options.jit_optimize_decode = decode;
-    const auto model = LoadedModel::load(m, PlacementPlan::all_on(m, c10::kCPU), options);
-    EXPECT_FALSE(profiled_on_another_thread(*model, true, UnitCall::kGeneral))
-        << "jit_optimize_decode " << decode;
-    EXPECT_EQ(profiled_on_another_thread(*model, false, UnitCall::kCudaDecode), decode)
-        << "jit_optimize_decode " << decode;
-    // the general calls keep their plan after decode calls were profiled
-    EXPECT_FALSE(profiled_on_another_thread(*model, true, UnitCall::kGeneral))
-        << "jit_optimize_decode " << decode;
   }
 }
 

@@ -49,7 +49,7 @@ json sample_run_json() {
   "future_key": {"kept": [1, 2]},
   "model": {"batch_size": {"requested": "auto", "resolved": 4}, "config": "", "cuda_graphs": true,
             "dir": "/m", "dtype": "Float", "exported_with_torch": "1.13.0", "family": "internlm2",
-            "jit_optimize": false, "jit_optimize_decode": false, "cudnn_attention": false, "manifest_name": "M",
+            "jit_optimize": false, "cudnn_attention": false, "manifest_name": "M",
             "max_new_tokens": 4, "name": "M"},
   "placement": {"config": "single", "devices": [{"device": "cpu", "total_bytes": 140717680}],
                 "fits": true, "strategy": "sequential"},

@@ -231,9 +231,7 @@ TEST_F(RunTrust, ThreeImageItemPlannedKvCacheIsWhatIsAllocated) {
   std::ofstream(root_ / "LMUData" / "One.tsv", std::ios::binary)
       << "index\tquestion\tA\tB\tanswer\timage\n"
       << "0\tWhich colour?\tred\tblue\tA\t" << png_b64(0, 0, 255) << "\n";
-  Result single =
-      run("--data One --no-cuda-graphs --jit-optimize --jit-optimize-decode --cudnn-attention", "",
-          "single");
+  Result single = run("--data One --no-cuda-graphs --jit-optimize --cudnn-attention", "", "single");
   ASSERT_EQ(single.rc, 0) << single.err;
   const json s = json::parse(read_file(folder("single") / "run.json"));
   EXPECT_GT(dev["kv_cache_bytes"].get<int64_t>(),
@@ -243,11 +241,9 @@ TEST_F(RunTrust, ThreeImageItemPlannedKvCacheIsWhatIsAllocated) {
   // cuDNN's attention is a CUDA kernel: tests/gpu/attention_backend_test.cpp shows the switch).
   EXPECT_EQ(j["model"]["cuda_graphs"], true);
   EXPECT_EQ(j["model"]["jit_optimize"], false);
-  EXPECT_EQ(j["model"]["jit_optimize_decode"], false);
   EXPECT_EQ(j["model"]["cudnn_attention"], false);
   EXPECT_EQ(s["model"]["cuda_graphs"], false);
   EXPECT_EQ(s["model"]["jit_optimize"], true);
-  EXPECT_EQ(s["model"]["jit_optimize_decode"], true);
   EXPECT_EQ(s["model"]["cudnn_attention"], true);
 }
 

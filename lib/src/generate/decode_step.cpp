@@ -75,16 +75,14 @@ int DecodeStep::captured_segments() const {
 DecodeStep::Output DecodeStep::body(Segment& s, const torch::Tensor& input,
                                     const torch::Tensor& positions, int64_t attend, int64_t slot) {
   const LoadedModel& m = forward_.model();
-  // A CUDA segment's step has the same shapes at every step (LoadOptions::jit_optimize_decode).
-  const UnitCall call = s.device.is_cuda() ? UnitCall::kCudaDecode : UnitCall::kGeneral;
   torch::Tensor x = input;
   Output out;
-  if (s.embedding) x = run_unit(m.embedding(), {x}, call).toTensor();  // [R,1] ids -> [R,1,H]
-  x = forward_.step_layers(x, cache_, positions, attend, s.first_layer, s.last_layer, slot, call);
-  if (s.norm) x = run_unit(m.norm(), {x}, call).toTensor();
+  if (s.embedding) x = run_unit(m.embedding(), {x}).toTensor();  // [R,1] ids -> [R,1,H]
+  x = forward_.step_layers(x, cache_, positions, attend, s.first_layer, s.last_layer, slot);
+  if (s.norm) x = run_unit(m.norm(), {x}).toTensor();
   if (s.head) {
-    out.logits = run_unit(m.head(), {x}, call).toTensor();  // [R,1,V] float32
-    x = out.logits.argmax(-1);                              // [R,1]: ties to the lowest id
+    out.logits = run_unit(m.head(), {x}).toTensor();  // [R,1,V] float32
+    x = out.logits.argmax(-1);                        // [R,1]: ties to the lowest id
   }
   out.next_id = x;
   return out;

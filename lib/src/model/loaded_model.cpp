@@ -101,7 +101,6 @@ std::shared_ptr<const LoadedModel> LoadedModel::load(Manifest manifest, Placemen
     u.device = model->plan_.device_of(u.spec->name);
     if (model->before_unit_call_) u.before_call = &model->before_unit_call_;
     u.jit_optimize = options.jit_optimize;
-    u.jit_optimize_decode = options.jit_optimize_decode;
   }
   // Each queue (a device's units; everything when !parallel) is read by threads_per_device
   // threads (one when !parallel), each taking the queue's next unit.
@@ -211,13 +210,11 @@ std::vector<std::vector<size_t>> LoadedModel::load_queues(const Manifest& manife
   return queues;
 }
 
-torch::jit::IValue run_unit(const LoadedUnit& unit, std::vector<torch::jit::IValue> inputs,
-                            UnitCall call) {
+torch::jit::IValue run_unit(const LoadedUnit& unit, std::vector<torch::jit::IValue> inputs) {
   try {
     if (unit.before_call) (*unit.before_call)(*unit.spec);
     // thread-local in TorchScript, on by default: set for this call, whichever thread makes it
-    torch::jit::setGraphExecutorOptimize(
-        unit.jit_optimize || (call == UnitCall::kCudaDecode && unit.jit_optimize_decode));
+    torch::jit::setGraphExecutorOptimize(unit.jit_optimize);
     torch::jit::Module module = unit.module;  // shallow handle
     return module.forward(std::move(inputs));
   } catch (const c10::Error& e) {

@@ -98,8 +98,7 @@ torch::Tensor ModelForward::decode_layers(torch::Tensor hidden, KvCache& cache, 
 
 torch::Tensor ModelForward::step_layers(torch::Tensor hidden, KvCache& cache,
                                         const torch::Tensor& positions, int64_t attend,
-                                        size_t first, size_t last, int64_t slot,
-                                        UnitCall call) const {
+                                        size_t first, size_t last, int64_t slot) const {
   const auto& layers = model_->layers();
   check_internal(first <= last && last <= layers.size(), "step_layers: bad layer range");
   check_internal(
@@ -111,10 +110,8 @@ torch::Tensor ModelForward::step_layers(torch::Tensor hidden, KvCache& cache,
   for (size_t i = first; i < last; ++i) {
     const LoadedUnit& layer = *layers[i];
     check_internal(layer.device == device, "step_layers: layers on several devices");
-    hidden = run_unit(layer,
-                      {hidden, cos, sin, positions, cache_rows(cache.keys(i), slot),
-                       cache_rows(cache.values(i), slot), attend},
-                      call)
+    hidden = run_unit(layer, {hidden, cos, sin, positions, cache_rows(cache.keys(i), slot),
+                              cache_rows(cache.values(i), slot), attend})
                  .toTensor();
   }
   return hidden;

@@ -149,7 +149,6 @@ ModelReport model_from_json(const json& j, const std::string& where) {
   m.max_new_tokens = r.get<int64_t>("max_new_tokens", 0);
   m.cuda_graphs = r.get<bool>("cuda_graphs", true);
   m.jit_optimize = r.get<bool>("jit_optimize", false);
-  m.jit_optimize_decode = r.get<bool>("jit_optimize_decode", false);
   m.cudnn_attention = r.get<bool>("cudnn_attention", false);
   if (const json* b = r.raw("batch_size")) {
     ObjectReader br(*b, r.path("batch_size"));
@@ -344,7 +343,6 @@ json to_json(const ModelReport& m) {
   j["max_new_tokens"] = m.max_new_tokens;
   j["cuda_graphs"] = m.cuda_graphs;
   j["jit_optimize"] = m.jit_optimize;
-  j["jit_optimize_decode"] = m.jit_optimize_decode;
   j["cudnn_attention"] = m.cudnn_attention;
   j["batch_size"] = {{"requested", m.batch_size_requested}, {"resolved", m.batch_size_resolved}};
   return j;

@@ -819,7 +819,6 @@ ModelReport model_report(const ResolvedModel& rm, const RunOptions& o,
   m.max_new_tokens = o.max_new_tokens.value_or(rm.config.max_new_tokens);
   m.cuda_graphs = !o.no_cuda_graphs;
   m.jit_optimize = o.jit_optimize;
-  m.jit_optimize_decode = o.jit_optimize_decode;
   m.cudnn_attention = o.cudnn_attention;
   m.batch_size_requested = batch_for_run(rm.config, o).str();
   m.batch_size_resolved = capacity.batch;
@@ -855,7 +854,6 @@ RunModel plan_run_model(const std::string& model_name, const RunOptions& o) {
   LoadOptions load;
   load.verify = !o.no_verify;
   load.jit_optimize = o.jit_optimize;
-  load.jit_optimize_decode = o.jit_optimize_decode;
   load.cudnn_attention = o.cudnn_attention;
   load.before_unit_call = o.before_unit_call;
   m.lazy = std::make_unique<LazyModel>(std::move(rm), std::move(plan), capacity, std::move(load),

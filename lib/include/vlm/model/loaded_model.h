@@ -20,16 +20,9 @@ struct LoadedUnit {
   torch::jit::Module module;       // eval mode; forward per docs/model-format.md
   // LoadOptions::before_unit_call of the model (null when unset): called by run_unit.
   const std::function<void(const UnitSpec&)>* before_call = nullptr;
-  // LoadOptions::jit_optimize and jit_optimize_decode of the model: run_unit sets the graph
-  // executor's switch from them before each call, on the calling thread.
+  // LoadOptions::jit_optimize of the model: run_unit sets the graph executor's switch to it
+  // before each call, on the calling thread.
   bool jit_optimize = false;
-  bool jit_optimize_decode = false;
-};
-
-// What a unit call is for; run_unit picks the graph executor's optimiser by it (LoadOptions).
-enum class UnitCall {
-  kGeneral,     // vision, prefill, a CPU decode step: shapes follow the item
-  kCudaDecode,  // a decode step on a CUDA device (DecodeStep): the same shapes at every step
 };
 
 // Where one unit's load went (LoadedModel::unit_load_times), in milliseconds; start is from the
@@ -62,17 +55,6 @@ struct LoadOptions {
   // issue 19 measured an 8B run at 467 ms an item against 83 ms steady. Decode steps on a GPU are
   // replayed CUDA graphs either way, where the executor's per-op cost is gone. `--jit-optimize`.
   bool jit_optimize = false;
-  // The optimiser for the decode steps on CUDA devices only (UnitCall::kCudaDecode: DecodeStep's
-  // CUDA segments, replayed from a graph or eager), whatever jit_optimize is for the other calls.
-  // Their shapes never change within a run (every step has the same rows and the cache's
-  // capacity), so the profiling executor profiles and optimises once, in the warm-up calls
-  // before the capture, and never again; its fuser then merges a step's elementwise chains
-  // (RMSNorm, rotary, SiLU times up) into single kernels. A fused chain in bfloat16 rounds once
-  // where the unfused ops round after each, so the ids may differ from a run without it (the
-  // graph and eager paths of one run agree, and a row still never depends on the others).
-  // bench/run_export_ab.sh JIT=1 measured 1.36 against 1.55 ms a decoded token on the 1B shape
-  // cut to 8 layers (H100), with the optimiser on every call. `--jit-optimize-decode`.
-  bool jit_optimize_decode = false;
   // cuDNN's fused attention for scaled_dot_product_attention, a process-wide switch that load()
   // sets. Off (the default): LibTorch picks flash attention for the units' prefill and vision
   // attention. LibTorch 2.11 prefers cuDNN's on Hopper, which builds an execution plan for every
@@ -145,9 +127,6 @@ class LoadedModel {
 // Runs a unit's forward on its device (inputs already there). Module handles are shallow, so this
 // is safe on a const LoadedUnit. The error boundary of the runtime: a LibTorch error inside the
 // unit leaves as a DeviceError naming the unit and the device (model/torch_error.h).
-// `call` picks the graph executor's optimiser: LoadedUnit::jit_optimize, or for
-// UnitCall::kCudaDecode also LoadedUnit::jit_optimize_decode.
-torch::jit::IValue run_unit(const LoadedUnit& unit, std::vector<torch::jit::IValue> inputs,
-                            UnitCall call = UnitCall::kGeneral);
+torch::jit::IValue run_unit(const LoadedUnit& unit, std::vector<torch::jit::IValue> inputs);
 
 }  // namespace vlm

@@ -67,10 +67,9 @@ class ModelForward {
   // positions int64 [R,1] there (read on the device only), `attend` from attend_length. slot < 0:
   // the rows are the cache's slots, then padding rows (R >= cache.slots(), model format version
   // 3); otherwise R = 1 and the row is cache row `slot`. Nothing is read back or copied from the
-  // host, so a CUDA call can be captured. `call` goes to run_unit (the executor's optimiser).
+  // host, so a CUDA call can be captured.
   torch::Tensor step_layers(torch::Tensor hidden, KvCache& cache, const torch::Tensor& positions,
-                            int64_t attend, size_t first, size_t last, int64_t slot = -1,
-                            UnitCall call = UnitCall::kGeneral) const;
+                            int64_t attend, size_t first, size_t last, int64_t slot = -1) const;
 
   // Final norm and head on the last position of hidden [B,T,H] -> logits [B,1,V] float32 on the
   // head's device.

@@ -85,7 +85,6 @@ struct ModelReport {
   int64_t max_new_tokens = 0;
   bool cuda_graphs = true;
   bool jit_optimize = false;
-  bool jit_optimize_decode = false;
   bool cudnn_attention = false;
   std::string batch_size_requested;  // "4", "auto"
   int64_t batch_size_resolved = 1;

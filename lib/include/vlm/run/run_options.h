@@ -54,13 +54,12 @@ struct RunOptions {
   bool no_cuda_graphs =
       false;                  // --no-cuda-graphs: decode steps run eagerly (generate/decode_step.h)
   bool jit_optimize = false;  // --jit-optimize: the profiling graph executor (LoadOptions)
-  bool jit_optimize_decode = false;  // --jit-optimize-decode: the same for CUDA decode steps only
-  bool cudnn_attention = false;      // --cudnn-attention: LibTorch may pick cuDNN's (LoadOptions)
-  bool reuse = false;                // --reuse: take records of an earlier same-commit folder
-  std::optional<size_t> limit;       // --limit N: only the first N items of each dataset
-  Shard shard;                       // --shard i/N, torchrun or Slurm environment
-  bool verbose = false;              // --verbose: print every response on stdout
-  bool quiet = false;                // --quiet: errors only (no progress, no table)
+  bool cudnn_attention = false;  // --cudnn-attention: LibTorch may pick cuDNN's (LoadOptions)
+  bool reuse = false;            // --reuse: take records of an earlier same-commit folder
+  std::optional<size_t> limit;   // --limit N: only the first N items of each dataset
+  Shard shard;                   // --shard i/N, torchrun or Slurm environment
+  bool verbose = false;          // --verbose: print every response on stdout
+  bool quiet = false;            // --quiet: errors only (no progress, no table)
   std::string judge = "exact_matching";                   // --judge
   std::filesystem::path config_file;                      // --config (for run.json)
   std::map<std::string, ModelOverrides> model_overrides;  // --config model entries by name
