@@ -38,3 +38,12 @@ export_checkpoint() {
   "$PY" scripts/export_internvl2.py --checkpoint "$1" --out "$2" "${EXPORT_ARGS[@]}" \
     --no-golden --quiet
 }
+
+# result_file NAME: bench/results/NAME-<machine>.json, the machine named by its GPU (h100, h200, ...)
+# where nvidia-smi names a known one, else by the host name.
+result_file() {
+  local machine
+  machine=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 |
+    grep -o -i -E 'h100|h200|a100|b200|l40s' | tr 'A-Z' 'a-z' || true)
+  echo "bench/results/$1-${machine:-$(hostname | tr -cd 'a-zA-Z0-9_-')}.json"
+}

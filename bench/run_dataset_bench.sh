@@ -306,10 +306,7 @@ PY
   fi
   [ "${KEEP:-0}" = 1 ] || rm -rf "$model" "$ckpt"
 done
-# Named by the GPU (dataset-h200.json) where there is one, else by the host.
-host=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 |
-  grep -o -i -E 'h100|h200|a100|b200|l40s' | tr 'A-Z' 'a-z' || true)
-RESULT=bench/results/dataset-${host:-$(hostname | tr -cd 'a-zA-Z0-9_-')}.json
+RESULT=$(result_file dataset)
 rc=0
 # Every call whose runs the report covers (REUSE, RESTORE), with the settings that shape them.
 CALL="ITEMS=$ITEMS VQA_ITEMS=$VQA_ITEMS SCALE=$SCALE BATCH_SIZES=\"$BATCH_SIZES\" RUNS=\"$RUNS\""

@@ -94,9 +94,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
   done
 done
 
-RESULT=bench/results/export-ab-$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null |
-  head -1 | grep -o -i -E 'h100|h200|a100|b200|l40s' | tr 'A-Z' 'a-z' ||
-  hostname | tr -cd 'a-zA-Z0-9_-').json
+RESULT=$(result_file export-ab)
 "$PY" - "$RESULT" "$WORK" "$ROUNDS" "bench/run_export_ab.sh $BUILD $SHAPE $*" "$DEVICE" \
   "${timed[@]}" <<'PY'
 import datetime, json, os, statistics, subprocess, sys

@@ -58,7 +58,7 @@ PY
   parts+=("$WORK/cpp-$tag.json" "$WORK/hf-$tag.json")
   rm -rf "$ckpt" "$model"
 done
-RESULT=bench/results/item-$(hostname | tr -cd 'a-zA-Z0-9_-').json
+RESULT=$(result_file item)
 "$PY" bench/merge_item_bench.py --command "bench/run_item_bench.sh $BUILD $*" --out "$RESULT" \
   "${parts[@]}"
 if [ -n "${OUT:-}" ]; then cp "$RESULT" "$OUT/"; fi

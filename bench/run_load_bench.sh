@@ -16,6 +16,6 @@ if [ ! -f "$MODEL/manifest.json" ]; then
   rm -rf "$CKPT"
 fi
 mkdir -p bench/results
-RESULT=bench/results/load-$(hostname | tr -cd 'a-zA-Z0-9_-').json
+RESULT=$(result_file load)
 "$BUILD/bin/load_bench" --model-dir "$MODEL" --devices cuda:0,cpu --repeats 3 --out "$RESULT"
 if [ -n "${OUT:-}" ]; then cp "$RESULT" "$OUT/"; fi

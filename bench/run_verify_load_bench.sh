@@ -6,7 +6,7 @@
 # bench/load_bench --verify on cuda:0: loads without verification ("parallel", = --no-verify), with
 # every file hashed as it is read ("parallel_verify_hashed", a first run) and with the stamps that
 # run wrote ("parallel_verify_stamped", a re-run on unchanged files). Figures, with the ratios
-# the issue's targets name, go to bench/results/verify-load-<host>.json (and $OUT).
+# the issue's targets name, go to bench/results/verify-load-<gpu or host>.json (and $OUT).
 # Usage: bench/run_verify_load_bench.sh BUILD_DIR SHAPE [SHAPE...]
 # Environment: WORK (/tmp/vlm-verify-load-bench), REPEATS (3 trials a mode), KEEP (0; 1 keeps
 # each export in WORK), REUSE (0; 1 takes an export already in WORK/model-SHAPE, e.g. one that
@@ -59,7 +59,7 @@ PY
   parts+=("$WORK/part-$tag.json")
   [ "$KEEP" = 1 ] || rm -rf "$model"
 done
-RESULT=bench/results/verify-load-$(hostname | tr -cd 'a-zA-Z0-9_-').json
+RESULT=$(result_file verify-load)
 "$PY" - "$RESULT" "bench/run_verify_load_bench.sh $BUILD $*" "${parts[@]}" <<'PY'
 import datetime, json, sys, torch
 out, command, parts = sys.argv[1], sys.argv[2], sys.argv[3:]
