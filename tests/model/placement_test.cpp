@@ -264,7 +264,8 @@ TEST(Placement, TiedWeights) {
   together.map.insert_or_assign("mlp1", cuda(0));
   together.activation_reserve = 0;
   const PlacementPlan a = PlacementPlan::make(m, together, {});
-  EXPECT_EQ(budget_of(a, cuda(1)).weights, 4 * kGiB + kGiB / 2);  // head counted once
+  // each unit loads its own copy (no tensor is shared between units' archives): both counted
+  EXPECT_EQ(budget_of(a, cuda(1)).weights, 4 * kGiB + kGiB);
   PlacementConfig apart = together;
   apart.map.insert_or_assign("language_model.output", cuda(0));
   const PlacementPlan b = PlacementPlan::make(m, apart, {});
@@ -275,8 +276,8 @@ TEST(Placement, TiedWeights) {
       if (n.find(s) != std::string::npos) return true;
     return false;
   };
-  EXPECT_TRUE(has(a, "counted once"));
-  EXPECT_TRUE(has(b, "split over cuda:0, cuda:1"));
+  EXPECT_TRUE(has(a, "each unit holds its own copy"));
+  EXPECT_TRUE(has(b, "each unit holds its own copy"));
 }
 
 TEST(Placement, AccelerateJsonEqualsTheSameMapInYaml) {

@@ -484,7 +484,7 @@ Assignment place(PlacementStrategy strategy, const StrategyInput& in) {
 
 // Per device, in order of first use along `order`, then the configured devices left empty (each
 // noted): its units, weights, KV cache, activation reserve and budget. Tied weights are counted
-// per member here; count_tied_weights corrects them.
+// per member (note_tied_weights).
 std::vector<DeviceBudget> count_bytes(const StrategyInput& in, const Assignment& assign,
                                       const std::vector<c10::Device>& used,
                                       const std::vector<c10::Device>& devices,
@@ -514,35 +514,13 @@ std::vector<DeviceBudget> count_bytes(const StrategyInput& in, const Assignment&
   return budgets;
 }
 
-// Tied weights: members of a group co-located on one device share one tensor, so that device
-// counts the largest once; each group gets a note.
-void count_tied_weights(const Manifest& manifest, const std::map<std::string, c10::Device>& map,
-                        std::vector<DeviceBudget>& budgets, std::vector<std::string>& notes) {
-  for (const auto& group : manifest.tied_groups) {
-    std::map<std::string, std::vector<const UnitSpec*>> by_device;
-    for (const auto& name : group)
-      for (const auto& u : manifest.units)
-        if (u.name == name) by_device[map.at(name).str()].push_back(&u);
-    if (by_device.empty()) continue;
-    std::vector<std::string> devs;
-    for (const auto& [dev, members] : by_device) {
-      devs.push_back(dev);
-      if (members.size() < 2) continue;
-      int64_t sum = 0, largest = 0;
-      for (const auto* u : members) {
-        sum += u->param_bytes;
-        largest = std::max(largest, u->param_bytes);
-      }
-      for (auto& b : budgets)
-        if (b.device.str() == dev) b.weights -= sum - largest;
-    }
-    if (by_device.size() == 1)
-      notes.push_back("tied weights " + join_names(group, " + ") + " share one tensor on " +
-                      devs[0] + ": counted once");
-    else
-      notes.push_back("tied weights " + join_names(group, " + ") + " are split over " +
-                      join_names(devs) + ": the shared tensor is held and counted on each");
-  }
+// Tied weights: every unit is a TorchScript archive of its own, loaded on its own, so the members
+// of a tied group each hold a copy (the exported head also pads its rows: docs/model-format.md)
+// and count_bytes counted each where it is. The note says so, since upstream holds one tensor.
+void note_tied_weights(const Manifest& manifest, std::vector<std::string>& notes) {
+  for (const auto& group : manifest.tied_groups)
+    notes.push_back("tied weights " + join_names(group, " + ") +
+                    ": each unit holds its own copy, counted on its device");
 }
 
 // Notes on the activation reserve: configured, or the estimates (and eager attention's extra).
@@ -625,7 +603,7 @@ PlacementPlan PlacementPlan::make(const Manifest& manifest, const PlacementConfi
 
   // What each device holds, and what the plan says about it.
   plan.budgets_ = count_bytes(in, assign, plan.devices_, devices, plan.notes_);
-  count_tied_weights(manifest, plan.device_of_, plan.budgets_, plan.notes_);
+  note_tied_weights(manifest, plan.notes_);
   note_activations(manifest, config, capacity, act, plan.notes_);
   plan.title_ = plan_title(manifest, config, capacity);
   plan.summary_ = plan_summary(manifest, config, capacity);
