@@ -7,9 +7,9 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
-#include <iterator>
 #include <set>
 
+#include "common/read_file.h"
 #include "common/test_paths.h"
 #include "common/user_error.h"
 #include "vlm/core/error.h"
@@ -711,8 +711,7 @@ TEST(PlacementSizes, EveryShippedPlacementPlansItsGolden) {
     std::ofstream(golden, std::ios::binary) << got;
     GTEST_SKIP() << "wrote " << golden;
   }
-  std::ifstream in(golden, std::ios::binary);
-  const std::string want((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string want = testing::read_file(golden);
   ASSERT_FALSE(want.empty()) << golden << " is missing";
   EXPECT_EQ(got, want);
 }

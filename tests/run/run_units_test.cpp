@@ -4,10 +4,9 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <fstream>
-#include <iterator>
 #include <map>
 
+#include "common/read_file.h"
 #include "common/scratch_dir.h"
 #include "common/test_paths.h"
 #include "common/user_error.h"
@@ -551,9 +550,7 @@ TEST_F(Scratch, PlacementGroupsAreReadInMemory) {
   EXPECT_EQ(g1.file, f);
   EXPECT_EQ(ours(), before);
   EXPECT_TRUE(fs::is_symlink(link));
-  std::ifstream in(target);
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  EXPECT_EQ(text, "keep me\n");
+  EXPECT_EQ(testing::read_file(target), "keep me\n");
   fs::remove(link);
   // An error inside the grouped config names the real file.
   const fs::path bad = write("bad-groups.yaml",
