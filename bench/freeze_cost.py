@@ -18,7 +18,6 @@ Usage: python3 bench/freeze_cost.py --model-dir EXPORT [--device cuda:0] [--tile
        [--out FILE.json]
 """
 import argparse
-import glob
 import json
 import os
 import statistics
@@ -27,7 +26,6 @@ import sys
 import time
 
 MODES = ("plain", "conv_first", "noopt", "nofreeze")
-DTYPES = {"float32": "float32", "bfloat16": "bfloat16", "float16": "float16"}
 
 
 def sync(torch, dev):
@@ -41,7 +39,7 @@ def one_mode(args):
     dev = torch.device(args.device)
     with open(os.path.join(args.model_dir, "manifest.json"), encoding="utf-8") as f:
         man = json.load(f)
-    dtype = getattr(torch, DTYPES[man["dtype"]])
+    dtype = getattr(torch, man["dtype"])  # "float32", "bfloat16" or "float16"
     unit = next(u for u in man["units"] if u["kind"] == "vision")
     out = {"mode": args.mode, "unit": unit["name"]}
     t = time.perf_counter()
@@ -92,7 +90,7 @@ def main():
         return
     if args.reps < 1 or args.tiles < 1:
         ap.error("--reps and --tiles must be at least 1")
-    if not glob.glob(os.path.join(args.model_dir, "manifest.json")):
+    if not os.path.isfile(os.path.join(args.model_dir, "manifest.json")):
         ap.error("%s has no manifest.json" % args.model_dir)
     rows = []
     for mode in MODES:
