@@ -4,15 +4,13 @@
 # with an InternViT-6B-style encoder), in float32 and in bf16: the export's golden cases (a 3-tile
 # image prompt and a text prompt, 20 greedy steps) run by transformers from the same weights
 # (scripts/fixtures/transformers_reference.py) and compared by `generate --golden`. Needs a machine
-# with transformers (the GPU machine). Writes bench/results/parity-<host>.json.
+# with transformers (the GPU machine). Writes bench/results/parity-<gpu or host>.json.
 # Usage: scripts/transformers_parity.sh BUILD_DIR [DEVICE]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=$1
 DEVICE=${2:-cuda}
-PY=${PYTHON:-$(command -v python3)}
-# scripts/ is the import root of fixtures/ and internvl2_export/, whose modules run with -m
-export PYTHONPATH="$PWD/scripts${PYTHONPATH:+:$PYTHONPATH}"
+. bench/bench_lib.sh  # PY, PYTHONPATH, result_file
 WORK=${WORK:-/tmp/vlm-parity}
 mkdir -p "$WORK" bench/results
 results=()
@@ -51,7 +49,7 @@ PY
     results+=("$WORK/cmp-$family-$dtype.json")
   done
 done
-RESULT=bench/results/parity-$(hostname | tr -cd 'a-zA-Z0-9_-').json
+RESULT=$(result_file parity)
 "$PY" - "$RESULT" "${results[@]}" <<'PY'
 import json, sys, datetime
 out = {"command": "scripts/transformers_parity.sh", "date": datetime.datetime.now(datetime.timezone.utc).isoformat(),
