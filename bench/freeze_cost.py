@@ -10,14 +10,15 @@ cuBLAS's handles, lazily loaded kernels) land where they would in `run`:
               the freeze: if the freeze then drops, the freeze was paying cuDNN's start-up)
   noopt       freeze with optimize_numerics off (the frozen-graph optimisations skipped)
   nofreeze    no freeze (what the calls cost without it)
-then calls the unit REPS times under the simple executor, as `run` does, synchronising after each.
-The vision unit is called on TILES tiles of zeros (the manifest's image size); other units are
-not timed.
+then calls the unit REPS times under the simple executor, as `run` does, synchronising after each,
+and hashes the last output (whether a mode changes the unit's result bitwise). The vision unit is
+called on TILES tiles of seeded noise (the manifest's image size); other units are not timed.
 
 Usage: python3 bench/freeze_cost.py --model-dir EXPORT [--device cuda:0] [--tiles 7] [--reps 12]
        [--out FILE.json]
 """
 import argparse
+import hashlib
 import json
 import os
 import statistics
@@ -62,15 +63,20 @@ def one_mode(args):
         sync(torch, dev)
         out["freeze_s"] = time.perf_counter() - t
     size = man["vision"]["image_size"]
-    x = torch.zeros(args.tiles, 3, size, size, device=dev, dtype=dtype)
+    # a fixed, non-trivial image (zeros would hide differences in the patch embedding)
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(args.tiles, 3, size, size, generator=g).mul_(2).sub_(1).to(dev, dtype)
     calls = []
     # the simple executor (no graph optimiser), as run calls the units
     with torch.jit.optimized_execution(False), torch.inference_mode():
         for _ in range(args.reps):
             t = time.perf_counter()
-            module(x)
+            y = module(x)
             sync(torch, dev)
             calls.append(time.perf_counter() - t)
+    # the output's bytes, to tell whether a mode changes the unit's result
+    out["output_sha256"] = hashlib.sha256(
+        y.float().cpu().contiguous().numpy().tobytes()).hexdigest()
     out["first_call_s"] = calls[0]
     out["median_call_s"] = statistics.median(calls[2:] if len(calls) > 2 else calls)
     print(json.dumps(out))
@@ -102,10 +108,12 @@ def main():
             sys.exit("freeze_cost: mode %s failed:\n%s" % (mode, r.stderr[-2000:]))
         rows.append(json.loads(r.stdout.strip().splitlines()[-1]))
         row = rows[-1]
+        row["output_as_plain"] = row["output_sha256"] == rows[0]["output_sha256"]
         print("%-10s device start %.3f s  load %.3f s  freeze %s  first call %.4f s  median %.4f s"
-              % (mode, row["device_start_s"], row["load_s"],
-                 "%.3f s" % row["freeze_s"] if "freeze_s" in row else "-",
-                 row["first_call_s"], row["median_call_s"]))
+              "  output %s" % (mode, row["device_start_s"], row["load_s"],
+                               "%.3f s" % row["freeze_s"] if "freeze_s" in row else "-",
+                               row["first_call_s"], row["median_call_s"],
+                               "as plain" if row["output_as_plain"] else "DIFFERS from plain"))
     if args.out:
         import torch
         res = {"command": "bench/freeze_cost.py " + " ".join(sys.argv[1:]),

@@ -55,6 +55,19 @@ TEST(LoadQueues, OneLoaderReadsInExecutionOrder) {
   EXPECT_EQ(queues[0], all);
 }
 
+TEST(LoadQueues, EveryUnitButVisionIsFrozen) {
+  const Manifest m = load_manifest(testing::tiny_model_dir());
+  LoadOptions options;
+  int frozen = 0;
+  for (const UnitSpec& u : m.units) {
+    EXPECT_EQ(freezes_unit(u, options), u.kind != UnitKind::kVision) << u.name;
+    frozen += freezes_unit(u, options);
+  }
+  EXPECT_EQ(frozen, static_cast<int>(m.units.size()) - 1);
+  options.freeze = false;
+  for (const UnitSpec& u : m.units) EXPECT_FALSE(freezes_unit(u, options)) << u.name;
+}
+
 TEST(LoadQueues, EachUnitsStepsAreTimedInsideTheLoad) {
   const Manifest m = load_manifest(testing::tiny_model_dir());
   for (bool freeze : {true, false}) {
@@ -71,8 +84,12 @@ TEST(LoadQueues, EachUnitsStepsAreTimedInsideTheLoad) {
       EXPECT_GT(t.deserialize_ms, 0) << m.units[i].name;
       EXPECT_LE(t.start_ms + t.read_ms + t.deserialize_ms + t.freeze_ms, model->load_ms())
           << m.units[i].name;
+      EXPECT_EQ(t.freeze_ms > 0, freezes_unit(m.units[i], options)) << m.units[i].name;
       frozen += t.freeze_ms;
     }
+    // A frozen unit's weights are constants of its graph; the vision unit keeps its parameters.
+    EXPECT_FALSE(model->vision().module.parameters().size() == 0);
+    EXPECT_EQ(model->head().module.parameters().size() == 0, freeze);
     // freezing a decoder layer takes measurable time; without freeze there is none to time
     if (freeze) {
       EXPECT_GT(frozen, 0);

@@ -46,6 +46,10 @@ class FreezeCost(unittest.TestCase):
             self.assertEqual("freeze_s" in m, name != "nofreeze", name)
             self.assertGreater(m["median_call_s"], 0.0)
         self.assertIn("conv_first_s", modes["conv_first"])
+        # each mode hashed its output; on the CPU freezing changes no bit of the vision unit's
+        for name, m in modes.items():
+            self.assertEqual(len(m["output_sha256"]), 64, name)
+            self.assertTrue(m["output_as_plain"], name)
         self.assertEqual(len(r.stdout.strip().splitlines()), 4)
 
     def test_a_folder_without_a_manifest_is_refused(self):

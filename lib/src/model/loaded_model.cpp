@@ -69,6 +69,10 @@ void set_cudnn_attention(bool on) {
 
 }  // namespace
 
+bool freezes_unit(const UnitSpec& spec, const LoadOptions& options) {
+  return options.freeze && spec.kind != UnitKind::kVision;
+}
+
 LoadedModel::LoadedModel(Manifest manifest, PlacementPlan plan)
     : manifest_(std::move(manifest)), plan_(std::move(plan)) {}
 
@@ -136,7 +140,7 @@ std::shared_ptr<const LoadedModel> LoadedModel::load(Manifest manifest, Placemen
             u.module.eval();
             time.deserialize_ms = step.elapsed_ms();
             check_unit_dtype(u.module, *u.spec, m.dtype, where);
-            if (options.freeze) {
+            if (freezes_unit(*u.spec, options)) {
               step.restart();
               u.module = torch::jit::freeze(u.module);
               time.freeze_ms = step.elapsed_ms();

@@ -31,7 +31,7 @@ struct UnitLoadTime {
   double start_ms = 0;        // a loader thread took the unit
   double read_ms = 0;         // its archive read into memory (and hashed, when verifying)
   double deserialize_ms = 0;  // torch::jit::load onto its device, the copy there included
-  double freeze_ms = 0;       // torch::jit::freeze (0 without LoadOptions::freeze)
+  double freeze_ms = 0;       // torch::jit::freeze (0 where freezes_unit is false)
 };
 
 // How units are read.
@@ -41,9 +41,10 @@ struct LoadOptions {
   int threads_per_device = 4;
   // false: one thread reads every unit in execution order (the baseline of bench/load_bench).
   bool parallel = true;
-  // torch::jit::freeze each unit after loading: weights become constants of the graph, which
-  // removes attribute lookups from every call. On the H100 it halved the time per decode step
-  // of the InternVL2-1B shape (bench/item_bench --freeze; bench/results/item-*.json).
+  // torch::jit::freeze the units after loading (which ones: freezes_unit): weights become
+  // constants of the graph, which removes attribute lookups from every call. On the H100 it
+  // halved the time per decode step of the InternVL2-1B shape (bench/item_bench --freeze;
+  // bench/results/item-*.json).
   bool freeze = true;
   // The TorchScript graph executor's optimiser for the units' calls. TorchScript's switch
   // (torch::jit::setGraphExecutorOptimize) is per thread and on by default, so run_unit sets it
@@ -71,6 +72,15 @@ struct LoadOptions {
   // (read_model_file: one read per file, stamps skip unchanged files); false: --no-verify.
   bool verify = true;
 };
+
+// Whether load() freezes this unit: with options.freeze, every unit but the vision unit. Freezing
+// pools a graph's tensor constants by comparing each with every earlier one of its type
+// (Tensor::equal, a kernel and a host sync each on a GPU), so its cost grows with the square of the
+// number of same-shaped constants: an InternViT unit holds hundreds, a decoder layer a handful. On
+// an H100 the vision unit's freeze took 1.80 s for InternViT-300M (the 1B load's critical path)
+// and 8.23 s for InternViT-6B, and bought its 7-tile call nothing: 13.1 against 13.2 ms and 196.3
+// against 197.7 ms, bitwise the same output (bench/freeze_cost.py; bench/results/freeze-cost-*).
+bool freezes_unit(const UnitSpec& spec, const LoadOptions& options);
 
 class LoadedModel {
  public:
