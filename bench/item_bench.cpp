@@ -30,6 +30,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "vlm/core/error.h"
+#include "vlm/core/host_memory.h"
 #include "vlm/core/timer.h"
 #include "vlm/data/base64.h"
 #include "vlm/data/internvl_prompt.h"
@@ -95,6 +96,7 @@ double matmul_flops_per_s(c10::Device d, c10::ScalarType dtype, int64_t n, int r
 }  // namespace
 
 int main(int argc, char** argv) {
+  vlm::use_huge_pages_for_torch();  // before the first CPU tensor (core/host_memory.h)
   CLI::App app{"Per-item stage timings of an export on one device, with hardware bounds"};
   std::string model_dir, device_name = "cuda:0", out_path, label, image_out;
   int reps = 10, warmup = 2, max_tiles = 6;

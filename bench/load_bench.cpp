@@ -1,5 +1,6 @@
 // Load time of an exported model spread over two devices: one loader per device vs one loader.
-// Usage: load_bench --model-dir D [--devices cuda:0,cpu] [--repeats 3] [--verify] [--out F.json]
+// Usage: load_bench --model-dir D [--devices cuda:0,cpu] [--repeats 3] [--verify]
+//        [--modes parallel,one_loader] [--out F.json]
 // Before each trial the unit files are dropped from the page cache (posix_fadvise DONTNEED), so
 // every trial reads from disk. Trials alternate between the modes; medians are reported.
 // "parallel" and "one_loader" load without verification (--no-verify); with --verify two more
@@ -21,6 +22,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "vlm/core/host_memory.h"
 #include "vlm/core/timer.h"
 #include "vlm/model/loaded_model.h"
 #include "vlm/model/placement_config.h"
@@ -45,6 +47,7 @@ double median(std::vector<double> v) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  vlm::use_huge_pages_for_torch();  // before the first CPU tensor (core/host_memory.h)
   CLI::App app{"Load-time benchmark: parallel per-device loaders vs one loader"};
   std::string model_dir, devices_arg = "cuda:0,cpu", out;
   int repeats = 3;
@@ -54,6 +57,10 @@ int main(int argc, char** argv) {
   app.add_option("--repeats", repeats, "trials per mode");
   app.add_option("--out", out, "write the figures as JSON here");
   app.add_flag("--verify", verify, "also time verifying loads: every file hashed, and stamped");
+  std::vector<std::string> modes = {"parallel", "one_loader"};
+  app.add_option("--modes", modes, "the unverified modes to time (parallel, one_loader)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"parallel", "one_loader"}));
   CLI11_PARSE(app, argc, argv);
 
   vlm::Manifest manifest = vlm::load_manifest(model_dir);
@@ -112,15 +119,22 @@ int main(int argc, char** argv) {
                    {"units", units}};
   };
   for (int r = 0; r < repeats; ++r) {
-    vlm::LoadOptions parallel;
-    parallel.verify = false;
-    trial("parallel", parallel);
-    vlm::LoadOptions one_loader;  // the baseline: one thread, in execution order, no freeze
-    one_loader.threads_per_device = 1;
-    one_loader.parallel = false;
-    one_loader.freeze = false;
-    one_loader.verify = false;
-    trial("one_loader", one_loader);
+    auto wanted = [&](const char* mode) {
+      return std::find(modes.begin(), modes.end(), mode) != modes.end();
+    };
+    if (wanted("parallel")) {
+      vlm::LoadOptions parallel;
+      parallel.verify = false;
+      trial("parallel", parallel);
+    }
+    if (wanted("one_loader")) {
+      vlm::LoadOptions one_loader;  // the baseline: one thread, in execution order, no freeze
+      one_loader.threads_per_device = 1;
+      one_loader.parallel = false;
+      one_loader.freeze = false;
+      one_loader.verify = false;
+      trial("one_loader", one_loader);
+    }
     if (verify) {
       std::string stamps =
           (std::filesystem::temp_directory_path() / "vlm_load_bench_XXXXXX").string();
@@ -146,7 +160,17 @@ int main(int argc, char** argv) {
     j[mode]["model_files"] = checks[mode];
     j[mode]["steps"] = steps[mode];
   }
-  j["speedup_parallel_vs_one"] = median(ms["one_loader"]) / median(ms["parallel"]);
+  if (ms.count("one_loader") && ms.count("parallel"))
+    j["speedup_parallel_vs_one"] = median(ms["one_loader"]) / median(ms["parallel"]);
+  // Host buffers on huge pages (core/host_memory.h; THP_MEM_ALLOC_ENABLE=0 turns them off) and
+  // what the kernel offers.
+  j["huge_pages"] = vlm::huge_pages_enabled();
+  {
+    std::ifstream thp("/sys/kernel/mm/transparent_hugepage/enabled");
+    std::string line;
+    std::getline(thp, line);
+    j["transparent_hugepage"] = line;
+  }
   j["date_utc"] =
       std::to_string(std::chrono::system_clock::to_time_t(std::chrono::system_clock::now()));
   std::cout << j.dump(2) << "\n";

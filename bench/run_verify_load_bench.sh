@@ -10,7 +10,10 @@
 # Usage: bench/run_verify_load_bench.sh BUILD_DIR SHAPE [SHAPE...]
 # Environment: WORK (/tmp/vlm-verify-load-bench), REPEATS (3 trials a mode), KEEP (0; 1 keeps
 # each export in WORK), REUSE (0; 1 takes an export already in WORK/model-SHAPE, e.g. one that
-# bench/run_dataset_bench.sh kept with KEEP=1 when both have the same WORK).
+# bench/run_dataset_bench.sh kept with KEEP=1 when both have the same WORK), LOAD_MODES
+# (parallel,one_loader: the unverified modes; "parallel" alone saves the one-loader baseline's
+# time on a big shape). THP_MEM_ALLOC_ENABLE=0 takes the host buffers off huge pages
+# (lib/include/vlm/core/host_memory.h), for an A/B against the default.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=$1
@@ -20,6 +23,7 @@ WORK=${WORK:-/tmp/vlm-verify-load-bench}
 REPEATS=${REPEATS:-3}
 KEEP=${KEEP:-0}
 REUSE=${REUSE:-0}
+LOAD_MODES=${LOAD_MODES:-parallel,one_loader}
 mkdir -p "$WORK" bench/results
 parts=()
 for shape in "$@"; do
@@ -37,6 +41,7 @@ for shape in "$@"; do
   if [ -w /proc/sys/vm/drop_caches ]; then echo 3 >/proc/sys/vm/drop_caches; fi
   "$PY" bench/cold_read.py "$model" "$WORK/disk-$tag.json"
   "$BUILD/bin/load_bench" --model-dir "$model" --devices cuda:0 --repeats "$REPEATS" --verify \
+    --modes "$LOAD_MODES" \
     --out "$WORK/load-$tag.json" >/dev/null
   "$PY" - "$shape" "$WORK/load-$tag.json" "$WORK/disk-$tag.json" "$WORK/part-$tag.json" <<'PY'
 import json, sys

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "vlm/core/error.h"
+#include "vlm/core/host_memory.h"
 #include "vlm/core/log.h"
 #include "vlm/data/image_source.h"
 #include "vlm/data/internvl_prompt.h"
@@ -79,6 +80,7 @@ int check_against(const std::shared_ptr<const vlm::LoadedModel>& model, const st
 }  // namespace
 
 int main(int argc, char** argv) {
+  vlm::use_huge_pages_for_torch();  // before the first CPU tensor (core/host_memory.h)
   CLI::App app{"Generate with an exported InternVL2 model directory"};
   std::string model_dir, prompt_text, device = "auto", placement = "single", configs;
   std::vector<std::string> images;

@@ -23,6 +23,7 @@
 #include <sstream>
 
 #include "vlm/core/error.h"
+#include "vlm/core/host_memory.h"
 #include "vlm/core/log.h"
 #include "vlm/core/progress.h"
 #include "vlm/model/profile_trace.h"
@@ -200,6 +201,7 @@ void print_summary(const vlm::EvaluationSummary& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  vlm::use_huge_pages_for_torch();  // before the first CPU tensor (core/host_memory.h)
   CLI::App app{"Evaluate an exported InternVL2 model on VLMEvalKit benchmarks (run.py in C++)"};
   vlm::RunOptions o;
   std::string work_dir = "./outputs", model_root, model_dir, configs, config_file, mode = "all",

@@ -26,8 +26,7 @@ namespace {
 // A unit archive in host memory, as TorchScript's reader reads it (no copy of the buffer).
 class MemoryReadAdapter : public caffe2::serialize::ReadAdapterInterface {
  public:
-  MemoryReadAdapter(std::unique_ptr<char[]> bytes, size_t size)
-      : bytes_(std::move(bytes)), size_(size) {}
+  MemoryReadAdapter(HostBytes bytes, size_t size) : bytes_(std::move(bytes)), size_(size) {}
   size_t size() const override { return size_; }
   size_t read(uint64_t pos, void* buf, size_t n, const char* /*what*/) const override {
     if (pos >= size_) return 0;
@@ -37,7 +36,7 @@ class MemoryReadAdapter : public caffe2::serialize::ReadAdapterInterface {
   }
 
  private:
-  std::unique_ptr<char[]> bytes_;
+  HostBytes bytes_;
   size_t size_;
 };
 

@@ -65,7 +65,7 @@ CheckedFile read_model_file(const ModelFile& file, bool verify, bool keep,
   ::posix_fadvise(f.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   std::unique_ptr<char[]> scratch;
   if (keep) {
-    out.bytes.reset(new char[std::max<size_t>(out.size, 1)]);
+    out.bytes = allocate_host_bytes(out.size);
   } else {
     scratch.reset(new char[kBlock]);
   }

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "vlm/core/host_memory.h"
 #include "vlm/model/manifest.h"
 
 namespace vlm {
@@ -31,7 +32,7 @@ struct ModelFile {
 
 // A model file as read: its bytes (when kept) and how it was checked.
 struct CheckedFile {
-  std::unique_ptr<char[]> bytes;  // the whole file; null when not kept
+  HostBytes bytes;  // the whole file (allocate_host_bytes: huge pages); null when not kept
   size_t size = 0;
   FileCheck check = FileCheck::kSkipped;
   double hash_s = 0;  // seconds spent in SHA-256
