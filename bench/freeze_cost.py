@@ -117,7 +117,10 @@ def main():
     if args.out:
         import torch
         res = {"command": "bench/freeze_cost.py " + " ".join(sys.argv[1:]),
-               "device": args.device, "torch": torch.__version__, "tiles": args.tiles,
+               "device": args.device,
+               "device_name": (torch.cuda.get_device_name(torch.device(args.device))
+                               if args.device.startswith("cuda") else "cpu"),
+               "torch": torch.__version__, "tiles": args.tiles,
                "reps": args.reps, "modes": rows,
                "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         with open(args.out, "w", encoding="utf-8") as f:

@@ -20,6 +20,7 @@
 #include "common/test_paths.h"
 #include "common/user_error.h"
 #include "vlm/core/error.h"
+#include "vlm/core/sha256.h"
 #include "vlm/model/loaded_model.h"
 #include "vlm/model/placement_plan.h"
 #include "vlm/model/verified_stamp.h"
@@ -307,6 +308,48 @@ TEST_F(TinyCopy, ManifestPathsStayInsideTheModelDirectory) {
 
 // Stamps live in $XDG_CACHE_HOME/vlmeval/verified, else ~/.cache/vlmeval/verified; a relative
 // XDG_CACHE_HOME is ignored (XDG spec), and with neither set there are no stamps.
+// A file of several read blocks, more than the reader keeps in flight when it does not keep the
+// bytes: it is hashed (by a second thread, as it is read) to the digest of its bytes, kept bytes
+// are the file's, and one changed byte in its last block is a mismatch naming both hashes.
+TEST_F(TinyCopy, AFileOfManyBlocksIsReadAndHashedWholeEitherWay) {
+  const fs::path big = dir_ / "big.bin";
+  std::string bytes((size_t{45} << 20) + 12345, '\0');
+  uint64_t x = 88172645463325252ull;
+  for (char& c : bytes) {  // xorshift: no two blocks alike
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    c = static_cast<char>(x);
+  }
+  std::ofstream(big, std::ios::binary) << bytes;
+  Sha256 sha;
+  sha.update(bytes);
+  const std::string digest = sha.hex_digest();
+  const ModelFile file{big, "unit big", digest};
+  for (bool keep : {false, true}) {
+    fs::remove_all(stamp_dir());  // hashed again, not stamped
+    const CheckedFile got = read_model_file(file, /*verify=*/true, keep, "manifest.json");
+    EXPECT_EQ(got.check, FileCheck::kHashed) << keep;
+    EXPECT_EQ(got.size, bytes.size());
+    EXPECT_GT(got.hash_s, 0) << keep;
+    ASSERT_EQ(got.bytes != nullptr, keep);
+    if (keep) {
+      EXPECT_EQ(std::string(got.bytes.get(), got.size), bytes);
+    }
+  }
+  fs::remove_all(stamp_dir());
+  bytes[bytes.size() - 100] ^= 1;
+  std::ofstream(big, std::ios::binary | std::ios::trunc) << bytes;
+  Sha256 changed;
+  changed.update(bytes);
+  const std::string actual = changed.hex_digest();
+  for (bool keep : {false, true}) {
+    const std::string msg =
+        testing::user_error([&] { read_model_file(file, /*verify=*/true, keep, "manifest.json"); });
+    EXPECT_NE(msg.find(big.string()), std::string::npos) << msg;
+    EXPECT_NE(msg.find(actual), std::string::npos) << msg;
+    EXPECT_NE(msg.find(digest), std::string::npos) << msg;
+  }
+}
+
 TEST(VerifiedStamp, FolderFollowsXdgCacheHomeThenHome) {
   auto saved = [](const char* name) -> std::optional<std::string> {
     const char* v = std::getenv(name);

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <mutex>
 #include <optional>
@@ -25,6 +26,8 @@ namespace {
 
 // Read size: large sequential reads for the disk, small enough to hash from the CPU cache.
 constexpr size_t kBlock = size_t{8} << 20;
+// Scratch blocks in flight between the reader and the hasher when the bytes are not kept.
+constexpr size_t kRing = 4;
 
 // Closes a file descriptor on scope exit.
 struct Fd {
@@ -63,17 +66,69 @@ CheckedFile read_model_file(const ModelFile& file, bool verify, bool keep,
   if (!hash && !keep) return out;
 
   ::posix_fadvise(f.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-  std::unique_ptr<char[]> scratch;
+  // Blocks are read on this thread and, when hashing, hashed on a second one as they arrive, so
+  // that a file takes the longer of its read and its hash rather than their sum (SHA-256 runs at
+  // about 1.1 GB/s a thread on the H100 machine, about the disk's rate). Kept bytes are hashed in
+  // place; otherwise blocks cycle through a ring of kRing scratch blocks.
+  const size_t blocks = (out.size + kBlock - 1) / kBlock;
+  HostBytes scratch;
   if (keep) {
     out.bytes = allocate_host_bytes(out.size);
   } else {
-    scratch.reset(new char[kBlock]);
+    scratch = allocate_host_bytes(kRing * kBlock);
   }
+  auto block_at = [&](size_t b) {
+    return keep ? out.bytes.get() + b * kBlock : scratch.get() + (b % kRing) * kBlock;
+  };
+  auto block_size = [&](size_t b) { return std::min(kBlock, out.size - b * kBlock); };
+
+  std::mutex mutex;
+  std::condition_variable changed;
+  size_t read_blocks = 0, hashed_blocks = 0;  // guarded by mutex
+  bool stop = false;                          // the reader failed: the hasher leaves
   Sha256 sha;
-  size_t done = 0;
-  while (done < out.size) {
-    char* dst = keep ? out.bytes.get() + done : scratch.get();
-    const size_t want = std::min(kBlock, out.size - done);
+  std::thread hasher;
+  if (hash) {
+    hasher = std::thread([&] {
+      for (size_t b = 0; b < blocks; ++b) {
+        {
+          std::unique_lock<std::mutex> lock(mutex);
+          changed.wait(lock, [&] { return read_blocks > b || stop; });
+          if (read_blocks <= b) return;
+        }
+        const auto t0 = std::chrono::steady_clock::now();
+        sha.update(block_at(b), block_size(b));
+        out.hash_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        std::lock_guard<std::mutex> lock(mutex);
+        hashed_blocks = b + 1;
+        changed.notify_all();
+      }
+    });
+  }
+  // The hasher reads `out`, `sha` and the buffers: it is joined before any of them goes away.
+  struct Join {
+    std::thread& t;
+    std::mutex& m;
+    std::condition_variable& cv;
+    bool& stop;
+    ~Join() {
+      if (!t.joinable()) return;
+      {
+        std::lock_guard<std::mutex> lock(m);
+        stop = true;
+      }
+      cv.notify_all();
+      t.join();
+    }
+  } join{hasher, mutex, changed, stop};
+
+  for (size_t b = 0; b < blocks; ++b) {
+    if (hash && !keep) {  // a ring slot is free once the hasher is done with its last block
+      std::unique_lock<std::mutex> lock(mutex);
+      changed.wait(lock, [&] { return b < hashed_blocks + kRing; });
+    }
+    char* dst = block_at(b);
+    const size_t want = block_size(b);
     size_t got = 0;
     while (got < want) {
       const ssize_t n = ::read(f.fd, dst + got, want - got);
@@ -83,12 +138,12 @@ CheckedFile read_model_file(const ModelFile& file, bool verify, bool keep,
       got += static_cast<size_t>(n);
     }
     if (hash) {
-      const auto t0 = std::chrono::steady_clock::now();
-      sha.update(dst, want);
-      out.hash_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      std::lock_guard<std::mutex> lock(mutex);
+      read_blocks = b + 1;
+      changed.notify_all();
     }
-    done += want;
   }
+  if (hasher.joinable()) hasher.join();  // every block read: the hasher finishes them
   if (!hash) return out;
   const std::string actual = sha.hex_digest();
   if (actual != file.sha256) {
