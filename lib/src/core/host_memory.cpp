@@ -1,8 +1,6 @@
 #include "vlm/core/host_memory.h"
 
-#include <cstring>
 #include <new>
-#include <string>
 
 #if defined(__linux__)
 #include <sys/mman.h>
@@ -18,7 +16,7 @@ constexpr const char* kSwitch = "THP_MEM_ALLOC_ENABLE";
 bool huge_pages_enabled() {
   static const bool on = [] {
     const char* v = std::getenv(kSwitch);
-    return v == nullptr || std::string(v) == "1";
+    return v == nullptr || std::atoi(v) != 0;  // as c10 reads it
   }();
   return on;
 }

@@ -17,7 +17,7 @@ namespace vlm {
 
 // Whether host buffers of model files are advised for huge pages: on unless the environment sets
 // THP_MEM_ALLOC_ENABLE (PyTorch's switch for c10's CPU allocator, which use_huge_pages_for_torch
-// turns on) to something other than 1. Read once.
+// turns on) to 0, read as c10 reads it (atoi). Read once.
 bool huge_pages_enabled();
 
 // Turns on huge pages for c10's CPU allocator (THP_MEM_ALLOC_ENABLE=1, LibTorch 2.3 and later),
