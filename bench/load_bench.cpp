@@ -118,10 +118,10 @@ int main(int argc, char** argv) {
                    {"last_unit_done_ms", last_end},
                    {"units", units}};
   };
+  auto wanted = [&](const char* mode) {
+    return std::find(modes.begin(), modes.end(), mode) != modes.end();
+  };
   for (int r = 0; r < repeats; ++r) {
-    auto wanted = [&](const char* mode) {
-      return std::find(modes.begin(), modes.end(), mode) != modes.end();
-    };
     if (wanted("parallel")) {
       vlm::LoadOptions parallel;
       parallel.verify = false;

@@ -12,8 +12,8 @@
 # each export in WORK), REUSE (0; 1 takes an export already in WORK/model-SHAPE, e.g. one that
 # bench/run_dataset_bench.sh kept with KEEP=1 when both have the same WORK), LOAD_MODES
 # (parallel,one_loader: the unverified modes, "parallel" always among them; "parallel" alone saves
-# the one-loader baseline's time on a big shape). THP_MEM_ALLOC_ENABLE=0 takes the host buffers off huge pages
-# (lib/include/vlm/core/host_memory.h), for an A/B against the default.
+# the one-loader baseline's time on a big shape). THP_MEM_ALLOC_ENABLE=0 takes the host buffers
+# off huge pages (lib/include/vlm/core/host_memory.h), for an A/B against the default.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=$1
