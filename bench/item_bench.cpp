@@ -121,7 +121,8 @@ int main(int argc, char** argv) {
                "as in run)");
   app.add_flag("--cudnn-attention", cudnn_attention,
                "let LibTorch pick cuDNN's attention kernel (default off, as in run)");
-  app.add_flag("!--no-cuda-graphs", cuda_graphs, "run decode steps eagerly (no CUDA graphs)");
+  app.add_flag("!--no-cuda-graphs", cuda_graphs,
+               "run decode steps and vision eagerly (no CUDA graphs)");
   app.add_option("--load-threads", load_threads, "loader threads per device");
   app.add_option("--out", out_path, "JSON file to write")->required();
   app.add_option("--save-image", image_out, "also write the item's JPEG here");

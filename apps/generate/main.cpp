@@ -110,8 +110,10 @@ int main(int argc, char** argv) {
                  "placement config: NAME (configs/placements) or a .yaml / accelerate .json file");
   app.add_option("--configs", configs, "configs folder (default: the source tree's configs/)");
   app.add_flag("--json", as_json, "print one JSON object");
-  app.add_flag("!--no-cuda-graphs", cuda_graphs,
-               "run decode steps eagerly instead of replaying them from CUDA graphs (same ids)");
+  app.add_flag(
+      "!--no-cuda-graphs", cuda_graphs,
+      "run decode steps and vision eagerly instead of replaying them from CUDA graphs (same "
+      "ids)");
   CLI11_PARSE(app, argc, argv);
   if (golden.empty() && prompt_text.empty()) {
     std::cerr << "generate: error: --prompt or --golden is required\n";
@@ -121,8 +123,9 @@ int main(int argc, char** argv) {
   const std::filesystem::path configs_dir = configs.empty() ? VLM_DEFAULT_CONFIGS_DIR : configs;
   try {
     vlm::Manifest manifest = vlm::load_manifest(model_dir);
-    const vlm::PlanCapacity capacity =
+    vlm::PlanCapacity capacity =
         vlm::run_capacity(manifest, {{static_cast<int>(images.size()), max_tiles}}, max_new_tokens);
+    capacity.vision_graphs = cuda_graphs;
     vlm::PlacementPlan plan =
         vlm::plan_placement(manifest, placement, device, capacity, configs_dir / "placements",
                             vlm::Shard{}, vlm::current_device_inventory());

@@ -227,9 +227,10 @@ int main(int argc, char** argv) {
   app.add_flag("--no-verify", o.no_verify,
                "skip the SHA-256 check of the model files before loading (TorchScript archives "
                "run code when loaded; the check's time is in run.json)");
-  app.add_flag("--no-cuda-graphs", o.no_cuda_graphs,
-               "run decode steps eagerly instead of replaying them from CUDA graphs (same ids; for "
-               "comparison and debugging)");
+  app.add_flag(
+      "--no-cuda-graphs", o.no_cuda_graphs,
+      "run decode steps and vision eagerly instead of replaying them from CUDA graphs (same "
+      "ids; for comparison and debugging)");
   app.add_flag("--jit-optimize", o.jit_optimize,
                "run units under TorchScript's profiling executor (optimises each shape it sees: "
                "seconds per new shape for large models); default: the simple executor");

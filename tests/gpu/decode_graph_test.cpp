@@ -1,7 +1,8 @@
 // Decode steps replayed from CUDA graphs give exactly the eager path's ids and logits: on the tiny
 // models (float32, the masked attention path), split between cuda:0 and the CPU, and on a
 // bfloat16 sdpa export (flash attention's varlen decode over the whole cache); and the batch size
-// changes no id and no logit.
+// changes no id and no logit. Vision replayed from its graphs (one per tile count, one memory
+// pool) gives exactly the eager embeddings, at tile counts met in any order and on any stream.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -19,6 +20,11 @@
 #include "vlm/generate/generator.h"
 #include "vlm/generate/golden_check.h"
 #include "vlm/model/loaded_model.h"
+
+#ifdef VLM_WITH_CUDA
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#endif
 
 namespace vlm {
 namespace {
@@ -171,6 +177,74 @@ TEST_F(DecodeGraphs, TheBatchSizeChangesNoIdAndNoLogit) {
       }
     }
   }
+}
+
+class VisionGraphsTest : public testing::GpuTest {};
+
+// Embeddings of `tiles` (one call each, in order) from a Generator with and without graphs; every
+// other call of the graph side is queued on a side stream, as `run --overlap` queues them.
+struct Encoded {
+  std::vector<torch::Tensor> embeds;
+  int captured = 0;
+};
+
+Encoded encode_all(const std::shared_ptr<const LoadedModel>& model, bool cuda_graphs,
+                   const std::vector<int64_t>& tiles, int64_t image_size) {
+  Generator gen(model, 64, cuda_graphs);
+  Encoded out;
+  for (size_t k = 0; k < tiles.size(); ++k) {
+    const torch::Tensor pixels = golden_pixel_values(tiles[k], image_size);
+    EncodedImages e;
+#ifdef VLM_WITH_CUDA
+    if (k % 2 == 1) {
+      const c10::cuda::CUDAStreamGuard on_side(c10::cuda::getStreamFromPool(true, 0));
+      e = gen.encode_images(pixels);
+    }
+#endif
+    if (!e.embeds.defined()) e = gen.encode_images(pixels);
+    e.ready->block_current_stream();
+    out.embeds.push_back(e.embeds.to(torch::kCPU));
+  }
+  out.captured = gen.vision_graphs_captured();
+  return out;
+}
+
+TEST_F(VisionGraphsTest, ReplaysGiveTheEagerEmbeddingsAtEveryTileCount) {
+  // 1 and 3 come back after other counts were captured into the shared pool.
+  const std::vector<int64_t> tiles = {1, 3, 1, 7, 3, 2, 7};
+  struct Case {
+    std::string what;
+    fs::path dir;
+  };
+  for (const Case& c :
+       {Case{"float32", testing::tiny_model_dir()}, Case{"bfloat16 sdpa", bf16_sdpa_export()}}) {
+    const Manifest manifest = load_manifest(c.dir);
+    auto model =
+        LoadedModel::load(manifest, PlacementPlan::from_map(manifest, layout(c.dir, false)));
+    ASSERT_TRUE(VisionGraphs::applies(*model));
+    const int64_t size = manifest.vision.image_size;
+    const Encoded eager = encode_all(model, false, tiles, size);
+    const Encoded graphs = encode_all(model, true, tiles, size);
+    EXPECT_EQ(eager.captured, 0) << c.what;
+    EXPECT_EQ(graphs.captured, 4) << c.what;  // 1, 3, 7 and 2 tiles
+    for (size_t k = 0; k < tiles.size(); ++k) {
+      EXPECT_EQ(graphs.embeds[k].sizes(), eager.embeds[k].sizes()) << c.what;
+      EXPECT_TRUE(torch::equal(graphs.embeds[k], eager.embeds[k]))
+          << c.what << ", call " << k << " (" << tiles[k] << " tiles)";
+    }
+  }
+}
+
+TEST_F(VisionGraphsTest, ProjectorOnAnotherDeviceKeepsVisionEager) {
+  const fs::path dir = testing::tiny_model_dir();
+  const Manifest manifest = load_manifest(dir);
+  std::map<std::string, c10::Device> where = layout(dir, false);
+  for (const auto& u : manifest.units)
+    if (u.kind == UnitKind::kProjector) where.at(u.name) = c10::kCPU;
+  auto model = LoadedModel::load(manifest, PlacementPlan::from_map(manifest, where));
+  EXPECT_FALSE(VisionGraphs::applies(*model));
+  const Encoded graphs = encode_all(model, true, {2}, manifest.vision.image_size);
+  EXPECT_EQ(graphs.captured, 0);
 }
 
 }  // namespace

@@ -521,23 +521,32 @@ TEST_F(PlanOnly, BatchSizeIsPrintedWithTheKvCacheOfThatManyItems) {
       << big.out;
 }
 
-// --overlap: the next item's vision runs beside an item's layers, so the device holding both
-// (balanced-1x80: all of InternVL2-8B on cuda:0) reserves both; weights and KV cache stay.
-TEST_F(PlanOnly, OverlapReservesTheVisionActivationsBesideTheLayers) {
+// The device holding vision and the layers (balanced-1x80: all of InternVL2-8B on cuda:0) reserves
+// the larger of their activations when vision runs eagerly (--no-cuda-graphs), and both when the
+// next item's vision runs beside an item's layers (--overlap) or when vision's CUDA graphs keep
+// their memory (the default); weights and KV cache stay.
+TEST_F(PlanOnly, OverlapAndVisionGraphsReserveTheVisionActivationsBesideTheLayers) {
   const std::string args =
       "--model-dir " + sizes() + "/InternVL2-8B --placement balanced-1x80 --plan-only";
-  const Result plain = run(args), overlap = run(args + " --overlap");
-  ASSERT_EQ(plain.rc, 0) << plain.err;
+  const Result eager = run(args + " --no-cuda-graphs"),
+               overlap = run(args + " --no-cuda-graphs --overlap"), graphs = run(args);
+  ASSERT_EQ(eager.rc, 0) << eager.err;
   ASSERT_EQ(overlap.rc, 0) << overlap.err;
-  EXPECT_EQ(plain.out.find("overlap"), std::string::npos) << plain.out;
+  ASSERT_EQ(graphs.rc, 0) << graphs.err;
+  EXPECT_EQ(eager.out.find("overlap"), std::string::npos) << eager.out;
+  EXPECT_EQ(eager.out.find("note: vision graphs: "), std::string::npos) << eager.out;
   EXPECT_NE(overlap.out.find(" tiles, overlap"), std::string::npos) << overlap.out;
   EXPECT_NE(overlap.out.find("note: overlap: "), std::string::npos) << overlap.out;
-  const auto p = cuda0_row(plain.out), o = cuda0_row(overlap.out);
-  ASSERT_EQ(p.size(), 8u) << plain.out;
-  ASSERT_EQ(o.size(), 8u) << overlap.out;
-  EXPECT_EQ(o[2], p[2]);                        // weights
-  EXPECT_EQ(o[3], p[3]);                        // KV cache
-  EXPECT_GT(std::stod(o[4]), std::stod(p[4]));  // activations: vision + layers > the larger
+  EXPECT_NE(graphs.out.find("note: vision graphs: "), std::string::npos) << graphs.out;
+  const auto e = cuda0_row(eager.out);
+  ASSERT_EQ(e.size(), 8u) << eager.out;
+  for (const Result* r : {&overlap, &graphs}) {
+    const auto o = cuda0_row(r->out);
+    ASSERT_EQ(o.size(), 8u) << r->out;
+    EXPECT_EQ(o[2], e[2]);                        // weights
+    EXPECT_EQ(o[3], e[3]);                        // KV cache
+    EXPECT_GT(std::stod(o[4]), std::stod(e[4]));  // activations: vision + layers > the larger
+  }
 }
 
 TEST_F(PlanOnly, BatchSizeOutOfRangeExitsTwoNamingTheOption) {

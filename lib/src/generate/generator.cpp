@@ -25,6 +25,9 @@ Generator::Generator(std::shared_ptr<const LoadedModel> model, int64_t capacity,
     : forward_(model, capacity),
       cache_(*model, capacity, checked_batch(batch)),
       step_(forward_, cache_, cuda_graphs),
+      vision_graphs_(cuda_graphs && VisionGraphs::applies(*model)
+                         ? std::make_unique<VisionGraphs>(forward_)
+                         : nullptr),
       slots_(static_cast<size_t>(batch)) {}
 
 int64_t Generator::in_flight() const {
@@ -40,14 +43,15 @@ void Generator::check_start(int64_t input_tokens, const GenerationOptions& optio
                  std::to_string(capacity()));
 }
 
-EncodedImages Generator::encode_images(const torch::Tensor& pixel_values) const {
+EncodedImages Generator::encode_images(const torch::Tensor& pixel_values) {
   EncodedImages out;
   if (!pixel_values.defined() || pixel_values.size(0) == 0) return out;
   c10::InferenceMode inference;
   const LoadedModel& model = forward_.model();
   RECORD_USER_SCOPE(kStageScopeVision);
   out.vision_start = StageMark::on(model.vision().device);
-  out.embeds = forward_.encode_images(pixel_values);
+  out.embeds =
+      vision_graphs_ ? vision_graphs_->encode(pixel_values) : forward_.encode_images(pixel_values);
   out.vision_end =
       StageMark::on(model.projector().device, model.projector().device != model.vision().device);
   out.ready = StageMark::on(model.embedding().device);

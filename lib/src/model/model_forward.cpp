@@ -11,19 +11,29 @@ namespace vlm {
 ModelForward::ModelForward(std::shared_ptr<const LoadedModel> model, int64_t capacity)
     : model_(std::move(model)), rotary_(*model_, capacity) {}
 
-torch::Tensor ModelForward::encode_images(const torch::Tensor& pixel_values) const {
+torch::Tensor ModelForward::vision_input(const torch::Tensor& pixel_values) const {
   const Manifest& m = model_->manifest();
   const int64_t s = m.vision.image_size;
   check_user(pixel_values.dim() == 4 && pixel_values.size(1) == 3 && pixel_values.size(2) == s &&
                  pixel_values.size(3) == s,
              "pixel_values must be [N,3," + std::to_string(s) + "," + std::to_string(s) + "]");
+  return hand_off(pixel_values, model_->vision().device).to(m.dtype);
+}
+
+torch::Tensor ModelForward::project_tiles(const torch::Tensor& tiles) const {
   const LoadedUnit& vision = model_->vision();
-  torch::Tensor x = hand_off(pixel_values, vision.device).to(m.dtype);
-  x = run_unit(vision, {x}).toTensor();  // [N, 256, 4C]
+  torch::Tensor x = run_unit(vision, {tiles}).toTensor();  // [N, 256, 4C]
   const LoadedUnit& projector = model_->projector();
-  x = run_unit(projector, {hand_off(x, projector.device)}).toTensor();  // [N, 256, H]
-  x = hand_off(x, model_->embedding().device);
+  return run_unit(projector, {hand_off(x, projector.device)}).toTensor();  // [N, 256, H]
+}
+
+torch::Tensor ModelForward::image_embeddings(const torch::Tensor& projected) const {
+  const torch::Tensor x = hand_off(projected, model_->embedding().device);
   return x.reshape({-1, x.size(-1)});
+}
+
+torch::Tensor ModelForward::encode_images(const torch::Tensor& pixel_values) const {
+  return image_embeddings(project_tiles(vision_input(pixel_values)));
 }
 
 torch::Tensor ModelForward::embed_tokens(const torch::Tensor& ids) const {

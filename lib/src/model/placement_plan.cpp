@@ -121,9 +121,10 @@ struct ActivationModel {
   int64_t layers = 0;  // one decoder layer on one item's prefill (also embedding and norm)
   int64_t head = 0;    // float32 logits of a decode step's kDecodeRows rows
 
-  bool overlap = false;  // the next item's vision beside an item's layers (PlanCapacity)
+  bool overlap = false;        // the next item's vision beside an item's layers (PlanCapacity)
+  bool vision_graphs = false;  // vision's activations kept in its graphs' pool on CUDA devices
 
-  int64_t reserve(const std::set<UnitKind>& kinds) const {
+  int64_t reserve(const std::set<UnitKind>& kinds, c10::Device device) const {
     if (kinds.empty()) return 0;
     if (configured >= 0) return configured;
     const int64_t v =
@@ -133,8 +134,11 @@ struct ActivationModel {
         kinds.count(UnitKind::kNorm))
       rest = std::max(rest, layers);
     if (kinds.count(UnitKind::kHead)) rest = std::max(rest, head);
-    // With overlap, vision activations of the next item live beside this item's layer or head.
-    return overlap ? v + rest : std::max(v, rest);
+    // With overlap, vision activations of the next item live beside this item's layer or head;
+    // where vision runs from graphs, their pool stays beside them.
+    const bool pooled = vision_graphs && kinds.count(UnitKind::kVision) &&
+                        kinds.count(UnitKind::kProjector) && vision_graphs_apply(device, device);
+    return overlap || pooled ? v + rest : std::max(v, rest);
   }
 };
 
@@ -143,6 +147,7 @@ ActivationModel activation_model(const Manifest& m, const PlanCapacity& cap, int
   ActivationModel a;
   a.configured = configured;
   a.overlap = cap.overlap;
+  a.vision_graphs = cap.vision_graphs;
   const int64_t patch = raw_int(m.raw, "vision", "patch_size", 14);
   const int64_t side = m.vision.image_size / std::max<int64_t>(1, patch);
   const int64_t tokens = side * side + 1;  // 1025 for 448 / 14, CLS included
@@ -212,6 +217,10 @@ std::vector<int> balance(const std::vector<int64_t>& cost, const std::vector<int
 }
 
 }  // namespace
+
+bool vision_graphs_apply(c10::Device vision, c10::Device projector) {
+  return vision.is_cuda() && projector == vision;
+}
 
 PlacementPlan PlacementPlan::all_on(const Manifest& manifest, c10::Device device) {
   std::map<std::string, c10::Device> map;
@@ -352,6 +361,7 @@ struct StrategyInput {
   const Assignment& pinned;  // pinned_units
   const UnitBytes& bytes;
   const ActivationModel& act;
+  std::vector<c10::Device> devices;              // the config's, in order
   std::vector<std::optional<int64_t>> budget;    // per device: max_memory (absent: unbounded)
   std::vector<int64_t> pinned_load;              // per device: bytes of its pinned units
   std::vector<std::set<UnitKind>> pinned_kinds;  // per device: kinds of its pinned units
@@ -367,6 +377,7 @@ StrategyInput strategy_input(const Manifest& manifest, const PlacementConfig& co
                    pinned,
                    bytes,
                    act,
+                   config.devices,
                    {},
                    std::vector<int64_t>(n, 0),
                    std::vector<std::set<UnitKind>>(n),
@@ -436,7 +447,7 @@ Assignment place_sequential(const StrategyInput& in) {
       std::set<UnitKind> with = kinds[k];
       with.insert(in.units[i].kind);
       const auto& budget = in.budget[k];
-      if (!budget || load[k] + c + in.act.reserve(with) <= *budget) break;
+      if (!budget || load[k] + c + in.act.reserve(with, in.devices[k]) <= *budget) break;
       ++k;
     }
     assign[i] = k;
@@ -460,7 +471,7 @@ Assignment place_balanced(const StrategyInput& in) {
   for (size_t j = 0; j < fixed.size(); ++j) {
     std::set<UnitKind> kinds = in.pinned_kinds[j];
     kinds.insert(UnitKind::kDecoderLayer);  // as if it gets layers
-    fixed[j] = in.pinned_load[j] + in.act.reserve(kinds);
+    fixed[j] = in.pinned_load[j] + in.act.reserve(kinds, in.devices[j]);
   }
   const std::vector<int> to = balance(cost, fixed, in.budget);
   Assignment assign = in.pinned;
@@ -507,7 +518,7 @@ std::vector<DeviceBudget> count_bytes(const StrategyInput& in, const Assignment&
         b.kv_cache += in.bytes.kv(in.units[i]);
         kinds.insert(in.units[i].kind);
       }
-    b.activations = in.act.reserve(kinds);
+    b.activations = in.act.reserve(kinds, d);
     b.max_memory = in.budget[index_of(devices, d)];
     budgets.push_back(std::move(b));
   }
@@ -541,6 +552,13 @@ void note_activations(const Manifest& manifest, const PlacementConfig& config,
         "overlap: a device with vision units and layer, embedding or head units "
         "reserves vision plus the larger of the others (the next item's vision runs "
         "beside an item's prefill and decode)");
+  const bool on_cuda = std::any_of(config.devices.begin(), config.devices.end(),
+                                   [](const c10::Device& d) { return d.is_cuda(); });
+  if (capacity.vision_graphs && !capacity.overlap && on_cuda)
+    notes.push_back(
+        "vision graphs: a CUDA device with vision units and layer, embedding or head units "
+        "reserves vision plus the larger of the others (vision's graphs keep their memory; "
+        "--no-cuda-graphs runs vision eagerly)");
   if (manifest.raw.is_object() && manifest.raw.value("attention", "") == "eager") {
     const int64_t dsize = static_cast<int64_t>(c10::elementSize(manifest.dtype));
     notes.push_back("the manifest's attention is eager: prefill attention scores need up to " +

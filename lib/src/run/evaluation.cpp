@@ -153,6 +153,7 @@ PlacementPlan plan_for_run(const Manifest& manifest, const ModelConfig& cfg, con
   const BatchSize batch = batch_for_run(cfg, o);
   capacity.batch = batch.items;
   capacity.overlap = o.overlap;
+  capacity.vision_graphs = !o.no_cuda_graphs;
   return plan_placement(manifest, placement_name(cfg, o), o.device, capacity,
                         o.configs_dir / "placements", o.shard, current_device_inventory(),
                         batch.automatic);

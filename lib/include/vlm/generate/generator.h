@@ -18,6 +18,7 @@
 #include "vlm/core/timer.h"
 #include "vlm/generate/decode_step.h"
 #include "vlm/generate/generation_options.h"
+#include "vlm/generate/vision_graphs.h"
 #include "vlm/model/kv_cache.h"
 #include "vlm/model/model_forward.h"
 #include "vlm/model/stage_clock.h"
@@ -48,8 +49,9 @@ class Generator {
  public:
   // Prompts plus generated tokens up to `capacity` positions, for up to `batch` sequences at once
   // (1..ModelForward::kDecodeRows); the KV cache is allocated once. cuda_graphs: decode steps on
-  // CUDA devices are replayed from CUDA graphs (decode_step.h); false keeps them eager
-  // (`--no-cuda-graphs`). Either way the ids are the same.
+  // CUDA devices are replayed from CUDA graphs (decode_step.h), and so are vision and projector
+  // where they share a CUDA device (vision_graphs.h); false keeps both eager (`--no-cuda-graphs`).
+  // Either way the ids are the same.
   Generator(std::shared_ptr<const LoadedModel> model, int64_t capacity, bool cuda_graphs = true,
             int64_t batch = 1);
   Generator(const Generator&) = delete;
@@ -81,7 +83,7 @@ class Generator {
   // projector, queued on the devices' current streams (nothing waits for them), with the marks
   // around them. Any thread's current streams may be set (CUDAStreamGuard) for the work to queue
   // there; the result may be used by start() on other streams.
-  EncodedImages encode_images(const torch::Tensor& pixel_values) const;
+  EncodedImages encode_images(const torch::Tensor& pixel_values);
   // start() on images encode_images() made: the embedding device's current stream waits for
   // `images.ready` (no host wait) and `images.embeds` is marked as used there (device_handoff.h's
   // record_use_on_current_stream). The same checks as start() come first (check_start).
@@ -116,6 +118,8 @@ class Generator {
   int64_t capacity() const { return forward_.capacity(); }
   const KvCache& kv_cache() const { return cache_; }
   const DecodeStep& decode_step() const { return step_; }
+  // Tile counts whose vision call is replayed from a captured graph (0 when vision is eager).
+  int vision_graphs_captured() const { return vision_graphs_ ? vision_graphs_->captured() : 0; }
 
  private:
   struct Sequence {
@@ -137,8 +141,9 @@ class Generator {
 
   ModelForward forward_;
   KvCache cache_;
-  DecodeStep step_;                             // after forward_ and cache_, which it points at
-  std::vector<std::optional<Sequence>> slots_;  // one per cache row; empty: free
+  DecodeStep step_;                              // after forward_ and cache_, which it points at
+  std::unique_ptr<VisionGraphs> vision_graphs_;  // after forward_; null: vision runs eagerly
+  std::vector<std::optional<Sequence>> slots_;   // one per cache row; empty: free
   std::vector<Finished> finished_;
   std::vector<uint64_t> dropped_;
 };

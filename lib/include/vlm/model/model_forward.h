@@ -29,6 +29,15 @@ class ModelForward {
   // pixel_values [N,3,S,S] float32 (any device) -> image embeddings [N*256, H] in the model dtype
   // on the embedding unit's device: vision_model (with pixel shuffle), then mlp1.
   torch::Tensor encode_images(const torch::Tensor& pixel_values) const;
+  // encode_images() in its three steps, for a caller that runs the middle one otherwise (replayed
+  // from a CUDA graph, generate/vision_graphs.h) on the same shapes and kernels:
+  // pixel_values checked and handed to the vision unit's device in the model dtype [N,3,S,S];
+  torch::Tensor vision_input(const torch::Tensor& pixel_values) const;
+  // those tiles through the vision unit and the projector -> [N,256,H] on the projector's device
+  // (nothing else: no host copy, no synchronisation, so a CUDA call can be captured);
+  torch::Tensor project_tiles(const torch::Tensor& tiles) const;
+  // and that output on the embedding unit's device as rows [N*256, H].
+  torch::Tensor image_embeddings(const torch::Tensor& projected) const;
 
   // A prompt's ids on the embedding unit's device, with the rows of its <IMG_CONTEXT> tokens
   // found on the host (no device nonzero()). Made before the images are encoded: the copies are

@@ -23,7 +23,14 @@ struct PlanCapacity {
   int64_t max_sequence = 4096;  // positions per item: image tokens + prompt + new tokens
   int64_t max_tiles = 13;       // tiles the vision model sees at once (activation estimate)
   bool overlap = false;  // the next item's vision runs beside an item's layers (run --overlap)
+  // Vision replayed from CUDA graphs (generate/vision_graphs.h): on a CUDA device its activations
+  // stay in the graphs' pool beside the layers' (run without --no-cuda-graphs).
+  bool vision_graphs = false;
 };
+
+// Whether vision and projector, with CUDA graphs on, are replayed from graphs: both on one CUDA
+// device (generate/vision_graphs.h). The one rule, for that class and for the plan's reserve.
+bool vision_graphs_apply(c10::Device vision, c10::Device projector);
 
 // One device's share of a plan.
 struct DeviceBudget {

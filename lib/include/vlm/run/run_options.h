@@ -51,9 +51,9 @@ struct RunOptions {
   bool plan_only = false;                 // --plan-only: print the placement plan, load nothing
   RunMode mode = RunMode::kAll;           // --mode
   bool no_verify = false;  // --no-verify: skip the SHA-256 check of the model files before loading
-  bool no_cuda_graphs =
-      false;                  // --no-cuda-graphs: decode steps run eagerly (generate/decode_step.h)
-  bool jit_optimize = false;  // --jit-optimize: the profiling graph executor (LoadOptions)
+  // --no-cuda-graphs: decode steps and vision run eagerly (generate/decode_step.h, vision_graphs.h)
+  bool no_cuda_graphs = false;
+  bool jit_optimize = false;     // --jit-optimize: the profiling graph executor (LoadOptions)
   bool cudnn_attention = false;  // --cudnn-attention: LibTorch may pick cuDNN's (LoadOptions)
   bool reuse = false;            // --reuse: take records of an earlier same-commit folder
   std::optional<size_t> limit;   // --limit N: only the first N items of each dataset
