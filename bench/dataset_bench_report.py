@@ -4,7 +4,7 @@ failed items and the items' excess over their steady times; writes bench/results
 
 Inputs: --runs runs.jsonl (one line a process: shape, label, dataset, argv, wall_s, rc, work_dir,
 start, end, gpu_samples; a line {shape, label: "item_bench", file}; a transformers loop {shape,
-label: SET_hf, file, ...}; a compare {shape, label: "identical", set, n, argv, rc, identical}; a
+label: SET_hf, file, ...}; a compare {shape, label: "identical", set, n or variant, argv, rc, identical}; a
 skipped N {shape, label: SET_nN, skipped, set, n}), --data bench_data.json (make_bench_data.py).
 
 What run.json gives and what is derived here (per run):
@@ -40,6 +40,8 @@ from the runs at each N (label SET at N = 1, SET_nN):
                       set's bound at N and infer time over it, items/s over transformers'
   best_n              the N of the most items/s (infer)
   identical_across_n  per N > 1: compare --expect-identical against N = 1 (boolean, command, exit)
+  identical_variants  the same per run of other flags checked against N = 1 (mcq_nographs), when
+                      any
   transformers        bench/dataset_bench_hf.py's loop: items/s (loop wall, load apart), stage
                       sums, its tiles and prompt token counts checked against N = 1's records
   decode_n16_over_n1  decode tokens/s at N = 16 over N = 1 (see decode_tokens_per_s below)
@@ -539,15 +541,22 @@ def set_summary(set_name, dataset, runs, out, item_bench):
                     "best_infer_over_bound": be.get("infer_over_bound"),
                     "n1_over_transformers":
                         res["by_n"].get("1", {}).get("items_per_s_over_transformers")})
-    ident = {}
+    ident, variants = {}, {}
     for r in runs:
         if r["label"] == "identical" and r.get("set") == set_name:
-            ident[str(r["n"])] = {"identical": r["identical"], "exit": r["rc"],
-                                  "command": " ".join(r["argv"]),
-                                  "output_tail": r.get("output_tail", "")[-600:]}
+            entry = {"identical": r["identical"], "exit": r["rc"],
+                     "command": " ".join(r["argv"]),
+                     "output_tail": r.get("output_tail", "")[-600:]}
+            if "variant" in r:
+                variants[r["variant"]] = entry
+            else:
+                ident[str(r["n"])] = entry
     res["identical_across_n"] = ident
+    if variants:
+        res["identical_variants"] = variants
+    checked = list(ident.values()) + list(variants.values())
     # None where a compare could not compare (its exit 2 or 3): not a pass.
-    res["all_identical"] = all(v["identical"] is True for v in ident.values()) if ident else None
+    res["all_identical"] = all(v["identical"] is True for v in checked) if checked else None
     d1, d16 = res["by_n"].get("1"), res["by_n"].get("16")
     if d1 and d16:
         r = {}

@@ -10,7 +10,9 @@
 #                when `run --help` has that flag: otherwise skipped, saying so); each N's result
 #                files checked against N = 1's with `compare --expect-identical --data BenchMCQ`
 #   mcq_jit      the same with --jit-optimize     (only when `run --help` has that flag)
-#   mcq_nographs the same with --no-cuda-graphs   (only when `run --help` has that flag)
+#   mcq_nographs the same with --no-cuda-graphs   (only when `run --help` has that flag); its
+#                result files checked against mcq's with `compare --expect-identical` when mcq
+#                ran in the same call
 #   mcq_cudnn    the same with --cudnn-attention  (LibTorch's own attention choice: cuDNN's on
 #                Hopper; only when `run --help` has that flag)
 #   cold_read    the disk's own cold read rate over the export's unit files (bench/cold_read.py,
@@ -195,6 +197,33 @@ with open(f, "a") as fh:
                          "caches_dropped": dropped == "true"}) + "\n")
 PY
   }
+  # check_identical SET LABEL DATASET KEY VALUE: run LABEL's result files against run SET's (N = 1,
+  # the plain run) with compare --expect-identical; a line label "identical" in runs.jsonl with
+  # KEY: VALUE ("n": N for a batch size, "variant": LABEL for a run with other flags).
+  check_identical() {
+    local set=$1 label=$2 data=$3 key=$4 value=$5 base new
+    base=$(dirname "$(ls -d "$WORK/out-$tag-$set"/*/*/run.json 2>/dev/null | tail -1)")
+    new=$(dirname "$(ls -d "$WORK/out-$tag-$label"/*/*/run.json 2>/dev/null | tail -1)")
+    # (--data last: it takes every value after it)
+    local cmp=("$BUILD/bin/compare" --expect-identical --quiet "$base" "$new" --data "$data")
+    local crc=0
+    "${cmp[@]}" >"$WORK/compare-$tag-$label.log" 2>&1 || crc=$?
+    echo "== $shape: $label against $set: compare exit $crc" >&2
+    "$PY" - "$RUNS_FILE" "$shape" "$set" "$key" "$value" "$crc" "$WORK/compare-$tag-$label.log" \
+      "${cmp[@]}" <<'PY'
+import json, sys
+f, shape, set_, key, value, rc, log = sys.argv[1:8]
+with open(log, encoding="utf-8", errors="replace") as fh:
+    text = fh.read()
+with open(f, "a") as fh:
+    fh.write(json.dumps({"shape": shape, "label": "identical", "set": set_,
+                         key: int(value) if key == "n" else value,
+                         "argv": sys.argv[8:], "rc": int(rc),
+                         # compare: 0 identical, 1 a prediction differs, else not compared
+                         "identical": {0: True, 1: False}.get(int(rc)),
+                         "output_tail": text[-2000:]}) + "\n")
+PY
+  }
   # A set at every N of BATCH_SIZES: SET (mcq, vqa) DATASET MAX_NEW_TOKENS. N = 1 is the plain run
   # (label SET); N > 1 runs with --batch-size N (label SET_nN) and its predictions are checked
   # against N = 1's with compare --expect-identical (a line label "identical" in runs.jsonl).
@@ -213,27 +242,7 @@ PY
         continue
       fi
       time_run "${set}_n$n" "$data" "$max_new" --batch-size "$n"
-      local base new
-      base=$(dirname "$(ls -d "$WORK/out-$tag-$set"/*/*/run.json 2>/dev/null | tail -1)")
-      new=$(dirname "$(ls -d "$WORK/out-$tag-${set}_n$n"/*/*/run.json 2>/dev/null | tail -1)")
-      # (--data last: it takes every value after it)
-      local cmp=("$BUILD/bin/compare" --expect-identical --quiet "$base" "$new" --data "$data")
-      local crc=0
-      "${cmp[@]}" >"$WORK/compare-$tag-${set}_n$n.log" 2>&1 || crc=$?
-      echo "== $shape: ${set}_n$n against N = 1: compare exit $crc" >&2
-      "$PY" - "$RUNS_FILE" "$shape" "$set" "$n" "$crc" "$WORK/compare-$tag-${set}_n$n.log" \
-        "${cmp[@]}" <<'PY'
-import json, sys
-f, shape, set_, n, rc, log = sys.argv[1:7]
-with open(log, encoding="utf-8", errors="replace") as fh:
-    text = fh.read()
-with open(f, "a") as fh:
-    fh.write(json.dumps({"shape": shape, "label": "identical", "set": set_, "n": int(n),
-                         "argv": sys.argv[7:], "rc": int(rc),
-                         # compare: 0 identical, 1 a prediction differs, else not compared
-                         "identical": {0: True, 1: False}.get(int(rc)),
-                         "output_tail": text[-2000:]}) + "\n")
-PY
+      check_identical "$set" "${set}_n$n" "$data" n "$n"
     done
   }
   # The transformers loop over a set's items: SET DATASET MAX_NEW_TOKENS.
@@ -283,7 +292,13 @@ PY
       echo "== $shape: mcq_jit skipped: $RUN_BIN has no --jit-optimize" >&2; fi
   fi
   if want mcq_nographs; then
-    if has_flag --no-cuda-graphs; then time_run mcq_nographs BenchMCQ 1 --no-cuda-graphs; else
+    if has_flag --no-cuda-graphs; then
+      time_run mcq_nographs BenchMCQ 1 --no-cuda-graphs
+      # graphs change no result: checked against this call's mcq run when there is one
+      if [ -d "$WORK/out-$tag-mcq" ]; then
+        check_identical mcq mcq_nographs BenchMCQ variant mcq_nographs
+      fi
+    else
       echo "== $shape: mcq_nographs skipped: $RUN_BIN has no --no-cuda-graphs" >&2; fi
   fi
   if want mcq_cudnn; then
