@@ -1,6 +1,7 @@
 """bench/dataset_bench_report.py's load figures (issue 19): each run's load of the export's unit
 bytes against the disk's cold read rate (the cold_read line of runs.jsonl), the stamped re-run
-against --no-verify, and nothing without a cold read.
+against --no-verify, and nothing without a cold read; and the compare lines that decide whether a
+set's result files were identical across batch sizes and flags.
 
 Run: /usr/bin/python3 -m unittest discover -s tests/python -p test_dataset_bench_report.py
 """
@@ -68,3 +69,35 @@ class LoadSummary(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class IdenticalChecks(unittest.TestCase):
+    """A set's compare lines: each N > 1 against N = 1, and runs of other flags (mcq_nographs)
+    against it; any that differs, or could not compare, fails all_identical."""
+
+    OUT = {"mcq": {"label": "mcq", "items": 2, "failed_items": 0, "split": {"infer_ms": 1000.0},
+                   "items_per_s_infer": 2.0, "items_detail": []}}
+
+    @staticmethod
+    def line(rc, **key):
+        return dict({"label": "identical", "set": "mcq", "rc": rc, "argv": ["compare"],
+                     "identical": {0: True, 1: False}.get(rc)}, **key)
+
+    def summary(self, runs):
+        return report.set_summary("mcq", "BenchMCQ", runs, self.OUT, None)
+
+    def test_a_variant_is_listed_apart_from_the_batch_sizes(self):
+        s = self.summary([self.line(0, n=3), self.line(0, variant="mcq_nographs")])
+        self.assertEqual(list(s["identical_across_n"]), ["3"])
+        self.assertEqual(list(s["identical_variants"]), ["mcq_nographs"])
+        self.assertIs(s["all_identical"], True)
+
+    def test_a_variant_that_differs_or_was_not_compared_fails_the_set(self):
+        for rc in (1, 2):
+            s = self.summary([self.line(0, n=3), self.line(rc, variant="mcq_nographs")])
+            self.assertIs(s["all_identical"], False, rc)
+
+    def test_no_compare_no_verdict(self):
+        s = self.summary([])
+        self.assertNotIn("identical_variants", s)
+        self.assertIsNone(s["all_identical"])
