@@ -51,7 +51,14 @@ VisionGraphs::VisionGraphs(const ModelForward& forward) : forward_(forward) {
   state_ = std::make_unique<State>(forward.model().vision().device);
 }
 
-VisionGraphs::~VisionGraphs() = default;
+VisionGraphs::~VisionGraphs() {
+  // A replay queued on any stream may still read the graphs' buffers, which go back to the
+  // allocator here: wait for the last one (and its copy-out) first.
+  try {
+    state_->replayed.synchronize();
+  } catch (const c10::Error&) {  // a device already in error: nothing left to wait for
+  }
+}
 
 int VisionGraphs::captured() const {
   return static_cast<int>(state_->by_tiles.size());
