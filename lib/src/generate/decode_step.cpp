@@ -6,10 +6,10 @@
 #include "vlm/model/device_handoff.h"
 
 #ifdef VLM_WITH_CUDA
-#include <ATen/cuda/CUDAEvent.h>
 #include <ATen/cuda/CUDAGraph.h>
-#include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
+
+#include "vlm/generate/graph_capture.h"
 #endif
 
 namespace vlm {
@@ -29,12 +29,6 @@ struct DecodeStep::Segment {
 };
 
 namespace {
-
-// Runs before the capture, on the capture's stream, with the capture's shapes: the TorchScript
-// executor settles its plan (it profiles the first call and optimises the second), and cuBLAS and
-// the caching allocator make their workspaces, so that nothing is planned or allocated outside
-// the graph's pool during the capture (../shared/reference/fast-decoding.md §1.3, §1.5).
-constexpr int kWarmups = 3;
 
 constexpr int64_t kRows = ModelForward::kDecodeRows;
 
@@ -117,35 +111,13 @@ DecodeStep::Output DecodeStep::run_per_row(Segment& s, const torch::Tensor& inpu
 
 void DecodeStep::capture(Segment& s, int64_t attend) {
 #ifdef VLM_WITH_CUDA
-  const c10::DeviceIndex index = s.device.index();
-  c10::cuda::CUDAGuard device_guard(s.device);
-  const c10::cuda::CUDAStream current = c10::cuda::getCurrentCUDAStream(index);
-  const c10::cuda::CUDAStream side = c10::cuda::getStreamFromPool(false, index);
-  at::cuda::CUDAEvent ready;
-  ready.record(current);
-  ready.block(side);
-  {
-    c10::cuda::CUDAStreamGuard stream_guard(side);
-    // Every warm-up writes this step's keys and values at the slots' positions from the same
-    // input: the same bytes the replay writes, so repeating them changes nothing.
-    for (int i = 0; i < kWarmups; ++i) body(s, s.in, s.positions, attend, -1);
-    auto graph = std::make_unique<at::cuda::CUDAGraph>();
-    graph->capture_begin();
-    try {
-      s.out = body(s, s.in, s.positions, attend, -1);
-    } catch (...) {
-      try {
-        graph->capture_end();
-      } catch (...) {
-      }
-      throw;
-    }
-    graph->capture_end();
-    s.graph = std::move(graph);
-  }
-  at::cuda::CUDAEvent done;
-  done.record(side);
-  done.block(current);
+  // Every warm-up writes this step's keys and values at the slots' positions from the same input:
+  // the same bytes the replay writes, so repeating them changes nothing. A fresh stream and a
+  // private pool per segment. Every unit of a model is loaded with one jit_optimize.
+  s.graph =
+      warm_up_and_capture(c10::cuda::getStreamFromPool(/*isHighPriority=*/false, s.device.index()),
+                          forward_.model().embedding().jit_optimize,
+                          [&] { s.out = body(s, s.in, s.positions, attend, -1); });
 #else
   (void)s;
   (void)attend;

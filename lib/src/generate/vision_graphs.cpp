@@ -11,6 +11,8 @@
 #include <ATen/cuda/CUDAGraph.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
+
+#include "vlm/generate/graph_capture.h"
 #endif
 
 namespace vlm {
@@ -33,7 +35,7 @@ struct VisionGraphs::State {
         pool(at::cuda::graph_pool_handle()),
         capture_stream(c10::cuda::getStreamFromPool(/*isHighPriority=*/false, d.index())) {}
   c10::Device device;
-  decltype(at::cuda::graph_pool_handle()) pool;
+  GraphPool pool;
   // Warm-ups and captures only: the graphs' cuBLAS workspace is this stream's, and nothing else
   // runs here.
   c10::cuda::CUDAStream capture_stream;
@@ -75,34 +77,12 @@ torch::Tensor VisionGraphs::encode(const torch::Tensor& pixel_values) {
     TileGraph g;
     g.in = torch::empty_like(tiles);
     g.in.copy_(tiles);
-    at::cuda::CUDAEvent ready;
-    ready.record(current);
-    ready.block(st.capture_stream);
     // Earlier replays (on any stream) before this capture's warm-ups: they share no memory, but
     // the warm-ups must not run beside a replay's kernels on the capture stream's workspace.
     st.replayed.block(st.capture_stream);
-    {
-      const c10::cuda::CUDAStreamGuard on_capture_stream(st.capture_stream);
-      // The executor settles its plan (the profiling one needs two calls), cuDNN and cuBLAS make
-      // their plans and this stream's workspace, outside the graph's pool.
-      const int warmups = forward_.model().vision().jit_optimize ? 3 : 1;
-      for (int i = 0; i < warmups; ++i) forward_.project_tiles(g.in);
-      g.graph = std::make_unique<at::cuda::CUDAGraph>();
-      g.graph->capture_begin(st.pool);
-      try {
-        g.out = forward_.project_tiles(g.in);
-      } catch (...) {
-        try {
-          g.graph->capture_end();
-        } catch (...) {
-        }
-        throw;
-      }
-      g.graph->capture_end();
-    }
-    at::cuda::CUDAEvent done;
-    done.record(st.capture_stream);
-    done.block(current);
+    g.graph = warm_up_and_capture(
+        st.capture_stream, forward_.model().vision().jit_optimize,
+        [&] { g.out = forward_.project_tiles(g.in); }, st.pool);
     it = st.by_tiles.emplace(n, std::move(g)).first;
   }
   TileGraph& g = it->second;
