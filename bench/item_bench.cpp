@@ -8,6 +8,10 @@
 // (image_decode, preprocess, tokenize, vision, prefill, decode, total), ms per decoded token,
 // items/s.
 //
+// With `--batch N...`: also the decode step with N copies of the item in flight (one session of
+// batch N, each copy answering the longest --new-tokens length, at least 2): the median wall time
+// of a step (synchronised), and that over N per token.
+//
 // Hardware bounds (same process, same device): device-to-device copy bandwidth (bytes read +
 // written per second, as the GPU notes quote it) and an 8192^3 matmul rate in the model's dtype
 // (bf16 for the GPU exports; on a CPU device only with --cpu-hardware, at 256 MiB and 1024^3, as a
@@ -93,6 +97,42 @@ double matmul_flops_per_s(c10::Device d, c10::ScalarType dtype, int64_t n, int r
   return 2.0 * static_cast<double>(n * n * n) / (vlm::bench::median(ms) / 1e3);
 }
 
+// The decode step with n copies of the item in flight, for each n of `batches`: warmup + reps
+// rounds (at least one untimed: it captures the session's decode graph), each starting n copies
+// that answer `steps` tokens and stepping until all are done; every step timed and synchronised.
+json time_batched_steps(const std::shared_ptr<const vlm::LoadedModel>& model, bool cuda_graphs,
+                        const std::vector<int64_t>& batches, const vlm::Prompt& prompt,
+                        int max_tiles, int64_t capacity, const std::vector<int64_t>& new_tokens,
+                        int warmup, int reps, c10::Device device) {
+  const int64_t steps =
+      std::max<int64_t>(2, *std::max_element(new_tokens.begin(), new_tokens.end()));
+  json out = json::object();
+  for (const int64_t n : batches) {
+    vlm::ModelSession session(model, cuda_graphs, n);
+    session.reserve(capacity);
+    session.set_min_new_tokens(steps);
+    const vlm::PreparedPrompt prepared = session.prepare(prompt, max_tiles, "bench item");
+    std::vector<double> step_ms;
+    uint64_t tag = 0;
+    for (int r = 0; r < std::max(1, warmup) + reps; ++r) {
+      for (int64_t i = 0; i < n; ++i) session.start(tag++, prepared, steps);
+      sync_if_cuda(device);
+      while (session.in_flight() > 0) {
+        vlm::Stopwatch watch;
+        session.step();
+        sync_if_cuda(device);
+        if (r >= std::max(1, warmup)) step_ms.push_back(watch.elapsed_ms());
+      }
+    }
+    const double median = vlm::bench::median(step_ms);
+    out[std::to_string(n)] = {{"ms_per_step", median},
+                              {"ms_per_token", median / static_cast<double>(n)},
+                              {"steps_timed", step_ms.size()},
+                              {"new_tokens", steps}};
+  }
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -101,6 +141,7 @@ int main(int argc, char** argv) {
   std::string model_dir, device_name = "cuda:0", out_path, label, image_out;
   int reps = 10, warmup = 2, max_tiles = 6;
   std::vector<int64_t> new_tokens = {1, 16};
+  std::vector<int64_t> batches;
   bool hardware = true, cpu_hardware = false, freeze = true, jit_optimize = false,
        cuda_graphs = true, cudnn_attention = false;
   int load_threads = 4;
@@ -111,6 +152,9 @@ int main(int argc, char** argv) {
   app.add_option("--max-tiles", max_tiles, "InternVL2 max_num");
   app.add_option("--new-tokens", new_tokens, "answer lengths to time");
   app.add_option("--label", label, "name of this shape in the JSON");
+  app.add_option("--batch", batches,
+                 "also time decode steps with N copies of the item in flight (1 to 32)")
+      ->check(CLI::Range(1, 32));
   app.add_flag("!--no-hardware", hardware, "skip the copy and matmul measurements");
   app.add_flag("--cpu-hardware", cpu_hardware,
                "measure the bounds on a CPU device too, at small sizes (a check of the "
@@ -244,6 +288,9 @@ int main(int argc, char** argv) {
       out["graph_ids"] = graph_ids;
     }
     out["prompt"] = prompt.text;
+    if (!batches.empty())
+      out["batched"] = time_batched_steps(model, cuda_graphs, batches, prompt, max_tiles,
+                                          session.capacity(), new_tokens, warmup, reps, device);
 
     // (d) hardware bounds.
     if (hardware && (device.is_cuda() || cpu_hardware)) {

@@ -15,7 +15,8 @@
 # `tiny` (the tiny test checkpoint, float32). A PATCH applies with `patch -p1` at the repository
 # root and touches scripts/ only.
 # Environment: DEVICE (cuda:0), ROUNDS (2), REPS (10 timed runs a round), NEW_TOKENS ("1 16"),
-# JIT (0), WORK (/tmp/vlm-export-ab; removed at the end unless KEEP=1), PYTHON.
+# BATCHES ("16": item_bench --batch, the decode step with that many copies of the item in flight;
+# empty: none), JIT (0), WORK (/tmp/vlm-export-ab; removed at the end unless KEEP=1), PYTHON.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -27,6 +28,7 @@ DEVICE=${DEVICE:-cuda:0}
 ROUNDS=${ROUNDS:-2}
 REPS=${REPS:-10}
 NEW_TOKENS=${NEW_TOKENS:-"1 16"}
+BATCHES=${BATCHES-16}
 WORK=${WORK:-/tmp/vlm-export-ab}
 rm -rf "$WORK"
 mkdir -p "$WORK" bench/results
@@ -82,6 +84,8 @@ done
 timed=("${variants[@]}")
 [ "${JIT:-0}" = 1 ] && timed=(head head_jit "${variants[@]:1}")
 read -r -a tokens <<<"$NEW_TOKENS"
+batch_args=()
+[ -n "$BATCHES" ] && { read -r -a b <<<"$BATCHES"; batch_args=(--batch "${b[@]}"); }
 for ((r = 1; r <= ROUNDS; r++)); do
   for v in "${timed[@]}"; do
     model=$WORK/model-${v%_jit}
@@ -89,7 +93,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
     [ "$v" = head_jit ] && extra=(--jit-optimize)
     echo "== round $r: $v" >&2
     "$BUILD/bin/item_bench" --model-dir "$model" --label "$v" --device "$DEVICE" --reps "$REPS" \
-      --warmup 2 --new-tokens "${tokens[@]}" --no-hardware "${extra[@]}" \
+      --warmup 2 --new-tokens "${tokens[@]}" "${batch_args[@]}" --no-hardware "${extra[@]}" \
       --out "$WORK/ib-$v-$r.json" >/dev/null
   done
 done
@@ -127,6 +131,8 @@ for v in timed:
                 {"total_ms": m.get("total"), "prefill_ms": m.get("prefill"),
                  "vision_ms": m.get("vision"),
                  "ms_per_decoded_token": run.get("ms_per_decoded_token")})
+        for n, b in (ib.get("batched") or {}).items():
+            by_tokens.setdefault("batch" + n, []).append({"ms_per_step": b["ms_per_step"]})
     e["item_bench"] = {}
     for n, rows in by_tokens.items():
         med = {k: statistics.median(x[k] for x in rows) for k in rows[0] if rows[0][k] is not None}
@@ -139,6 +145,9 @@ for v, e in res["variants"].items():
         x["over_head"] = {k: x["median_over_rounds"][k] / h[k]
                           for k in x["median_over_rounds"] if h.get(k)}
         m = x["median_over_rounds"]
+        if n.startswith("batch"):
+            print("%-12s %s in flight: %8.3f ms a decode step" % (v, n[5:], m["ms_per_step"]))
+            continue
         print("%-12s %3s tokens: total %8.2f ms  prefill %7.2f  vision %7.2f  %s  %s" % (
             v, n, m.get("total_ms", 0), m.get("prefill_ms", 0), m.get("vision_ms", 0),
             "%.3f ms/token" % m["ms_per_decoded_token"] if "ms_per_decoded_token" in m else "",
