@@ -26,6 +26,7 @@
 #include "vlm/core/host_memory.h"
 #include "vlm/core/log.h"
 #include "vlm/core/progress.h"
+#include "vlm/generate/generation_options.h"
 #include "vlm/model/profile_trace.h"
 #include "vlm/results/pandas_csv.h"
 #include "vlm/run/batch_size.h"
@@ -237,6 +238,12 @@ int main(int argc, char** argv) {
   app.add_flag("--cudnn-attention", o.cudnn_attention,
                "let LibTorch pick cuDNN's attention kernel (its choice on Hopper), which builds a "
                "plan for every new prompt length; default: flash attention");
+  app.add_option("--prefill-bucket", o.prefill_bucket,
+                 "run each prefill at its prompt's length rounded up to a multiple of N tokens "
+                 "(zero embeddings after the prompt, never read), so that the matmuls meet a few "
+                 "lengths instead of a new one at almost every item; 0 (default): the prompt's "
+                 "own length")
+      ->check(CLI::Range(int64_t{0}, vlm::kMaxPrefillBucket));
   app.add_flag("--reuse", o.reuse,
                "start from the records of the newest earlier run folder with the same commit");
   app.add_option("--model-root", model_root,

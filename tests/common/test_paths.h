@@ -29,6 +29,14 @@ inline std::filesystem::path bin_dir() {
 inline std::filesystem::path tiny_model_dir() {
   return testdata_dir() / "models" / "InternVL2-tiny";
 }
+// The name a test parameterised by a tiny model directory's name ("InternVL2-tiny-phi3") gets:
+// "tiny_phi3" (INSTANTIATE_TEST_SUITE_P's name generator).
+inline std::string tiny_family_name(const std::string& model) {
+  std::string n = model.substr(model.find("tiny"));
+  for (char& ch : n)
+    if (ch == '-') ch = '_';
+  return n;
+}
 
 // A fresh data root `{tmp}/{prefix}{pid}` (ctest runs tests in parallel processes) whose LMUData/
 // holds scripts/fixtures/make_demo_data.py's RealWorldQA.tsv: 5 demo items, then an undecodable

@@ -121,10 +121,7 @@ TEST_P(BatchTest, ImagesEncodedAheadGiveTheIdsAndLogitsOfAStartOnThePixels) {
 INSTANTIATE_TEST_SUITE_P(Families, BatchTest,
                          ::testing::Values("InternVL2-tiny", "InternVL2-tiny-phi3"),
                          [](const ::testing::TestParamInfo<std::string>& info) {
-                           std::string n = info.param.substr(info.param.find("tiny"));
-                           for (char& ch : n)
-                             if (ch == '-') ch = '_';
-                           return n;
+                           return testing::tiny_family_name(info.param);
                          });
 
 }  // namespace

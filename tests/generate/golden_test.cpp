@@ -67,10 +67,7 @@ INSTANTIATE_TEST_SUITE_P(Families, GoldenTest,
                          ::testing::Values("InternVL2-tiny", "InternVL2-tiny-qwen2",
                                            "InternVL2-tiny-phi3", "InternVL2-tiny-llama"),
                          [](const ::testing::TestParamInfo<std::string>& info) {
-                           std::string n = info.param.substr(info.param.find("tiny"));
-                           for (char& ch : n)
-                             if (ch == '-') ch = '_';
-                           return n;
+                           return testing::tiny_family_name(info.param);
                          });
 
 TEST_P(GoldenTest, HasAnImageCaseWithSeveralTilesAndATextCase) {

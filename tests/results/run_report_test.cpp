@@ -50,7 +50,7 @@ json sample_run_json() {
   "model": {"batch_size": {"requested": "auto", "resolved": 4}, "config": "", "cuda_graphs": true,
             "dir": "/m", "dtype": "Float", "exported_with_torch": "1.13.0", "family": "internlm2",
             "jit_optimize": false, "cudnn_attention": false, "manifest_name": "M",
-            "max_new_tokens": 4, "name": "M"},
+            "max_new_tokens": 4, "name": "M", "prefill_bucket": 0},
   "placement": {"config": "single", "devices": [{"device": "cpu", "total_bytes": 140717680}],
                 "fits": true, "strategy": "sequential"},
   "ranks": {"0of2": {"argv": ["run", "--shard", "0/2"], "host": {"cpu": "AMD EPYC", "cpu_cores": 2, "cuda_available": false, "cuda_devices": 0, "hostname": "vm"},

@@ -231,20 +231,28 @@ TEST_F(RunTrust, ThreeImageItemPlannedKvCacheIsWhatIsAllocated) {
   std::ofstream(root_ / "LMUData" / "One.tsv", std::ios::binary)
       << "index\tquestion\tA\tB\tanswer\timage\n"
       << "0\tWhich colour?\tred\tblue\tA\t" << png_b64(0, 0, 255) << "\n";
-  Result single = run("--data One --no-cuda-graphs --jit-optimize --cudnn-attention", "", "single");
+  Result single =
+      run("--data One --no-cuda-graphs --jit-optimize --cudnn-attention --prefill-bucket 64", "",
+          "single");
   ASSERT_EQ(single.rc, 0) << single.err;
   const json s = json::parse(read_file(folder("single") / "run.json"));
   EXPECT_GT(dev["kv_cache_bytes"].get<int64_t>(),
             s["placement"]["devices"][0]["kv_cache_bytes"].get<int64_t>());
   // The execution flags reach the run and its record (on the CPU they change no result: decode
   // graphs exist only on CUDA devices, and the GPU tests hold graphs and eager to the same ids;
-  // cuDNN's attention is a CUDA kernel: tests/gpu/attention_backend_test.cpp shows the switch).
+  // cuDNN's attention is a CUDA kernel: tests/gpu/attention_backend_test.cpp shows the switch;
+  // a padded prefill gives the same ids and logits: tests/generate/prefill_bucket_test.cpp).
   EXPECT_EQ(j["model"]["cuda_graphs"], true);
   EXPECT_EQ(j["model"]["jit_optimize"], false);
   EXPECT_EQ(j["model"]["cudnn_attention"], false);
+  EXPECT_EQ(j["model"]["prefill_bucket"], 0);
   EXPECT_EQ(s["model"]["cuda_graphs"], false);
   EXPECT_EQ(s["model"]["jit_optimize"], true);
   EXPECT_EQ(s["model"]["cudnn_attention"], true);
+  EXPECT_EQ(s["model"]["prefill_bucket"], 64);
+  Result bad = run("--data One --prefill-bucket 5000", "", "bad");
+  EXPECT_NE(bad.rc, 0);
+  EXPECT_NE(bad.err.find("--prefill-bucket"), std::string::npos) << bad.err;
 }
 
 // run.json records the batch size asked for and the one the plan resolved: on the CPU, where no

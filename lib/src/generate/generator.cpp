@@ -97,16 +97,21 @@ void Generator::prefill(uint64_t tag, const ModelForward::PromptTokens& prompt,
   // for the GPU before the first stop check (see stage_clock.h).
   const c10::Device embed_device = model.embedding().device;
   const c10::Device head_device = model.head().device;
-  // The prefill runs alone, at the prompt's own length, into this sequence's row of the cache.
+  // The prefill runs alone, at the prompt's own length (or rounded up to options.prefill_bucket,
+  // zero embeddings after the prompt), into this sequence's row of the cache.
+  const int64_t tokens = seq.result.input_tokens;
+  const int64_t length = forward_.prefill_length(tokens, options.prefill_bucket, capacity());
   torch::Tensor logits;
   int64_t id = 0;
   {
     RECORD_USER_SCOPE(kStageScopePrefill);
     seq.prefill_start = StageMark::on(embed_device);
     torch::Tensor hidden = forward_.embed(prompt, images.embeds);
+    if (length > tokens)
+      hidden = torch::cat({hidden, hidden.new_zeros({1, length - tokens, hidden.size(2)})}, 1);
     hidden = forward_.decode_layers(hidden, cache_, 0, slot);
-    logits = forward_.head_logits(hidden);         // [1,1,V]
-    const torch::Tensor next = logits.argmax(-1);  // [1,1]: ties to the lowest id
+    logits = forward_.head_logits(hidden, tokens - 1);  // [1,1,V]
+    const torch::Tensor next = logits.argmax(-1);       // [1,1]: ties to the lowest id
     seq.prefill_end = StageMark::on(head_device, head_device != embed_device);
     // Reading the first token for its stop check is the prefill's one host synchronisation.
     id = next.item<int64_t>();

@@ -1,5 +1,6 @@
 #include "vlm/model/model_forward.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 
@@ -127,8 +128,17 @@ torch::Tensor ModelForward::step_layers(torch::Tensor hidden, KvCache& cache,
   return hidden;
 }
 
-torch::Tensor ModelForward::head_logits(const torch::Tensor& hidden) const {
-  torch::Tensor last = hidden.narrow(1, hidden.size(1) - 1, 1);  // [B,1,H]
+int64_t ModelForward::prefill_length(int64_t tokens, int64_t bucket, int64_t capacity) const {
+  if (bucket <= 0) return tokens;
+  const int64_t padded = std::min((tokens + bucket - 1) / bucket * bucket, capacity);
+  if (padded <= tokens) return tokens;
+  if (rotary_.uses_long_factors(0, padded) != rotary_.uses_long_factors(0, tokens)) return tokens;
+  return padded;
+}
+
+torch::Tensor ModelForward::head_logits(const torch::Tensor& hidden, int64_t row) const {
+  check_internal(row < hidden.size(1), "head_logits: no such row");
+  torch::Tensor last = hidden.narrow(1, row < 0 ? hidden.size(1) - 1 : row, 1);  // [B,1,H]
   const LoadedUnit& norm = model_->norm();
   last = run_unit(norm, {hand_off(last, norm.device)}).toTensor();
   const LoadedUnit& head = model_->head();

@@ -150,6 +150,7 @@ ModelReport model_from_json(const json& j, const std::string& where) {
   m.cuda_graphs = r.get<bool>("cuda_graphs", true);
   m.jit_optimize = r.get<bool>("jit_optimize", false);
   m.cudnn_attention = r.get<bool>("cudnn_attention", false);
+  m.prefill_bucket = r.get<int64_t>("prefill_bucket", 0);
   if (const json* b = r.raw("batch_size")) {
     ObjectReader br(*b, r.path("batch_size"));
     m.batch_size_requested = br.get<std::string>("requested", "");
@@ -344,6 +345,7 @@ json to_json(const ModelReport& m) {
   j["cuda_graphs"] = m.cuda_graphs;
   j["jit_optimize"] = m.jit_optimize;
   j["cudnn_attention"] = m.cudnn_attention;
+  j["prefill_bucket"] = m.prefill_bucket;
   j["batch_size"] = {{"requested", m.batch_size_requested}, {"resolved", m.batch_size_resolved}};
   return j;
 }

@@ -176,12 +176,13 @@ DatasetSpec require_dataset_file(const std::string& data_name, const RunOptions&
 class LazyModel final : public AnswererProvider {
  public:
   LazyModel(ResolvedModel rm, PlacementPlan plan, PlanCapacity capacity, LoadOptions load,
-            bool cuda_graphs)
+            bool cuda_graphs, int64_t prefill_bucket)
       : rm_(std::move(rm)),
         plan_(std::move(plan)),
         capacity_(capacity),
         load_(std::move(load)),
-        cuda_graphs_(cuda_graphs) {}
+        cuda_graphs_(cuda_graphs),
+        prefill_bucket_(prefill_bucket) {}
   const ModelConfig& config() const override { return rm_.config; }
   const ResolvedModel& resolved() const { return rm_; }
   const PlacementPlan& plan() const { return plan_; }
@@ -199,6 +200,7 @@ class LazyModel final : public AnswererProvider {
       auto model = LoadedModel::load(rm_.manifest, plan_, load_);
       file_checks_ = model->file_checks();
       session_ = std::make_unique<ModelSession>(model, cuda_graphs_, capacity_.batch);
+      session_->set_prefill_bucket(prefill_bucket_);
       // The KV cache the plan counted, for the run's largest item (run_capacity).
       session_->reserve(capacity_.max_sequence);
       load_ms_ = watch.elapsed_ms();
@@ -212,6 +214,7 @@ class LazyModel final : public AnswererProvider {
   PlanCapacity capacity_;
   LoadOptions load_;
   bool cuda_graphs_;
+  int64_t prefill_bucket_;
   std::unique_ptr<ModelSession> session_;
   double load_ms_ = 0;
   FileCheckTally file_checks_;
@@ -821,6 +824,7 @@ ModelReport model_report(const ResolvedModel& rm, const RunOptions& o,
   m.cuda_graphs = !o.no_cuda_graphs;
   m.jit_optimize = o.jit_optimize;
   m.cudnn_attention = o.cudnn_attention;
+  m.prefill_bucket = o.prefill_bucket;
   m.batch_size_requested = batch_for_run(rm.config, o).str();
   m.batch_size_resolved = capacity.batch;
   return m;
@@ -858,7 +862,7 @@ RunModel plan_run_model(const std::string& model_name, const RunOptions& o) {
   load.cudnn_attention = o.cudnn_attention;
   load.before_unit_call = o.before_unit_call;
   m.lazy = std::make_unique<LazyModel>(std::move(rm), std::move(plan), capacity, std::move(load),
-                                       !o.no_cuda_graphs);
+                                       !o.no_cuda_graphs, o.prefill_bucket);
   return m;
 }
 

@@ -224,6 +224,7 @@ GenerationOptions ModelSession::generation_options(int64_t max_new_tokens) const
   gen.max_new_tokens = max_new_tokens;
   gen.stop_ids = model_->manifest().stop_ids;
   gen.min_new_tokens = min_new_tokens_;
+  gen.prefill_bucket = prefill_bucket_;
   return gen;
 }
 

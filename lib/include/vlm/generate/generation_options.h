@@ -6,12 +6,21 @@
 
 namespace vlm {
 
+// The largest GenerationOptions::prefill_bucket.
+constexpr int64_t kMaxPrefillBucket = 4096;
+
 struct GenerationOptions {
   int64_t max_new_tokens = 1024;  // upper bound on generated tokens (stop id included)
   std::vector<int64_t> stop_ids;  // generation ends after emitting any of these
   int64_t min_new_tokens = 0;     // stop ids are ignored until this many tokens exist (HF's
                                   // min_new_tokens; benchmarks use it for a fixed length)
   bool keep_logits = false;       // keep each step's logits in the result (tests, debugging)
+  // The prefill's length rounded up to a multiple of this many tokens, the extra positions
+  // zero embeddings after the prompt (ModelForward::prefill_length decides; 0: the prompt's own
+  // length). Causal attention keeps the prompt's rows blind to them, and each decode step writes
+  // its position before reading it, so their keys are never read; what changes is that the
+  // matmuls see a few row counts instead of a new one at almost every item (`--prefill-bucket`).
+  int64_t prefill_bucket = 0;
 
   // Throws UserError naming the field when a value is out of range.
   void validate() const;

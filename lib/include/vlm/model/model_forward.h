@@ -80,9 +80,15 @@ class ModelForward {
   torch::Tensor step_layers(torch::Tensor hidden, KvCache& cache, const torch::Tensor& positions,
                             int64_t attend, size_t first, size_t last, int64_t slot = -1) const;
 
-  // Final norm and head on the last position of hidden [B,T,H] -> logits [B,1,V] float32 on the
-  // head's device.
-  torch::Tensor head_logits(const torch::Tensor& hidden) const;
+  // The length a prefill of `tokens` prompt tokens runs at (GenerationOptions::prefill_bucket):
+  // rounded up to a multiple of `bucket`, at most `capacity`, and `tokens` itself when bucket is
+  // 0 or when the longer call would take other rotary rows (LongRoPE switches to its long factors
+  // by the call's length). The one place that decides it.
+  int64_t prefill_length(int64_t tokens, int64_t bucket, int64_t capacity) const;
+
+  // Final norm and head on position `row` of hidden [B,T,H] (the last when row < 0) -> logits
+  // [B,1,V] float32 on the head's device.
+  torch::Tensor head_logits(const torch::Tensor& hidden, int64_t row = -1) const;
 
   // Final norm and head on the last position of hidden [1,T,H] -> logits [V] float32 on the
   // head's device.

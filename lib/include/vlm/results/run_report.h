@@ -86,6 +86,7 @@ struct ModelReport {
   bool cuda_graphs = true;
   bool jit_optimize = false;
   bool cudnn_attention = false;
+  int64_t prefill_bucket = 0;
   std::string batch_size_requested;  // "4", "auto"
   int64_t batch_size_resolved = 1;
   nlohmann::json other = nlohmann::json::object();

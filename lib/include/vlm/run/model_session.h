@@ -97,6 +97,8 @@ class ModelSession final : public Answerer {
 
   // Stop ids are ignored until this many tokens exist (benchmarks: answers of a fixed length).
   void set_min_new_tokens(int64_t n) override { min_new_tokens_ = n; }
+  // GenerationOptions::prefill_bucket of every later prompt (`--prefill-bucket`; 0: none).
+  void set_prefill_bucket(int64_t bucket) { prefill_bucket_ = bucket; }
 
  private:
   std::shared_ptr<const LoadedModel> model_;
@@ -132,6 +134,7 @@ class ModelSession final : public Answerer {
   bool cuda_graphs_;
   int64_t batch_;
   int64_t min_new_tokens_ = 0;
+  int64_t prefill_bucket_ = 0;
   std::map<uint64_t, InFlight> flight_;
   // prepare_ahead(): whether the vision side is all on CUDA, and its side streams (one per CUDA
   // device of vision, projector and embedding; taken at the first prepare_ahead()).

@@ -55,6 +55,7 @@ struct RunOptions {
   bool no_cuda_graphs = false;
   bool jit_optimize = false;     // --jit-optimize: the profiling graph executor (LoadOptions)
   bool cudnn_attention = false;  // --cudnn-attention: LibTorch may pick cuDNN's (LoadOptions)
+  int64_t prefill_bucket = 0;    // --prefill-bucket N (GenerationOptions::prefill_bucket)
   bool reuse = false;            // --reuse: take records of an earlier same-commit folder
   std::optional<size_t> limit;   // --limit N: only the first N items of each dataset
   Shard shard;                   // --shard i/N, torchrun or Slurm environment
