@@ -203,6 +203,22 @@ with open(f, "a") as fh:
                          "caches_dropped": dropped == "true"}) + "\n")
 PY
   }
+  # flag_run LABEL CHECK FLAG [VALUE]: when RUNS wants LABEL, the mcq run with FLAG (skipped,
+  # saying so, when `run --help` lacks it); CHECK=check: its result files against this call's mcq
+  # run, when there is one (check_identical, key "variant").
+  flag_run() {
+    local label=$1 check=$2 flag=$3
+    shift 3
+    want "$label" || return 0
+    if ! has_flag "$flag"; then
+      echo "== $shape: $label skipped: $RUN_BIN has no $flag" >&2
+      return 0
+    fi
+    time_run "$label" BenchMCQ 1 "$flag" "$@"
+    if [ "$check" = check ] && [ -d "$WORK/out-$tag-mcq" ]; then
+      check_identical mcq "$label" BenchMCQ variant "$label"
+    fi
+  }
   # check_identical SET LABEL DATASET KEY VALUE: run LABEL's result files against run SET's (N = 1,
   # the plain run) with compare --expect-identical; a line label "identical" in runs.jsonl with
   # KEY: VALUE ("n": N for a batch size, "variant": LABEL for a run with other flags).
@@ -293,33 +309,11 @@ PY
   fi
   want mcq_noverify && time_run mcq_noverify BenchMCQ 1 --no-verify
   want mcq_hf && hf_run mcq BenchMCQ 1
-  if want mcq_jit; then
-    if has_flag --jit-optimize; then time_run mcq_jit BenchMCQ 1 --jit-optimize; else
-      echo "== $shape: mcq_jit skipped: $RUN_BIN has no --jit-optimize" >&2; fi
-  fi
-  if want mcq_nographs; then
-    if has_flag --no-cuda-graphs; then
-      time_run mcq_nographs BenchMCQ 1 --no-cuda-graphs
-      # graphs change no result: checked against this call's mcq run when there is one
-      if [ -d "$WORK/out-$tag-mcq" ]; then
-        check_identical mcq mcq_nographs BenchMCQ variant mcq_nographs
-      fi
-    else
-      echo "== $shape: mcq_nographs skipped: $RUN_BIN has no --no-cuda-graphs" >&2; fi
-  fi
-  if want mcq_cudnn; then
-    if has_flag --cudnn-attention; then time_run mcq_cudnn BenchMCQ 1 --cudnn-attention; else
-      echo "== $shape: mcq_cudnn skipped: $RUN_BIN has no --cudnn-attention" >&2; fi
-  fi
-  if want mcq_bucket; then
-    if has_flag --prefill-bucket; then
-      time_run mcq_bucket BenchMCQ 1 --prefill-bucket "$PREFILL_BUCKET"
-      if [ -d "$WORK/out-$tag-mcq" ]; then
-        check_identical mcq mcq_bucket BenchMCQ variant mcq_bucket
-      fi
-    else
-      echo "== $shape: mcq_bucket skipped: $RUN_BIN has no --prefill-bucket" >&2; fi
-  fi
+  flag_run mcq_jit no --jit-optimize
+  # graphs change no result, and on the CPU neither does the bucket: both checked against mcq
+  flag_run mcq_nographs check --no-cuda-graphs
+  flag_run mcq_cudnn no --cudnn-attention
+  flag_run mcq_bucket check --prefill-bucket "$PREFILL_BUCKET"
   want vqa && batch_runs vqa BenchVQA 32
   want vqa_hf && hf_run vqa BenchVQA 32
   [ "$STEADY_ITEMS" -gt 0 ] && want mcq_steady && time_run mcq_steady BenchMCQSteady 1
