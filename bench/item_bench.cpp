@@ -145,6 +145,7 @@ int main(int argc, char** argv) {
   bool hardware = true, cpu_hardware = false, freeze = true, jit_optimize = false,
        cuda_graphs = true, cudnn_attention = false;
   int load_threads = 4;
+  int64_t prefill_bucket = 0;
   app.add_option("--model-dir", model_dir, "exported model directory")->required();
   app.add_option("--device", device_name, "device for every unit");
   app.add_option("--reps", reps, "timed runs per configuration");
@@ -167,6 +168,10 @@ int main(int argc, char** argv) {
                "let LibTorch pick cuDNN's attention kernel (default off, as in run)");
   app.add_flag("!--no-cuda-graphs", cuda_graphs,
                "run decode steps and vision eagerly (no CUDA graphs)");
+  app.add_option("--prefill-bucket", prefill_bucket,
+                 "run's --prefill-bucket: prefills rounded up to a multiple of N tokens (on CUDA "
+                 "replayed from graphs); 0: the prompt's own length")
+      ->check(CLI::Range(int64_t{0}, vlm::kMaxPrefillBucket));
   app.add_option("--load-threads", load_threads, "loader threads per device");
   app.add_option("--out", out_path, "JSON file to write")->required();
   app.add_option("--save-image", image_out, "also write the item's JPEG here");
@@ -218,6 +223,8 @@ int main(int argc, char** argv) {
                    {"gb_per_s", static_cast<double>(total_bytes) / 1e9 / load_s}};
 
     vlm::ModelSession session(model, cuda_graphs);
+    session.set_prefill_bucket(prefill_bucket);
+    out["prefill_bucket"] = prefill_bucket;
     const std::string jpeg = vlm::bench::make_test_jpeg(1024, 768);
     if (!image_out.empty()) std::ofstream(image_out, std::ios::binary) << jpeg;
     out["reps"] = reps;
@@ -278,6 +285,7 @@ int main(int argc, char** argv) {
     if (cuda_graphs && device.is_cuda()) {
       const int64_t n = *std::max_element(new_tokens.begin(), new_tokens.end());
       vlm::ModelSession eager(model, false);
+      eager.set_prefill_bucket(prefill_bucket);
       eager.reserve(session.capacity());
       eager.set_min_new_tokens(n);
       session.set_min_new_tokens(n);

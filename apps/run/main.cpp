@@ -230,8 +230,8 @@ int main(int argc, char** argv) {
                "run code when loaded; the check's time is in run.json)");
   app.add_flag(
       "--no-cuda-graphs", o.no_cuda_graphs,
-      "run decode steps and vision eagerly instead of replaying them from CUDA graphs (same "
-      "ids; for comparison and debugging)");
+      "run decode steps, vision and bucketed prefills eagerly instead of replaying them from "
+      "CUDA graphs (same ids; for comparison and debugging)");
   app.add_flag("--jit-optimize", o.jit_optimize,
                "run units under TorchScript's profiling executor (optimises each shape it sees: "
                "seconds per new shape for large models); default: the simple executor");
@@ -241,8 +241,9 @@ int main(int argc, char** argv) {
   app.add_option("--prefill-bucket", o.prefill_bucket,
                  "run each prefill at its prompt's length rounded up to a multiple of N tokens "
                  "(zero embeddings after the prompt, never read), so that the matmuls meet a few "
-                 "lengths instead of a new one at almost every item; 0 (default): the prompt's "
-                 "own length")
+                 "lengths instead of a new one at almost every item, and on CUDA devices each "
+                 "length's layers are replayed from a CUDA graph; 0 (default): the prompt's own "
+                 "length, eagerly")
       ->check(CLI::Range(int64_t{0}, vlm::kMaxPrefillBucket));
   app.add_flag("--reuse", o.reuse,
                "start from the records of the newest earlier run folder with the same commit");

@@ -13,6 +13,7 @@
 #include "common/test_paths.h"
 #include "vlm/core/error.h"
 #include "vlm/generate/generator.h"
+#include "vlm/model/kv_cache.h"
 #include "vlm/model/loaded_model.h"
 #include "vlm/model/model_forward.h"
 
@@ -56,6 +57,34 @@ TEST_P(PrefillBucketTest, PaddedPrefillGivesTheIdsAndLogitsOfThePromptsOwnLength
     }
   }
   EXPECT_GT(padded, 0) << "no request was padded: the test shows nothing";
+}
+
+// ModelForward::prefill_layers (what the prefill graphs capture: each layer's keys and values in a
+// scratch of the prompt's length, copied into the cache row a device tensor names) gives the
+// outputs and writes the cache of decode_layers, bitwise, into any row and over any layer range.
+TEST_P(PrefillBucketTest, PrefillLayersWriteTheCacheOfDecodeLayers) {
+  const auto model = load_tiny(GetParam());
+  const ModelForward forward(model, 256);
+  const size_t n = model->layers().size();
+  ASSERT_GE(n, 2u);
+  torch::manual_seed(7);
+  const int64_t hidden = model->manifest().llm.hidden_size;
+  const torch::Tensor x = torch::randn({1, 37, hidden}).to(model->manifest().dtype);
+  for (int64_t slot : {0, 2}) {
+    SCOPED_TRACE("slot " + std::to_string(slot));
+    KvCache want_cache(*model, 256, 3), got_cache(*model, 256, 3);
+    const torch::Tensor want = forward.decode_layers(x, want_cache, 0, slot);
+    // in two ranges, as two CUDA segments would run
+    const torch::Tensor row = torch::full({1}, slot, torch::kInt64);
+    torch::Tensor got = forward.prefill_layers(x, got_cache, row, 0, 1);
+    got = forward.prefill_layers(got, got_cache, row, 1, n);
+    EXPECT_TRUE(torch::equal(got, want));
+    for (size_t i = 0; i < n; ++i) {
+      EXPECT_TRUE(torch::equal(got_cache.keys(i), want_cache.keys(i))) << "layer " << i;
+      EXPECT_TRUE(torch::equal(got_cache.values(i), want_cache.values(i))) << "layer " << i;
+    }
+    EXPECT_GT(got_cache.keys(0)[slot].abs().sum().item<double>(), 0.0);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, PrefillBucketTest,

@@ -1,8 +1,9 @@
 // Decode steps replayed from CUDA graphs give exactly the eager path's ids and logits: on the tiny
 // models (float32, the masked attention path), split between cuda:0 and the CPU, and on a
 // bfloat16 sdpa export (flash attention's varlen decode over the whole cache); and the batch size
-// changes no id and no logit. Vision replayed from its graphs (one per tile count, one memory
-// pool) gives exactly the eager embeddings, at tile counts met in any order and on any stream.
+// changes no id and no logit; nor do prefills replayed from their graphs. Vision replayed from its
+// graphs (one per tile count, one memory pool) gives exactly the eager embeddings, at tile counts
+// met in any order and on any stream.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -10,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -38,13 +40,16 @@ nlohmann::json read_json(const fs::path& p) {
 
 struct Generated {
   std::vector<GenerationResult> results;
-  int captured = 0;
+  int captured = 0;          // decode segments
+  int prefill_captured = 0;  // prefill graphs (lengths over segments)
 };
 
 // Every golden case of the model at `dir`, generated 40 steps past its golden ids (no stop ids),
 // with one Generator reused across the cases as `run` reuses it.
+// prefill_bucket: GenerationOptions::prefill_bucket (with graphs, the prefill is replayed from
+// its graphs at bucketed lengths).
 Generated run_cases(const fs::path& dir, const std::map<std::string, c10::Device>& where,
-                    bool cuda_graphs) {
+                    bool cuda_graphs, int64_t prefill_bucket = 0) {
   const Manifest manifest = load_manifest(dir);
   const nlohmann::json golden = read_json(dir / "golden.json");
   auto model = LoadedModel::load(manifest, PlacementPlan::from_map(manifest, where));
@@ -54,11 +59,13 @@ Generated run_cases(const fs::path& dir, const std::map<std::string, c10::Device
     GenerationOptions opts;
     opts.max_new_tokens = 40;
     opts.keep_logits = true;
+    opts.prefill_bucket = prefill_bucket;
     auto ids = torch::tensor(c["input_ids"].get<std::vector<int64_t>>()).unsqueeze(0);
     run.results.push_back(
         gen.generate(ids, golden_pixel_values(c["num_tiles"].get<int64_t>(), 448), opts));
   }
   run.captured = gen.decode_step().captured_segments();
+  run.prefill_captured = gen.prefill_graphs_captured();
   return run;
 }
 
@@ -176,6 +183,49 @@ TEST_F(DecodeGraphs, TheBatchSizeChangesNoIdAndNoLogit) {
             c.what + " at batch " + std::to_string(batch) + (graphs ? " (graphs)" : " (eager)"));
       }
     }
+  }
+}
+
+// Prefills replayed from their graphs (one per bucketed length and CUDA segment, the cache row a
+// device tensor) give exactly the eager prefill's ids and logits at the same bucket: on float32
+// masked attention, on bfloat16 sdpa, and split between cuda:0 and the CPU; and at batch 3, where
+// prefills land in other cache rows through the same graphs, exactly batch 1's.
+TEST_F(DecodeGraphs, PrefillGraphsGiveTheEagerIdsAndLogits) {
+  struct Case {
+    std::string what;
+    fs::path dir;
+    bool split;
+    int segments;  // CUDA segments with layers
+  };
+  const fs::path tiny = testing::tiny_model_dir();
+  for (const Case& c :
+       {Case{"float32", tiny, false, 1}, Case{"bfloat16 sdpa", bf16_sdpa_export(), false, 1},
+        Case{"split cuda:0/cpu", tiny, true, 2}}) {
+    const Generated eager = run_cases(c.dir, layout(c.dir, c.split), false, 16);
+    const Generated graphs = run_cases(c.dir, layout(c.dir, c.split), true, 16);
+    EXPECT_EQ(eager.prefill_captured, 0) << c.what;
+    std::set<int64_t> lengths;
+    for (const auto& r : graphs.results) lengths.insert((r.input_tokens + 15) / 16 * 16);
+    EXPECT_EQ(graphs.prefill_captured, static_cast<int>(lengths.size()) * c.segments) << c.what;
+    expect_identical(graphs, eager, c.what + ", prefill graphs");
+    // Without a bucket the prefill stays eager (a graph per length would be a capture per item).
+    EXPECT_EQ(run_cases(c.dir, layout(c.dir, c.split), true, 0).prefill_captured, 0) << c.what;
+
+    const Manifest manifest = load_manifest(c.dir);
+    auto model =
+        LoadedModel::load(manifest, PlacementPlan::from_map(manifest, layout(c.dir, c.split)));
+    std::vector<testing::Request> requests = testing::staggered_requests(c.dir);
+    for (auto& r : requests) r.options.prefill_bucket = 16;
+    Generator one(model, 1024, false, 1);
+    Generated base;
+    base.results = testing::run_batched(one, requests).results;
+    Generator three(model, 1024, true, 3);
+    const testing::BatchRun run = testing::run_batched(three, requests);
+    EXPECT_GE(run.most_in_flight, 3) << c.what;
+    EXPECT_GT(three.prefill_graphs_captured(), 0) << c.what;
+    Generated got;
+    got.results = run.results;
+    expect_identical(got, base, c.what + ", prefill graphs at batch 3");
   }
 }
 

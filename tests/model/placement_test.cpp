@@ -497,6 +497,44 @@ TEST(PlacementSizes, OverlapReservesVisionBesideTheLayersOnADeviceWithBoth) {
   EXPECT_EQ(budget_of(PlacementPlan::make(m, c, cap), cuda(1)).activations, std::max(layers, head));
 }
 
+// Prefill graphs keep the longest prefill's activations in their pool beside the allocator's: a
+// CUDA device with decoder layers reserves twice the layer estimate, a device without layers or a
+// CPU nothing more, and the plan says why.
+TEST(PlacementSizes, PrefillGraphsReserveTwiceTheLayersOnACudaDeviceWithLayers) {
+  const Manifest m = size_manifest("InternVL2-Llama3-76B");
+  PlanCapacity cap;
+  cap.max_sequence = 1000;
+  cap.max_tiles = 7;
+  const int64_t vision = 7LL * 1025 * 3200 * 2 * 10 + 7LL * 25 * 1025 * 1025 * 2;
+  const int64_t layers = 1000LL * (4 * 8192 + 2 * 28672) * 2;
+  PlacementConfig c = config(PlacementStrategy::kExplicit, 2);
+  c.map.insert_or_assign("vision_model", cuda(0));
+  c.map.insert_or_assign("mlp1", cuda(0));
+  c.map.insert_or_assign("language_model.model", cuda(1));
+  c.map.insert_or_assign("language_model.lm_head", cuda(1));
+  const PlacementPlan plain = PlacementPlan::make(m, c, cap);
+  cap.prefill_graphs = true;
+  const PlacementPlan graphs = PlacementPlan::make(m, c, cap);
+  EXPECT_EQ(budget_of(plain, cuda(1)).activations, layers);
+  EXPECT_EQ(budget_of(graphs, cuda(1)).activations, 2 * layers);
+  EXPECT_EQ(budget_of(graphs, cuda(0)).activations, vision);  // no layers there
+  auto has_note = [](const PlacementPlan& p) {
+    for (const auto& n : p.notes())
+      if (n.rfind("prefill graphs:", 0) == 0) return true;
+    return false;
+  };
+  EXPECT_TRUE(has_note(graphs));
+  EXPECT_FALSE(has_note(plain));
+
+  // Layers on the CPU: eager prefills, nothing kept.
+  PlacementConfig on_cpu = config(PlacementStrategy::kBalanced, 1);
+  on_cpu.devices = {c10::Device(c10::kCPU)};
+  PlanCapacity eager = cap;
+  eager.prefill_graphs = false;
+  EXPECT_EQ(budget_of(PlacementPlan::make(m, on_cpu, cap), c10::kCPU).activations,
+            budget_of(PlacementPlan::make(m, on_cpu, eager), c10::kCPU).activations);
+}
+
 // ---- batch size -------------------------------------------------------------------------------
 
 // The KV cache is per item: N items hold N times one item's, on every device; the weights and the

@@ -28,6 +28,9 @@ Generator::Generator(std::shared_ptr<const LoadedModel> model, int64_t capacity,
       vision_graphs_(cuda_graphs && VisionGraphs::applies(*model)
                          ? std::make_unique<VisionGraphs>(forward_)
                          : nullptr),
+      prefill_graphs_(cuda_graphs && PrefillGraphs::applies(*model)
+                          ? std::make_unique<PrefillGraphs>(forward_, cache_)
+                          : nullptr),
       slots_(static_cast<size_t>(batch)) {}
 
 int64_t Generator::in_flight() const {
@@ -109,7 +112,11 @@ void Generator::prefill(uint64_t tag, const ModelForward::PromptTokens& prompt,
     torch::Tensor hidden = forward_.embed(prompt, images.embeds);
     if (length > tokens)
       hidden = torch::cat({hidden, hidden.new_zeros({1, length - tokens, hidden.size(2)})}, 1);
-    hidden = forward_.decode_layers(hidden, cache_, 0, slot);
+    // Replayed from graphs only at bucketed lengths: a graph per length met once would cost a
+    // capture at almost every item.
+    hidden = prefill_graphs_ && options.prefill_bucket > 0 && length > 1
+                 ? prefill_graphs_->layers(hidden, slot)
+                 : forward_.decode_layers(hidden, cache_, 0, slot);
     logits = forward_.head_logits(hidden, tokens - 1);  // [1,1,V]
     const torch::Tensor next = logits.argmax(-1);       // [1,1]: ties to the lowest id
     seq.prefill_end = StageMark::on(head_device, head_device != embed_device);

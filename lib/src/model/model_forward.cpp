@@ -79,8 +79,11 @@ torch::Tensor cache_rows(const torch::Tensor& all, int64_t slot) {
 }  // namespace
 
 torch::Tensor ModelForward::decode_layers(torch::Tensor hidden, KvCache& cache, int64_t pos,
-                                          int64_t slot) const {
+                                          int64_t slot, size_t first, size_t last) const {
   check_internal(slot >= 0 && slot < cache.slots(), "decode_layers: no such cache slot");
+  const auto& layers = model_->layers();
+  last = std::min(last, layers.size());
+  check_internal(first <= last, "decode_layers: bad layer range");
   const int64_t t = hidden.size(1);
   const int64_t s = pos + t;
   check_user(s <= cache.capacity() && s <= rotary_.capacity(),
@@ -89,8 +92,7 @@ torch::Tensor ModelForward::decode_layers(torch::Tensor hidden, KvCache& cache, 
   // Positions [1,T] per device, made there (arange: no host copy), once per call; the causal mask
   // is the unit's own business (format version 2).
   std::map<std::string, torch::Tensor> positions_on;
-  const auto& layers = model_->layers();
-  for (size_t i = 0; i < layers.size(); ++i) {
+  for (size_t i = first; i < last; ++i) {
     const LoadedUnit& layer = *layers[i];
     hidden = hand_off(hidden, layer.device);
     torch::Tensor& positions = positions_on[layer.device.str()];
@@ -103,6 +105,37 @@ torch::Tensor ModelForward::decode_layers(torch::Tensor hidden, KvCache& cache, 
                       {hidden, cos.unsqueeze(0), sin.unsqueeze(0), positions,
                        cache_rows(cache.keys(i), slot), cache_rows(cache.values(i), slot), attend})
                  .toTensor();
+  }
+  return hidden;
+}
+
+torch::Tensor ModelForward::prefill_layers(torch::Tensor hidden, KvCache& cache,
+                                           const torch::Tensor& slot, size_t first,
+                                           size_t last) const {
+  const auto& layers = model_->layers();
+  check_internal(first < last && last <= layers.size(), "prefill_layers: bad layer range");
+  const c10::Device device = layers[first]->device;
+  check_internal(hidden.device() == device && slot.device() == device && slot.numel() == 1,
+                 "prefill_layers: hidden and slot must be on the layers' device");
+  const int64_t t = hidden.size(1);
+  check_user(t <= cache.capacity() && t <= rotary_.capacity(),
+             "sequence of " + std::to_string(t) + " tokens exceeds the KV-cache capacity " +
+                 std::to_string(cache.capacity()));
+  const torch::Tensor positions =
+      torch::arange(t, torch::dtype(torch::kInt64).device(device)).unsqueeze(0);
+  auto [cos, sin] = rotary_.rows(device, 0, t);
+  const int64_t attend = attend_length(device, 0, t, t);  // decode_layers' for a prefill: t
+  for (size_t i = first; i < last; ++i) {
+    const LoadedUnit& layer = *layers[i];
+    check_internal(layer.device == device, "prefill_layers: layers on several devices");
+    const torch::Tensor& keys = cache.keys(i);  // [slots, Cap, nkv, hd]
+    const torch::Tensor& values = cache.values(i);
+    torch::Tensor k = torch::empty({1, t, keys.size(2), keys.size(3)}, keys.options());
+    torch::Tensor v = torch::empty({1, t, values.size(2), values.size(3)}, values.options());
+    hidden = run_unit(layer, {hidden, cos.unsqueeze(0), sin.unsqueeze(0), positions, k, v, attend})
+                 .toTensor();
+    keys.narrow(1, 0, t).index_copy_(0, slot, k);
+    values.narrow(1, 0, t).index_copy_(0, slot, v);
   }
   return hidden;
 }

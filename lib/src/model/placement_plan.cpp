@@ -121,8 +121,9 @@ struct ActivationModel {
   int64_t layers = 0;  // one decoder layer on one item's prefill (also embedding and norm)
   int64_t head = 0;    // float32 logits of a decode step's kDecodeRows rows
 
-  bool overlap = false;        // the next item's vision beside an item's layers (PlanCapacity)
-  bool vision_graphs = false;  // vision's activations kept in its graphs' pool on CUDA devices
+  bool overlap = false;         // the next item's vision beside an item's layers (PlanCapacity)
+  bool vision_graphs = false;   // vision's activations kept in its graphs' pool on CUDA devices
+  bool prefill_graphs = false;  // a prefill's activations kept in its graphs' pool there
 
   int64_t reserve(const std::set<UnitKind>& kinds, c10::Device device) const {
     if (kinds.empty()) return 0;
@@ -133,6 +134,10 @@ struct ActivationModel {
     if (kinds.count(UnitKind::kEmbedding) || kinds.count(UnitKind::kDecoderLayer) ||
         kinds.count(UnitKind::kNorm))
       rest = std::max(rest, layers);
+    // Prefill graphs keep the longest prefill's activations in their pool, beside the
+    // allocator's own (their warm-ups' and every eager call's).
+    if (prefill_graphs && kinds.count(UnitKind::kDecoderLayer) && prefill_graphs_apply({device}))
+      rest = std::max(rest, 2 * layers);
     if (kinds.count(UnitKind::kHead)) rest = std::max(rest, head);
     // With overlap, vision activations of the next item live beside this item's layer or head;
     // where vision runs from graphs, their pool stays beside them.
@@ -148,6 +153,7 @@ ActivationModel activation_model(const Manifest& m, const PlanCapacity& cap, int
   a.configured = configured;
   a.overlap = cap.overlap;
   a.vision_graphs = cap.vision_graphs;
+  a.prefill_graphs = cap.prefill_graphs;
   const int64_t patch = raw_int(m.raw, "vision", "patch_size", 14);
   const int64_t side = m.vision.image_size / std::max<int64_t>(1, patch);
   const int64_t tokens = side * side + 1;  // 1025 for 448 / 14, CLS included
@@ -220,6 +226,11 @@ std::vector<int> balance(const std::vector<int64_t>& cost, const std::vector<int
 
 bool vision_graphs_apply(c10::Device vision, c10::Device projector) {
   return vision.is_cuda() && projector == vision;
+}
+
+bool prefill_graphs_apply(const std::vector<c10::Device>& layer_devices) {
+  return std::any_of(layer_devices.begin(), layer_devices.end(),
+                     [](const c10::Device& d) { return d.is_cuda(); });
 }
 
 PlacementPlan PlacementPlan::all_on(const Manifest& manifest, c10::Device device) {
@@ -559,6 +570,11 @@ void note_activations(const Manifest& manifest, const PlacementConfig& config,
         "vision graphs: a CUDA device with vision units and layer, embedding or head units "
         "reserves vision plus the larger of the others (vision's graphs keep their memory; "
         "--no-cuda-graphs runs vision eagerly)");
+  if (capacity.prefill_graphs && on_cuda)
+    notes.push_back(
+        "prefill graphs: a CUDA device with decoder layers reserves twice the decoder-layer "
+        "estimate (the graphs' pool keeps the longest prefill's activations; --prefill-bucket 0 "
+        "or --no-cuda-graphs runs the prefill eagerly)");
   if (manifest.raw.is_object() && manifest.raw.value("attention", "") == "eager") {
     const int64_t dsize = static_cast<int64_t>(c10::elementSize(manifest.dtype));
     notes.push_back("the manifest's attention is eager: prefill attention scores need up to " +

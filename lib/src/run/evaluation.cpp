@@ -154,6 +154,7 @@ PlacementPlan plan_for_run(const Manifest& manifest, const ModelConfig& cfg, con
   capacity.batch = batch.items;
   capacity.overlap = o.overlap;
   capacity.vision_graphs = !o.no_cuda_graphs;
+  capacity.prefill_graphs = !o.no_cuda_graphs && o.prefill_bucket > 0;
   return plan_placement(manifest, placement_name(cfg, o), o.device, capacity,
                         o.configs_dir / "placements", o.shard, current_device_inventory(),
                         batch.automatic);

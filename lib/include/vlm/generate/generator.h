@@ -18,6 +18,7 @@
 #include "vlm/core/timer.h"
 #include "vlm/generate/decode_step.h"
 #include "vlm/generate/generation_options.h"
+#include "vlm/generate/prefill_graphs.h"
 #include "vlm/generate/vision_graphs.h"
 #include "vlm/model/kv_cache.h"
 #include "vlm/model/model_forward.h"
@@ -50,8 +51,9 @@ class Generator {
   // Prompts plus generated tokens up to `capacity` positions, for up to `batch` sequences at once
   // (1..ModelForward::kDecodeRows); the KV cache is allocated once. cuda_graphs: decode steps on
   // CUDA devices are replayed from CUDA graphs (decode_step.h), and so are vision and projector
-  // where they share a CUDA device (vision_graphs.h); false keeps both eager (`--no-cuda-graphs`).
-  // Either way the ids are the same.
+  // where they share a CUDA device (vision_graphs.h) and, for prefills rounded up to a bucket
+  // (GenerationOptions::prefill_bucket), the prefill's layers on CUDA devices (prefill_graphs.h);
+  // false keeps all three eager (`--no-cuda-graphs`). Either way the ids are the same.
   Generator(std::shared_ptr<const LoadedModel> model, int64_t capacity, bool cuda_graphs = true,
             int64_t batch = 1);
   Generator(const Generator&) = delete;
@@ -120,6 +122,8 @@ class Generator {
   const DecodeStep& decode_step() const { return step_; }
   // Tile counts whose vision call is replayed from a captured graph (0 when vision is eager).
   int vision_graphs_captured() const { return vision_graphs_ ? vision_graphs_->captured() : 0; }
+  // Prefill lengths replayed from captured graphs, over the CUDA segments (0 when eager).
+  int prefill_graphs_captured() const { return prefill_graphs_ ? prefill_graphs_->captured() : 0; }
 
  private:
   struct Sequence {
@@ -143,7 +147,9 @@ class Generator {
   KvCache cache_;
   DecodeStep step_;                              // after forward_ and cache_, which it points at
   std::unique_ptr<VisionGraphs> vision_graphs_;  // after forward_; null: vision runs eagerly
-  std::vector<std::optional<Sequence>> slots_;   // one per cache row; empty: free
+  // After forward_ and cache_; null: every prefill runs eagerly.
+  std::unique_ptr<PrefillGraphs> prefill_graphs_;
+  std::vector<std::optional<Sequence>> slots_;  // one per cache row; empty: free
   std::vector<Finished> finished_;
   std::vector<uint64_t> dropped_;
 };

@@ -3,6 +3,7 @@
 
 #include <torch/types.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 
@@ -67,10 +68,21 @@ class ModelForward {
   // captured paths alike, so both run the same kernels on the same shapes.
   static int64_t attend_length(c10::Device device, int64_t pos, int64_t t, int64_t capacity);
 
-  // Runs every decoder layer on hidden [1,T,H] at positions [pos, pos+T), writing keys and values
-  // into row `slot` of `cache`. Returns [1,T,H] on the last layer's device.
-  torch::Tensor decode_layers(torch::Tensor hidden, KvCache& cache, int64_t pos,
-                              int64_t slot = 0) const;
+  // Runs decoder layers [first, last) (every layer by default) on hidden [1,T,H] at positions
+  // [pos, pos+T), writing keys and values into row `slot` of `cache`. Returns [1,T,H] on the last
+  // layer's device.
+  torch::Tensor decode_layers(torch::Tensor hidden, KvCache& cache, int64_t pos, int64_t slot = 0,
+                              size_t first = 0, size_t last = SIZE_MAX) const;
+
+  // A prefill through layers [first, last), all on one device: hidden [1,T,H] there at positions
+  // [0, T), into the cache row given by `slot` (int64 [1] on that device, read on the device
+  // only). Each layer writes its keys and values into a scratch [1,T,nkv,hd] of its own, attends
+  // over it as decode_layers attends over the cache row's prefix [0, T) (the same values at the
+  // same strides), and copies it into the row. So the outputs and the cache are those of
+  // decode_layers, and nothing in the call depends on a host value but T: a CUDA call can be
+  // captured once per length and replayed for any slot (generate/prefill_graphs.h).
+  torch::Tensor prefill_layers(torch::Tensor hidden, KvCache& cache, const torch::Tensor& slot,
+                               size_t first, size_t last) const;
 
   // One token per row through layers [first, last), all on one device: hidden [R,1,H] there,
   // positions int64 [R,1] there (read on the device only), `attend` from attend_length. slot < 0:

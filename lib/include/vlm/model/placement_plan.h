@@ -26,11 +26,20 @@ struct PlanCapacity {
   // Vision replayed from CUDA graphs (generate/vision_graphs.h): on a CUDA device its activations
   // stay in the graphs' pool beside the layers' (run without --no-cuda-graphs).
   bool vision_graphs = false;
+  // The prefill's layers replayed from CUDA graphs (generate/prefill_graphs.h): on a CUDA device
+  // with decoder layers the longest prefill's activations stay in the graphs' pool beside the
+  // allocator's (run with --prefill-bucket and without --no-cuda-graphs).
+  bool prefill_graphs = false;
 };
 
 // Whether vision and projector, with CUDA graphs on, are replayed from graphs: both on one CUDA
 // device (generate/vision_graphs.h). The one rule, for that class and for the plan's reserve.
 bool vision_graphs_apply(c10::Device vision, c10::Device projector);
+
+// Whether the prefill, with CUDA graphs on and a prefill bucket, is replayed from graphs: some
+// decoder layer on a CUDA device (generate/prefill_graphs.h). The one rule, for that class and for
+// the plan's reserve.
+bool prefill_graphs_apply(const std::vector<c10::Device>& layer_devices);
 
 // One device's share of a plan.
 struct DeviceBudget {
@@ -74,7 +83,9 @@ class PlacementPlan {
   // max_sequence positions), and every decode step runs R rows of one token whatever the batch.
   // With capacity.overlap the next item's vision may run while an item's prefill or decode step
   // does: a device holding vision/projector units and embedding/layer/norm/head units reserves
-  // the vision estimate plus the largest of the others (noted in the plan).
+  // the vision estimate plus the largest of the others (noted in the plan). With
+  // capacity.prefill_graphs a CUDA device with decoder layers reserves twice the layer estimate
+  // (the graphs' pool beside the allocator's blocks; noted in the plan).
   // The layer estimate assumes fused (SDPA) attention; eager attention needs up to
   // heads * max_sequence^2 * (D + 4) more in prefill (noted in the plan). CUDA context and
   // allocator slack are not counted: max_memory should leave room for them.
