@@ -464,16 +464,24 @@ TEST(PlacementSizes, ActivationEstimateFollowsTheDocumentedFormula) {
   EXPECT_EQ(budget_of(PlacementPlan::make(m, c, cap), cuda(2)).activations, 3 * kGiB);
 }
 
+// The 76B shape at 1000 positions and 7 tiles, and its vision and decoder-layer estimates there
+// (placement_plan.h's formulas, written out).
+PlanCapacity seventy_six_capacity() {
+  PlanCapacity cap;
+  cap.max_sequence = 1000;
+  cap.max_tiles = 7;
+  return cap;
+}
+constexpr int64_t kVision76 = 7LL * 1025 * 3200 * 2 * 10 + 7LL * 25 * 1025 * 1025 * 2;
+constexpr int64_t kLayers76 = 1000LL * (4 * 8192 + 2 * 28672) * 2;
+
 // run --overlap: the next item's vision runs beside an item's prefill and decode, so a device
 // holding both sides reserves both; a device with one side, and every plan without overlap, keeps
 // the largest estimate.
 TEST(PlacementSizes, OverlapReservesVisionBesideTheLayersOnADeviceWithBoth) {
   const Manifest m = size_manifest("InternVL2-Llama3-76B");
-  PlanCapacity cap;
-  cap.max_sequence = 1000;
-  cap.max_tiles = 7;
-  const int64_t vision = 7LL * 1025 * 3200 * 2 * 10 + 7LL * 25 * 1025 * 1025 * 2;
-  const int64_t layers = 1000LL * (4 * 8192 + 2 * 28672) * 2;
+  PlanCapacity cap = seventy_six_capacity();
+  const int64_t vision = kVision76, layers = kLayers76;
   const int64_t head = 32LL * 128265 * 4;
   PlacementConfig c = config(PlacementStrategy::kExplicit, 2);
   c.map.insert_or_assign("vision_model", cuda(0));
@@ -502,11 +510,8 @@ TEST(PlacementSizes, OverlapReservesVisionBesideTheLayersOnADeviceWithBoth) {
 // CPU nothing more, and the plan says why.
 TEST(PlacementSizes, PrefillGraphsReserveTwiceTheLayersOnACudaDeviceWithLayers) {
   const Manifest m = size_manifest("InternVL2-Llama3-76B");
-  PlanCapacity cap;
-  cap.max_sequence = 1000;
-  cap.max_tiles = 7;
-  const int64_t vision = 7LL * 1025 * 3200 * 2 * 10 + 7LL * 25 * 1025 * 1025 * 2;
-  const int64_t layers = 1000LL * (4 * 8192 + 2 * 28672) * 2;
+  PlanCapacity cap = seventy_six_capacity();
+  const int64_t vision = kVision76, layers = kLayers76;
   PlacementConfig c = config(PlacementStrategy::kExplicit, 2);
   c.map.insert_or_assign("vision_model", cuda(0));
   c.map.insert_or_assign("mlp1", cuda(0));
