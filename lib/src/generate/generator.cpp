@@ -112,9 +112,9 @@ void Generator::prefill(uint64_t tag, const ModelForward::PromptTokens& prompt,
     torch::Tensor hidden = forward_.embed(prompt, images.embeds);
     if (length > tokens)
       hidden = torch::cat({hidden, hidden.new_zeros({1, length - tokens, hidden.size(2)})}, 1);
-    // Replayed from graphs only at bucketed lengths: a graph per length met once would cost a
-    // capture at almost every item.
-    hidden = prefill_graphs_ && options.prefill_bucket > 0 && length > 1
+    hidden = prefill_graphs_ &&
+                     prefill_graphs_wanted(step_.cuda_graphs(), options.prefill_bucket) &&
+                     length > 1
                  ? prefill_graphs_->layers(hidden, slot)
                  : forward_.decode_layers(hidden, cache_, 0, slot);
     logits = forward_.head_logits(hidden, tokens - 1);  // [1,1,V]

@@ -24,6 +24,7 @@
 #include "vlm/data/dataset.h"
 #include "vlm/data/internvl_prompt.h"
 #include "vlm/eval/mcq_scorer.h"
+#include "vlm/generate/generation_options.h"
 #include "vlm/model/loaded_model.h"
 #include "vlm/model/torch_error.h"
 #include "vlm/model/verify_files.h"
@@ -154,7 +155,7 @@ PlacementPlan plan_for_run(const Manifest& manifest, const ModelConfig& cfg, con
   capacity.batch = batch.items;
   capacity.overlap = o.overlap;
   capacity.vision_graphs = !o.no_cuda_graphs;
-  capacity.prefill_graphs = !o.no_cuda_graphs && o.prefill_bucket > 0;
+  capacity.prefill_graphs = prefill_graphs_wanted(!o.no_cuda_graphs, o.prefill_bucket);
   return plan_placement(manifest, placement_name(cfg, o), o.device, capacity,
                         o.configs_dir / "placements", o.shard, current_device_inventory(),
                         batch.automatic);

@@ -26,4 +26,12 @@ struct GenerationOptions {
   void validate() const;
 };
 
+// Whether prefills at `prefill_bucket` are replayed from CUDA graphs where a placement allows them
+// (prefill_graphs_apply, model/placement_plan.h): only with graphs on and a bucket, since without
+// one almost every item brings a new length to capture. The one rule, for the generator and for
+// the plan's reserve in `run`.
+inline bool prefill_graphs_wanted(bool cuda_graphs, int64_t prefill_bucket) {
+  return cuda_graphs && prefill_bucket > 0;
+}
+
 }  // namespace vlm
